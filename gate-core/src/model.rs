@@ -1,0 +1,396 @@
+//! The report model: items, gate reports and the verdict.
+//!
+//! Everything here serialises to the versioned JSON report described by
+//! `docs/report.schema.json`; bump [`REPORT_SCHEMA_VERSION`] on any change a
+//! consumer could notice.
+
+use serde::{Deserialize, Serialize};
+
+use crate::waiver::{WaiverReport, WaiverState};
+
+/// Version of the JSON report's schema (`schema_version` in every report).
+pub const REPORT_SCHEMA_VERSION: u32 = 1;
+
+/// What a gate concluded about one item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// The precondition holds for this item.
+    Pass,
+    /// The precondition does not hold.
+    Fail,
+    /// Something worth a look that is not a failure.
+    Warn,
+    /// Not checked, on purpose (the reason says why).
+    Skipped,
+    /// The gate could not decide. Always blocks: release-check fails closed.
+    Error,
+}
+
+/// How much a failing item matters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// A failure stops the release.
+    Blocker,
+    /// A failure is listed but does not stop the release.
+    Warning,
+}
+
+/// A place in a file, 1-based.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Location {
+    /// Path relative to the checked repository where possible.
+    pub path: String,
+    /// 1-based line, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    /// 1-based column, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<u32>,
+}
+
+impl Location {
+    /// A whole file.
+    pub fn file(path: impl Into<String>) -> Self {
+        Self { path: path.into(), line: None, column: None }
+    }
+
+    /// A line and column in a file.
+    pub fn at(path: impl Into<String>, line: u32, column: u32) -> Self {
+        Self { path: path.into(), line: Some(line), column: Some(column) }
+    }
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.path)?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+            if let Some(column) = self.column {
+                write!(f, ":{column}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What a gate looked at to reach its conclusion.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Evidence {
+    /// A place in a file.
+    Location(Location),
+    /// A web address (a CI run, an API request, a registry manifest).
+    Url {
+        /// The address.
+        url: String,
+    },
+    /// A hash that was compared.
+    Hash {
+        /// Algorithm, e.g. `sha256`.
+        algorithm: String,
+        /// What the source of truth says.
+        expected: String,
+        /// What was computed or found.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        actual: Option<String>,
+    },
+    /// A labelled fact: a key fingerprint, a date, a version, a size.
+    Fact {
+        /// What the value is.
+        label: String,
+        /// The value.
+        value: String,
+    },
+    /// An excerpt of a log or command output.
+    Log {
+        /// What produced it.
+        label: String,
+        /// The excerpt (already bounded by the gate).
+        text: String,
+    },
+    /// How long something took.
+    Timing {
+        /// What was timed.
+        label: String,
+        /// Milliseconds.
+        millis: u64,
+    },
+}
+
+impl Evidence {
+    /// A labelled fact.
+    pub fn fact(label: impl Into<String>, value: impl Into<String>) -> Self {
+        Self::Fact { label: label.into(), value: value.into() }
+    }
+
+    /// A compared hash.
+    pub fn hash(algorithm: &str, expected: impl Into<String>, actual: Option<String>) -> Self {
+        Self::Hash { algorithm: algorithm.to_owned(), expected: expected.into(), actual }
+    }
+}
+
+/// One thing a gate checked: a wheel, an image, a CI check.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Item {
+    /// `gate/check/subject`, stable across runs; waivers and `--explain` use it.
+    /// Filled in by the runner.
+    pub id: String,
+    /// The kind of check, one of the gate's [`crate::CheckInfo`] ids.
+    pub check: String,
+    /// What was checked, e.g. a wheel's file name.
+    pub subject: String,
+    /// The conclusion.
+    pub status: Status,
+    /// How much a failure matters.
+    pub severity: Severity,
+    /// One line saying why.
+    pub reason: String,
+    /// What the conclusion rests on.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<Evidence>,
+    /// The waiver that excuses this item's failure, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waived_by: Option<String>,
+}
+
+impl Item {
+    /// An item with the given status; failures default to blockers, the rest to warnings.
+    pub fn new(
+        status: Status,
+        check: impl Into<String>,
+        subject: impl Into<String>,
+        reason: impl Into<String>,
+    ) -> Self {
+        let severity = match status {
+            Status::Fail | Status::Error => Severity::Blocker,
+            Status::Pass | Status::Warn | Status::Skipped => Severity::Warning,
+        };
+        Self {
+            id: String::new(),
+            check: check.into(),
+            subject: subject.into(),
+            status,
+            severity,
+            reason: reason.into(),
+            evidence: Vec::new(),
+            waived_by: None,
+        }
+    }
+
+    /// A passing item.
+    pub fn pass(check: impl Into<String>, subject: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::new(Status::Pass, check, subject, reason)
+    }
+
+    /// A failing item (a blocker unless [`Item::severity`] says otherwise).
+    pub fn fail(check: impl Into<String>, subject: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::new(Status::Fail, check, subject, reason)
+    }
+
+    /// A warning.
+    pub fn warn(check: impl Into<String>, subject: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::new(Status::Warn, check, subject, reason)
+    }
+
+    /// An item the gate could not decide; it always blocks.
+    pub fn error(check: impl Into<String>, subject: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::new(Status::Error, check, subject, reason)
+    }
+
+    /// An item deliberately not checked.
+    pub fn skipped(check: impl Into<String>, subject: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::new(Status::Skipped, check, subject, reason)
+    }
+
+    /// Sets the severity.
+    pub fn severity(mut self, severity: Severity) -> Self {
+        self.severity = severity;
+        self
+    }
+
+    /// Adds a piece of evidence.
+    pub fn with(mut self, evidence: Evidence) -> Self {
+        self.evidence.push(evidence);
+        self
+    }
+
+    /// Adds a location as evidence.
+    pub fn at(self, location: Location) -> Self {
+        self.with(Evidence::Location(location))
+    }
+
+    /// How this item weighs on the verdict.
+    pub fn weight(&self) -> Weight {
+        match self.status {
+            Status::Error => Weight::Blocker,
+            _ if self.waived_by.is_some() => Weight::Waived,
+            Status::Fail if self.severity == Severity::Blocker => Weight::Blocker,
+            Status::Fail | Status::Warn => Weight::Warning,
+            Status::Pass | Status::Skipped => Weight::Clear,
+        }
+    }
+}
+
+/// How an item weighs on the verdict, after severity and waivers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Weight {
+    /// Stops the release.
+    Blocker,
+    /// Listed, does not stop the release.
+    Warning,
+    /// A failure excused by a waiver.
+    Waived,
+    /// Nothing to report.
+    Clear,
+}
+
+/// How a gate's run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GateRunStatus {
+    /// The gate ran to the end and reported items.
+    Completed,
+    /// The gate ran but found nothing it applies to.
+    NothingToCheck,
+    /// The gate did not finish within its timeout.
+    TimedOut,
+    /// The gate panicked.
+    Panicked,
+}
+
+/// One gate's part of the report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GateReport {
+    /// The gate's name.
+    pub name: String,
+    /// The precondition it verifies.
+    pub verifies: String,
+    /// How its run ended.
+    pub run: GateRunStatus,
+    /// Wall-clock duration of the run in milliseconds.
+    pub duration_ms: u64,
+    /// The gate's notes (e.g. what it recognised).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    /// Every item the gate reported.
+    pub items: Vec<Item>,
+}
+
+/// The answer to "can we ship this commit?".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Verdict {
+    /// Every blocker passed (warnings may remain).
+    #[serde(rename = "GO")]
+    Go,
+    /// At least one blocker failed or errored.
+    #[serde(rename = "NO-GO")]
+    NoGo,
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Verdict::Go => "GO",
+            Verdict::NoGo => "NO-GO",
+        })
+    }
+}
+
+/// Counts over every item of a report.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Items that stop the release.
+    pub blockers: usize,
+    /// Items and waivers listed as warnings.
+    pub warnings: usize,
+    /// Failures excused by a waiver.
+    pub waived: usize,
+    /// Items that passed or were skipped.
+    pub clear: usize,
+}
+
+/// The whole release report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// [`REPORT_SCHEMA_VERSION`] at the time the report was written.
+    pub schema_version: u32,
+    /// The release-check version that wrote it.
+    pub tool_version: String,
+    /// The checked repository, as given on the command line.
+    pub repository: String,
+    /// Where the configuration came from.
+    #[serde(default)]
+    pub config: String,
+    /// When the report was made (RFC 3339, UTC).
+    pub generated_at: String,
+    /// GO or NO-GO.
+    pub verdict: Verdict,
+    /// Why, in one line.
+    pub headline: String,
+    /// Counts over every item.
+    pub summary: Summary,
+    /// One entry per gate that ran, in the order they were registered.
+    pub gates: Vec<GateReport>,
+    /// Every configured waiver and what became of it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub waivers: Vec<WaiverReport>,
+}
+
+impl Report {
+    /// Assembles a report and derives its summary, headline and verdict.
+    ///
+    /// The verdict is NO-GO when any item is a blocker (a failing blocker
+    /// without a waiver, or any error), and also when no gate checked
+    /// anything at all: an empty report proves nothing.
+    pub fn assemble(
+        repository: String,
+        generated_at: String,
+        gates: Vec<GateReport>,
+        waivers: Vec<WaiverReport>,
+    ) -> Self {
+        let mut summary = Summary::default();
+        for item in gates.iter().flat_map(|g| &g.items) {
+            match item.weight() {
+                Weight::Blocker => summary.blockers += 1,
+                Weight::Warning => summary.warnings += 1,
+                Weight::Waived => summary.waived += 1,
+                Weight::Clear => summary.clear += 1,
+            }
+        }
+        summary.warnings += waivers.iter().filter(|w| w.state != WaiverState::Applied).count();
+        let checked_anything = gates.iter().any(|g| !g.items.is_empty());
+        let (verdict, headline) = if summary.blockers > 0 {
+            (Verdict::NoGo, format!("{} blocker{}", summary.blockers, plural(summary.blockers)))
+        } else if !checked_anything {
+            (Verdict::NoGo, "no gate checked anything, so nothing shows the release is safe".to_owned())
+        } else if summary.warnings > 0 {
+            (Verdict::Go, format!("no blockers, {} warning{}", summary.warnings, plural(summary.warnings)))
+        } else {
+            (Verdict::Go, "every check passed".to_owned())
+        };
+        Self {
+            schema_version: REPORT_SCHEMA_VERSION,
+            tool_version: env!("CARGO_PKG_VERSION").to_owned(),
+            repository,
+            config: String::new(),
+            generated_at,
+            verdict,
+            headline,
+            summary,
+            gates,
+            waivers,
+        }
+    }
+
+    /// Every item, with the gate it belongs to.
+    pub fn items(&self) -> impl Iterator<Item = (&GateReport, &Item)> {
+        self.gates.iter().flat_map(|g| g.items.iter().map(move |i| (g, i)))
+    }
+}
+
+/// `"s"` when `n` is not one.
+pub fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}

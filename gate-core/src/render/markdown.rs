@@ -1,0 +1,192 @@
+//! GitHub-flavoured Markdown, safe to post where people read it.
+//!
+//! Every string that comes from the checked repository or a remote service
+//! (package, check and branch names, reasons, evidence) goes through
+//! [`escape`]: no Markdown, HTML, `@mention` or `#reference` gets through.
+//! Logs go into fenced code blocks whose fence is longer than any backtick
+//! run inside them.
+
+use std::fmt::Write as _;
+
+use super::{evidence_line, format_millis};
+use crate::model::{Evidence, GateRunStatus, Item, Report, Status, Verdict, Weight};
+use crate::waiver::WaiverState;
+
+/// Escapes untrusted text for Markdown prose and table cells.
+///
+/// Markup characters become numeric character references, line breaks
+/// become spaces, control characters are dropped, and a zero-width space
+/// follows `@` and `#` so GitHub links neither a user nor an issue (the
+/// same defence Renovate uses in its PR bodies).
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '@' => out.push_str("@&#8203;"),
+            '#' => out.push_str("&#35;&#8203;"),
+            '\r' | '\n' | '\t' => out.push(' '),
+            '|' | '`' | '*' | '_' | '[' | ']' | '\\' | '~' | '$' => {
+                let _ = write!(out, "&#{};", u32::from(c));
+            }
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A fenced code block that `text` cannot break out of.
+fn code_block(text: &str) -> String {
+    let longest_run = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat((longest_run + 1).max(3));
+    format!("{fence}text\n{}\n{fence}\n", text.trim_end_matches('\n'))
+}
+
+fn icon(weight: Weight, status: Status) -> &'static str {
+    match weight {
+        Weight::Blocker if status == Status::Error => "🛑 error",
+        Weight::Blocker => "❌ blocker",
+        Weight::Warning => "⚠️ warning",
+        Weight::Waived => "〰️ waived",
+        Weight::Clear if status == Status::Skipped => "⏭️ skipped",
+        Weight::Clear => "✅ pass",
+    }
+}
+
+/// Renders the report as GitHub-flavoured Markdown.
+pub fn markdown(report: &Report) -> String {
+    let mut out = String::new();
+    let verdict = match report.verdict {
+        Verdict::Go => "✅ GO",
+        Verdict::NoGo => "❌ NO-GO",
+    };
+    let _ = writeln!(out, "## release-check: {verdict}\n");
+    let _ = writeln!(
+        out,
+        "**{}** · repository {} · release-check {} · {}\n",
+        escape(&report.headline),
+        escape(&report.repository),
+        escape(&report.tool_version),
+        escape(&report.generated_at)
+    );
+    out.push_str("| Gate | Result | Passed | Blockers | Warnings | Waived | Time |\n");
+    out.push_str("|---|---|--:|--:|--:|--:|--:|\n");
+    for gate in &report.gates {
+        let count = |w: Weight| gate.items.iter().filter(|i| i.weight() == w).count();
+        let result = match gate.run {
+            GateRunStatus::TimedOut => "🛑 timed out",
+            GateRunStatus::Panicked => "🛑 panicked",
+            GateRunStatus::NothingToCheck => "➖ nothing to check",
+            GateRunStatus::Completed if count(Weight::Blocker) > 0 => "❌",
+            GateRunStatus::Completed if count(Weight::Warning) > 0 => "⚠️",
+            GateRunStatus::Completed => "✅",
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {result} | {} | {} | {} | {} | {} |",
+            escape(&gate.name),
+            count(Weight::Clear),
+            count(Weight::Blocker),
+            count(Weight::Warning),
+            count(Weight::Waived),
+            format_millis(gate.duration_ms)
+        );
+    }
+    for (title, weight) in
+        [("Blockers", Weight::Blocker), ("Warnings", Weight::Warning), ("Waived", Weight::Waived)]
+    {
+        let items: Vec<&Item> = report.items().map(|(_, i)| i).filter(|i| i.weight() == weight).collect();
+        if items.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "\n### {title}\n");
+        for item in items {
+            item_entry(&mut out, item);
+        }
+    }
+    let unsettled: Vec<_> = report.waivers.iter().filter(|w| w.state != WaiverState::Applied).collect();
+    if !unsettled.is_empty() {
+        out.push_str("\n### Waivers to look at\n\n");
+        for w in unsettled {
+            let state = match w.state {
+                WaiverState::Expired => format!("expired on {}", w.waiver.expires),
+                _ => "matches no failing item".to_owned(),
+            };
+            let _ = writeln!(
+                out,
+                "- ⚠️ <code>{}</code>: {state} — {}",
+                escape(&w.waiver.item),
+                escape(&w.waiver.reason)
+            );
+        }
+    }
+    let notes: Vec<_> = report.gates.iter().flat_map(|g| g.notes.iter().map(move |n| (g, n))).collect();
+    let total = report.gates.iter().map(|g| g.items.len()).sum::<usize>();
+    let _ = writeln!(out, "\n<details><summary>All {total} items</summary>\n");
+    for (gate, note) in notes {
+        let _ = writeln!(out, "- {}: {}", escape(&gate.name), escape(note));
+    }
+    out.push_str("\n| Status | Item | Reason |\n|---|---|---|\n");
+    for (_, item) in report.items() {
+        let _ = writeln!(
+            out,
+            "| {} | <code>{}</code> | {} |",
+            icon(item.weight(), item.status),
+            escape(&item.id),
+            escape(&item.reason)
+        );
+    }
+    out.push_str("\n</details>\n");
+    out
+}
+
+fn item_entry(out: &mut String, item: &Item) {
+    let _ = writeln!(
+        out,
+        "- {} <code>{}</code>: {}",
+        icon(item.weight(), item.status),
+        escape(&item.id),
+        escape(&item.reason)
+    );
+    if let Some(waiver) = &item.waived_by {
+        let _ = writeln!(out, "  - waiver: <code>{}</code>", escape(waiver));
+    }
+    for evidence in &item.evidence {
+        match (evidence_line(evidence), evidence) {
+            (Some((label, value)), _) => {
+                let _ = writeln!(out, "  - {}: {}", escape(&label), escape(&value));
+            }
+            (None, Evidence::Log { label, text }) => {
+                let _ = writeln!(out, "  - {}:\n", escape(label));
+                for line in code_block(text).lines() {
+                    let _ = writeln!(out, "    {line}");
+                }
+            }
+            (None, _) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escape_neutralises_markup_mentions_and_html() {
+        assert_eq!(
+            escape("a|b `c` <!-- x --> @someone <img src=x> [l](u) #12\nnext"),
+            "a&#124;b &#96;c&#96; &lt;!-- x --&gt; @&#8203;someone &lt;img src=x&gt; &#91;l&#93;(u) &#35;&#8203;12 next"
+        );
+    }
+
+    #[test]
+    fn code_block_fence_outgrows_backtick_runs() {
+        let block = code_block("```\nbreak out\n````");
+        assert!(block.starts_with("`````text\n"), "{block}");
+        assert!(block.ends_with("\n`````\n"), "{block}");
+    }
+}

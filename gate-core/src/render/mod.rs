@@ -1,0 +1,62 @@
+//! Renderers of one report model: terminal text, JSON and Markdown.
+
+mod markdown;
+mod text;
+
+pub use markdown::{escape as escape_markdown, markdown};
+pub use text::{TextOptions, text};
+
+use crate::model::{Evidence, Report};
+
+/// Output formats, as named on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Human text for a terminal.
+    Text,
+    /// The versioned JSON report (`docs/report.schema.json`).
+    Json,
+    /// GitHub-flavoured Markdown, every untrusted string escaped.
+    Markdown,
+}
+
+/// The JSON report, pretty-printed, with a trailing newline.
+pub fn json(report: &Report) -> String {
+    let mut out = serde_json::to_string_pretty(report).expect("the report model always serialises");
+    out.push('\n');
+    out
+}
+
+/// Renders `report` in `format`.
+pub fn render(report: &Report, format: Format, text_options: TextOptions) -> String {
+    match format {
+        Format::Text => text(report, text_options),
+        Format::Json => json(report),
+        Format::Markdown => markdown(report),
+    }
+}
+
+/// One line per piece of evidence: a label and a value (logs excluded).
+fn evidence_line(evidence: &Evidence) -> Option<(String, String)> {
+    Some(match evidence {
+        Evidence::Location(location) => ("at".to_owned(), location.to_string()),
+        Evidence::Url { url } => ("url".to_owned(), url.clone()),
+        Evidence::Hash { algorithm, expected, actual } => match actual {
+            Some(actual) => (algorithm.clone(), format!("expected {expected}, found {actual}")),
+            None => (algorithm.clone(), expected.clone()),
+        },
+        Evidence::Fact { label, value } => (label.clone(), value.clone()),
+        Evidence::Timing { label, millis } => (label.clone(), format_millis(*millis)),
+        Evidence::Log { .. } => return None,
+    })
+}
+
+/// `0.42 s`, `12 ms`, `3 m 05 s`.
+fn format_millis(millis: u64) -> String {
+    if millis < 1_000 {
+        format!("{millis} ms")
+    } else if millis < 60_000 {
+        format!("{:.2} s", millis as f64 / 1000.0)
+    } else {
+        format!("{} m {:02} s", millis / 60_000, millis / 1000 % 60)
+    }
+}

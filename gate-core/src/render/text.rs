@@ -1,0 +1,139 @@
+//! Human text for a terminal.
+
+use std::fmt::Write as _;
+
+use anstyle::{AnsiColor, Style};
+
+use super::{evidence_line, format_millis};
+use crate::model::{GateReport, GateRunStatus, Item, Report, Verdict, Weight, plural};
+use crate::waiver::WaiverState;
+
+/// How to render text.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TextOptions {
+    /// Use ANSI colours (the caller decides: a TTY and no `NO_COLOR`).
+    pub color: bool,
+    /// List passing items too, not just their count.
+    pub verbose: bool,
+}
+
+struct Painter(bool);
+
+impl Painter {
+    fn paint(&self, style: Style, text: &str) -> String {
+        if self.0 { format!("{style}{text}{style:#}") } else { text.to_owned() }
+    }
+}
+
+const RED: Style = AnsiColor::Red.on_default().bold();
+const YELLOW: Style = AnsiColor::Yellow.on_default();
+const GREEN: Style = AnsiColor::Green.on_default();
+const DIM: Style = Style::new().dimmed();
+const BOLD: Style = Style::new().bold();
+
+/// Renders the report for a terminal: failures in detail, passes counted.
+pub fn text(report: &Report, options: TextOptions) -> String {
+    let p = Painter(options.color);
+    let mut out = String::new();
+    let _ =
+        writeln!(out, "{} {} · {}", p.paint(BOLD, "release-check"), report.tool_version, report.repository);
+    for gate in &report.gates {
+        gate_section(&mut out, &p, gate, options.verbose);
+    }
+    let unsettled: Vec<_> = report.waivers.iter().filter(|w| w.state != WaiverState::Applied).collect();
+    if !unsettled.is_empty() {
+        let _ = writeln!(out, "\n{}", p.paint(BOLD, "waivers"));
+        for w in unsettled {
+            let state = match w.state {
+                WaiverState::Expired => format!("expired on {}", w.waiver.expires),
+                _ => "matches no failing item".to_owned(),
+            };
+            let _ = writeln!(
+                out,
+                "  {} {}: {state} ({})",
+                p.paint(YELLOW, "! warning"),
+                w.waiver.item,
+                w.waiver.reason
+            );
+        }
+    }
+    let verdict = match report.verdict {
+        Verdict::Go => p.paint(GREEN.bold(), "GO"),
+        Verdict::NoGo => p.paint(RED, "NO-GO"),
+    };
+    let s = &report.summary;
+    let _ = writeln!(
+        out,
+        "\n{verdict}: {} ({} passed, {} blocker{}, {} warning{}, {} waived)",
+        report.headline,
+        s.clear,
+        s.blockers,
+        plural(s.blockers),
+        s.warnings,
+        plural(s.warnings),
+        s.waived
+    );
+    out
+}
+
+fn gate_section(out: &mut String, p: &Painter, gate: &GateReport, verbose: bool) {
+    let run = match gate.run {
+        GateRunStatus::Completed => String::new(),
+        GateRunStatus::NothingToCheck => " — nothing to check".to_owned(),
+        GateRunStatus::TimedOut => format!(" — {}", p.paint(RED, "timed out")),
+        GateRunStatus::Panicked => format!(" — {}", p.paint(RED, "panicked")),
+    };
+    let _ = writeln!(
+        out,
+        "\n{}{run} {}",
+        p.paint(BOLD, &gate.name),
+        p.paint(DIM, &format!("({}; {})", gate.verifies, format_millis(gate.duration_ms)))
+    );
+    for note in &gate.notes {
+        let _ = writeln!(out, "  {} {note}", p.paint(DIM, "note:"));
+    }
+    let mut clear = 0;
+    for item in &gate.items {
+        if item.weight() == Weight::Clear && !verbose {
+            clear += 1;
+            continue;
+        }
+        item_lines(out, p, item);
+    }
+    if clear > 0 {
+        let _ = writeln!(out, "  {} {clear} item{} passed", p.paint(GREEN, "✓"), plural(clear));
+    }
+}
+
+fn item_lines(out: &mut String, p: &Painter, item: &Item) {
+    let tag = match item.weight() {
+        Weight::Blocker if item.status == crate::Status::Error => p.paint(RED, "✗ error  "),
+        Weight::Blocker => p.paint(RED, "✗ blocker"),
+        Weight::Warning => p.paint(YELLOW, "! warning"),
+        Weight::Waived => p.paint(YELLOW, "~ waived "),
+        Weight::Clear if item.status == crate::Status::Skipped => p.paint(DIM, "- skipped"),
+        Weight::Clear => p.paint(GREEN, "✓ pass   "),
+    };
+    let _ = writeln!(out, "  {tag} {}: {}", item.id, item.reason);
+    if item.weight() == Weight::Clear {
+        return;
+    }
+    if let Some(waiver) = &item.waived_by {
+        let _ = writeln!(out, "      {:<10} {waiver}", p.paint(DIM, "waiver"));
+    }
+    for evidence in &item.evidence {
+        match evidence_line(evidence) {
+            Some((label, value)) => {
+                let _ = writeln!(out, "      {} {value}", p.paint(DIM, &format!("{label:<10}")));
+            }
+            None => {
+                if let crate::Evidence::Log { label, text } = evidence {
+                    let _ = writeln!(out, "      {}", p.paint(DIM, &format!("{label}:")));
+                    for line in text.lines() {
+                        let _ = writeln!(out, "        {line}");
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,280 @@
+//! Runs gates in parallel and assembles the report.
+//!
+//! Each gate runs on its own OS thread rather than on an async runtime:
+//! gates do blocking work (hashing files, waiting on `pip`, walking a
+//! registry), a handful of gates never needs more threads than that, and a
+//! thread that overruns its timeout can simply be abandoned: the runner
+//! records a timeout error item, raises the gate's [`CancelToken`] and moves
+//! on. A gate that wants async I/O starts its own runtime inside `run`.
+
+use std::collections::BTreeMap;
+use std::panic::{self, AssertUnwindSafe};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
+
+use jiff::civil::Date;
+
+use crate::model::{GateReport, GateRunStatus, Item, Report, Severity};
+use crate::waiver::{self, Waiver};
+use crate::{Gate, GateOutcome};
+
+/// Raised by the runner when it stops waiting for a gate.
+#[derive(Debug, Clone, Default)]
+pub struct CancelToken(Arc<AtomicBool>);
+
+impl CancelToken {
+    /// Whether the gate should stop.
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    /// Asks the gate to stop.
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+/// What a gate may know about the run.
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// Root of the repository being checked.
+    pub repo: PathBuf,
+    /// Today's date (UTC), for expiry checks.
+    pub today: Date,
+    /// How many parallel jobs a gate may use.
+    pub jobs: usize,
+    /// Raised when the runner gives up on this gate.
+    pub cancel: CancelToken,
+}
+
+impl Context {
+    /// A context for `repo`, dated today, with one job per available core.
+    pub fn new(repo: impl Into<PathBuf>) -> Self {
+        Self {
+            repo: repo.into(),
+            today: jiff::Timestamp::now().to_zoned_datetime(jiff::tz::TimeZone::UTC).date(),
+            jobs: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            cancel: CancelToken::default(),
+        }
+    }
+}
+
+/// Settings that shape a run, from configuration.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Timeout for a gate without its own.
+    pub default_timeout: Duration,
+    /// Per-gate timeouts by gate name.
+    pub timeouts: BTreeMap<String, Duration>,
+    /// Severity overrides keyed by `gate/check`.
+    pub severity: BTreeMap<String, Severity>,
+    /// Configured waivers.
+    pub waivers: Vec<Waiver>,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        Self {
+            default_timeout: Duration::from_secs(600),
+            timeouts: BTreeMap::new(),
+            severity: BTreeMap::new(),
+            waivers: Vec::new(),
+        }
+    }
+}
+
+/// Where panics inside gate threads are recorded (message and location) by
+/// the hook that [`install_panic_hook`] installs.
+static GATE_PANICS: Mutex<BTreeMap<String, String>> = Mutex::new(BTreeMap::new());
+
+const THREAD_PREFIX: &str = "gate:";
+
+/// Installs a panic hook that keeps panics of gate threads off stderr and
+/// records their message and location for the report. Other threads keep
+/// the previous hook. Call once, early, from a binary.
+pub fn install_panic_hook() {
+    let previous = panic::take_hook();
+    panic::set_hook(Box::new(move |info| {
+        let thread = std::thread::current();
+        match thread.name().and_then(|n| n.strip_prefix(THREAD_PREFIX)) {
+            Some(gate) => {
+                let location = info.location().map(|l| format!(" at {l}")).unwrap_or_default();
+                let message = format!("{}{location}", payload_message(info.payload()));
+                GATE_PANICS.lock().unwrap_or_else(|e| e.into_inner()).insert(gate.to_owned(), message);
+            }
+            None => previous(info),
+        }
+    }));
+}
+
+fn payload_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a non-text panic payload".to_owned())
+}
+
+enum Ended {
+    Finished(GateOutcome),
+    Panicked(String),
+    TimedOut,
+}
+
+/// Runs every gate concurrently and assembles the report.
+///
+/// Never stops at the first failure; a gate that panics or overruns its
+/// timeout becomes an error item, so the verdict fails closed.
+pub fn run(gates: &[Arc<dyn Gate>], ctx: &Context, options: &RunOptions, repository: String) -> Report {
+    let started = Instant::now();
+    let (tx, rx) = mpsc::channel();
+    let mut tokens = Vec::with_capacity(gates.len());
+    for (index, gate) in gates.iter().enumerate() {
+        let gate = Arc::clone(gate);
+        let tx = tx.clone();
+        let ctx = Context { cancel: CancelToken::default(), ..ctx.clone() };
+        tokens.push(ctx.cancel.clone());
+        let on_spawn_error = tx.clone();
+        let spawned =
+            std::thread::Builder::new().name(format!("{THREAD_PREFIX}{}", gate.name())).spawn(move || {
+                let begun = Instant::now();
+                let ended = match panic::catch_unwind(AssertUnwindSafe(|| gate.run(&ctx))) {
+                    Ok(outcome) => Ended::Finished(outcome),
+                    Err(payload) => {
+                        let recorded =
+                            GATE_PANICS.lock().unwrap_or_else(|e| e.into_inner()).remove(gate.name());
+                        Ended::Panicked(recorded.unwrap_or_else(|| payload_message(&*payload)))
+                    }
+                };
+                // The receiver may have given up on us (timeout); nothing to do then.
+                let _ = tx.send((index, ended, begun.elapsed()));
+            });
+        if let Err(error) = spawned {
+            let _ = on_spawn_error.send((
+                index,
+                Ended::Panicked(format!("could not start a thread: {error}")),
+                Duration::ZERO,
+            ));
+        }
+    }
+    drop(tx);
+
+    let deadlines: Vec<Instant> = gates
+        .iter()
+        .map(|g| started + options.timeouts.get(g.name()).copied().unwrap_or(options.default_timeout))
+        .collect();
+    let mut results: Vec<Option<(Ended, Duration)>> = (0..gates.len()).map(|_| None).collect();
+    let mut pending = gates.len();
+    while pending > 0 {
+        let next_deadline = (0..gates.len())
+            .filter(|&i| results[i].is_none())
+            .map(|i| deadlines[i])
+            .min()
+            .expect("a pending gate has a deadline");
+        match rx.recv_timeout(next_deadline.saturating_duration_since(Instant::now())) {
+            Ok((index, ended, took)) => {
+                if results[index].is_none() {
+                    results[index] = Some((ended, took));
+                    pending -= 1;
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                let now = Instant::now();
+                for i in 0..gates.len() {
+                    if results[i].is_none() && deadlines[i] <= now {
+                        tokens[i].cancel();
+                        pending -= 1;
+                        results[i] = Some((Ended::TimedOut, now - started));
+                    }
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+    }
+
+    let mut reports: Vec<GateReport> = gates
+        .iter()
+        .zip(results)
+        .zip(&deadlines)
+        .map(|((gate, result), deadline)| {
+            let timeout = *deadline - started;
+            gate_report(gate.as_ref(), result, timeout, options)
+        })
+        .collect();
+    let waivers =
+        waiver::apply(&options.waivers, reports.iter_mut().flat_map(|g| g.items.iter_mut()), ctx.today);
+    let generated_at =
+        jiff::Timestamp::now().round(jiff::Unit::Second).unwrap_or_else(|_| jiff::Timestamp::now());
+    Report::assemble(repository, generated_at.to_string(), reports, waivers)
+}
+
+fn gate_report(
+    gate: &dyn Gate,
+    result: Option<(Ended, Duration)>,
+    timeout: Duration,
+    options: &RunOptions,
+) -> GateReport {
+    let name = gate.name();
+    let (run, outcome, took) = match result {
+        Some((Ended::Finished(outcome), took)) => {
+            let run = if outcome.items.is_empty() {
+                GateRunStatus::NothingToCheck
+            } else {
+                GateRunStatus::Completed
+            };
+            (run, outcome, took)
+        }
+        Some((Ended::Panicked(message), took)) => {
+            let mut outcome = GateOutcome::new();
+            outcome.push(Item::error("panic", "", format!("the gate panicked: {message}")));
+            (GateRunStatus::Panicked, outcome, took)
+        }
+        Some((Ended::TimedOut, took)) => {
+            let mut outcome = GateOutcome::new();
+            outcome.push(Item::error(
+                "timeout",
+                "",
+                format!("the gate did not finish within its timeout of {}", human_duration(timeout)),
+            ));
+            (GateRunStatus::TimedOut, outcome, took)
+        }
+        None => {
+            let mut outcome = GateOutcome::new();
+            outcome.push(Item::error("panic", "", "the gate's thread ended without reporting"));
+            (GateRunStatus::Panicked, outcome, Duration::ZERO)
+        }
+    };
+    let items = outcome
+        .items
+        .into_iter()
+        .map(|mut item| {
+            item.id = format!("{name}/{}/{}", item.check, item.subject);
+            if let Some(&severity) = options.severity.get(&format!("{name}/{}", item.check)) {
+                item.severity = severity;
+            }
+            item
+        })
+        .collect();
+    GateReport {
+        name: name.to_owned(),
+        verifies: gate.verifies().to_owned(),
+        run,
+        duration_ms: u64::try_from(took.as_millis()).unwrap_or(u64::MAX),
+        notes: outcome.notes,
+        items,
+    }
+}
+
+/// Formats a duration the way the config accepts it (`90s`, `10m`).
+pub fn human_duration(d: Duration) -> String {
+    let secs = d.as_secs();
+    if secs >= 60 && secs % 60 == 0 {
+        format!("{}m", secs / 60)
+    } else if secs > 0 {
+        format!("{secs}s")
+    } else {
+        format!("{}ms", d.as_millis())
+    }
+}

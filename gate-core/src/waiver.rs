@@ -1,0 +1,168 @@
+//! Waivers: a recorded, expiring decision to ship despite a failure.
+//!
+//! A waiver names items by id (`gate/check/subject`, `*` and `?` wildcards
+//! allowed). It excuses failures and warnings, never errors: release-check
+//! fails closed, so a gate that could not decide always blocks. An expired
+//! waiver no longer applies and is itself reported; so is a waiver that
+//! matches nothing (like cargo-deny's unmatched ignores).
+
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Item, Status};
+
+/// One waiver, as configured.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Waiver {
+    /// The item id or a wildcard pattern over item ids.
+    pub item: String,
+    /// Why shipping with this failure is acceptable.
+    pub reason: String,
+    /// The last day the waiver applies (inclusive).
+    pub expires: Date,
+    /// Where the follow-up is tracked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issue: Option<String>,
+}
+
+/// What became of a waiver in one run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WaiverState {
+    /// It excused at least one item.
+    Applied,
+    /// Its date has passed: it excused nothing.
+    Expired,
+    /// It matched no failing item.
+    Unmatched,
+}
+
+/// A waiver and what it did, as reported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaiverReport {
+    /// The waiver as configured.
+    #[serde(flatten)]
+    pub waiver: Waiver,
+    /// What became of it.
+    pub state: WaiverState,
+    /// Ids of the items it excused, or would have excused had it not expired.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub matched: Vec<String>,
+}
+
+/// Errors in a waiver's item pattern.
+#[derive(Debug, thiserror::Error)]
+#[error("waiver item pattern `{pattern}` is not a valid pattern: {source}")]
+pub struct PatternError {
+    /// The offending pattern.
+    pub pattern: String,
+    /// What is wrong with it.
+    #[source]
+    pub source: glob::PatternError,
+}
+
+impl Waiver {
+    /// Checks that the item pattern parses.
+    pub fn validate(&self) -> Result<(), PatternError> {
+        glob::Pattern::new(&self.item)
+            .map(drop)
+            .map_err(|source| PatternError { pattern: self.item.clone(), source })
+    }
+
+    fn matches(&self, id: &str) -> bool {
+        self.item == id || glob::Pattern::new(&self.item).is_ok_and(|p| p.matches(id))
+    }
+}
+
+/// Applies waivers to items in place and reports each waiver's state.
+///
+/// `today` decides expiry: a waiver expiring today still applies.
+pub fn apply<'a>(
+    waivers: &[Waiver],
+    items: impl IntoIterator<Item = &'a mut Item>,
+    today: Date,
+) -> Vec<WaiverReport> {
+    let mut reports: Vec<WaiverReport> = waivers
+        .iter()
+        .map(|w| WaiverReport {
+            waiver: w.clone(),
+            state: if w.expires < today { WaiverState::Expired } else { WaiverState::Unmatched },
+            matched: Vec::new(),
+        })
+        .collect();
+    for item in items {
+        if !matches!(item.status, Status::Fail | Status::Warn) {
+            continue;
+        }
+        for report in &mut reports {
+            if !report.waiver.matches(&item.id) {
+                continue;
+            }
+            report.matched.push(item.id.clone());
+            if report.state == WaiverState::Expired {
+                item.reason.push_str(&format!(
+                    " (waiver for `{}` expired on {})",
+                    report.waiver.item, report.waiver.expires
+                ));
+            } else if item.waived_by.is_none() {
+                report.state = WaiverState::Applied;
+                item.waived_by = Some(report.waiver.item.clone());
+            }
+        }
+    }
+    reports
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Weight;
+
+    fn waiver(item: &str, expires: &str) -> Waiver {
+        Waiver { item: item.into(), reason: "known".into(), expires: expires.parse().unwrap(), issue: None }
+    }
+
+    fn failing(id: &str) -> Item {
+        let mut item = Item::fail("hash", "x", "differs");
+        item.id = id.into();
+        item
+    }
+
+    #[test]
+    fn waiver_excuses_a_failure_until_its_last_day() {
+        let today: Date = "2026-11-25".parse().unwrap();
+        let mut items = vec![failing("wheels/hash/a.whl")];
+        let reports = apply(&[waiver("wheels/hash/a.whl", "2026-11-25")], &mut items, today);
+        assert_eq!(reports[0].state, WaiverState::Applied);
+        assert_eq!(items[0].weight(), Weight::Waived);
+    }
+
+    #[test]
+    fn expired_waiver_does_not_apply_and_says_so() {
+        let today: Date = "2026-11-26".parse().unwrap();
+        let mut items = vec![failing("wheels/hash/a.whl")];
+        let reports = apply(&[waiver("wheels/hash/*", "2026-11-25")], &mut items, today);
+        assert_eq!(reports[0].state, WaiverState::Expired);
+        assert_eq!(reports[0].matched, ["wheels/hash/a.whl"]);
+        assert_eq!(items[0].weight(), Weight::Blocker);
+        assert!(items[0].reason.contains("expired on 2026-11-25"), "{}", items[0].reason);
+    }
+
+    #[test]
+    fn waiver_never_excuses_an_error() {
+        let today: Date = "2026-01-01".parse().unwrap();
+        let mut item = Item::error("timeout", "", "gate timed out");
+        item.id = "ci/timeout/".into();
+        let mut items = vec![item];
+        let reports = apply(&[waiver("ci/*", "2027-01-01")], &mut items, today);
+        assert_eq!(reports[0].state, WaiverState::Unmatched);
+        assert_eq!(items[0].weight(), Weight::Blocker);
+    }
+
+    #[test]
+    fn invalid_pattern_is_reported() {
+        let err = waiver("wheels/[", "2027-01-01").validate().unwrap_err();
+        assert!(err.to_string().contains("wheels/["), "{err}");
+    }
+}

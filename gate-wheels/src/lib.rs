@@ -1,0 +1,349 @@
+//! The `wheels` gate: the Python wheels committed for a release are exactly
+//! the ones their `sha256sums.txt` lists, byte for byte.
+//!
+//! With no configuration it recognises the two layouts of Debian-packaged
+//! Python projects such as SecureDrop's: the flat one (`sha256sums.txt` with
+//! `localwheels/`, `bootstrap-sha256sums.txt` with `bootstrap/`) and the
+//! per-project one (`<project>/sha256sums.txt` with `<project>/wheels/`).
+//! Wheels kept in Git LFS and not fetched are checked through their pointer
+//! files, without downloading anything.
+
+mod digest;
+mod layout;
+mod lfs;
+pub mod sums;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use gate_core::{CheckInfo, Context, Evidence, Gate, GateOutcome, Item, Location, Severity};
+use rayon::prelude::*;
+use serde::Deserialize;
+
+pub use digest::{hex, sha256_file};
+pub use layout::WheelSet;
+
+/// `[gates.wheels]` in the configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Config {
+    /// Sums files and the directories their names refer to. Empty: recognise
+    /// the layout.
+    #[serde(default)]
+    pub set: Vec<WheelSet>,
+    /// Largest sums file read, in bytes.
+    #[serde(default = "default_max_sums_bytes")]
+    pub max_sums_bytes: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self { set: Vec::new(), max_sums_bytes: default_max_sums_bytes() }
+    }
+}
+
+fn default_max_sums_bytes() -> u64 {
+    16 * 1024 * 1024
+}
+
+/// The gate.
+#[derive(Debug, Clone, Default)]
+pub struct WheelsGate {
+    config: Config,
+}
+
+impl WheelsGate {
+    /// A gate with the given configuration.
+    pub fn new(config: Config) -> Self {
+        Self { config }
+    }
+}
+
+const CHECKS: &[CheckInfo] = &[
+    CheckInfo {
+        id: "sums-file",
+        default_severity: Severity::Blocker,
+        summary: "A configured sums file exists, is readable and is not larger than `max-sums-bytes`.",
+        remedy: "Fix the path in [[gates.wheels.set]] or commit the sums file.",
+    },
+    CheckInfo {
+        id: "sums-syntax",
+        default_severity: Severity::Blocker,
+        summary: "Every line of the sums file is `<64 hex> <space or *><name>` with LF line endings.",
+        remedy: "Regenerate the file with `sha256sum` and sign it again.",
+    },
+    CheckInfo {
+        id: "sums-duplicate",
+        default_severity: Severity::Blocker,
+        summary: "No file name is listed twice; a name listed with two different hashes is named with both lines.",
+        remedy: "Keep one line per file; when the hashes differ, find out which wheel is the real one.",
+    },
+    CheckInfo {
+        id: "sums-order",
+        default_severity: Severity::Warning,
+        summary: "Entries are sorted in byte order by file name, so diffs of the signed file stay readable.",
+        remedy: "Sort with `LC_ALL=C sort -k2` and sign again; set `\"wheels/sums-order\" = \"blocker\"` under [severity] to enforce.",
+    },
+    CheckInfo {
+        id: "missing",
+        default_severity: Severity::Blocker,
+        summary: "Every listed file exists in the wheels directory.",
+        remedy: "Commit the wheel, or remove its line from the sums file and sign again.",
+    },
+    CheckInfo {
+        id: "unlisted",
+        default_severity: Severity::Blocker,
+        summary: "Every file in the wheels directory is listed in the sums file (dot files are ignored).",
+        remedy: "List the file in the sums file and sign again, or delete it.",
+    },
+    CheckInfo {
+        id: "unsafe-path",
+        default_severity: Severity::Blocker,
+        summary: "Listed names stay inside the wheels directory and no wheel is a symlink pointing outside the repository.",
+        remedy: "Commit the real file instead of a link; list plain file names only.",
+    },
+    CheckInfo {
+        id: "hash",
+        default_severity: Severity::Blocker,
+        summary: "The file's SHA-256 (or its Git LFS pointer's oid) equals the listed hash.",
+        remedy: "Find out which side changed: rebuild the wheel, or regenerate and re-sign the sums file.",
+    },
+];
+
+impl Gate for WheelsGate {
+    fn name(&self) -> &'static str {
+        "wheels"
+    }
+
+    fn verifies(&self) -> &'static str {
+        "committed wheels match their sha256sums files"
+    }
+
+    fn checks(&self) -> &'static [CheckInfo] {
+        CHECKS
+    }
+
+    fn run(&self, ctx: &Context) -> GateOutcome {
+        let mut outcome = GateOutcome::new();
+        let sets = if self.config.set.is_empty() {
+            let found = layout::recognise(&ctx.repo);
+            match &found {
+                Some((name, sets)) => outcome.note(format!(
+                    "recognised the {name} layout: {}",
+                    sets.iter().map(WheelSet::describe).collect::<Vec<_>>().join(", ")
+                )),
+                None => outcome.note(
+                    "no sums file recognised (looked for sha256sums.txt, *-sha256sums.txt and <project>/sha256sums.txt with <project>/wheels/)",
+                ),
+            }
+            found.map(|(_, sets)| sets).unwrap_or_default()
+        } else {
+            outcome.note(format!(
+                "configured sets: {}",
+                self.config.set.iter().map(WheelSet::describe).collect::<Vec<_>>().join(", ")
+            ));
+            self.config.set.clone()
+        };
+        let pool = match rayon::ThreadPoolBuilder::new().num_threads(ctx.jobs.max(1)).build() {
+            Ok(pool) => pool,
+            Err(e) => {
+                outcome.push(Item::error("sums-file", "", format!("could not start hashing threads: {e}")));
+                return outcome;
+            }
+        };
+        for set in &sets {
+            outcome.items.extend(self.check_set(ctx, set, &pool));
+        }
+        outcome
+    }
+}
+
+impl WheelsGate {
+    fn check_set(&self, ctx: &Context, set: &WheelSet, pool: &rayon::ThreadPool) -> Vec<Item> {
+        let sums_path = ctx.repo.join(&set.sums);
+        let sums_name = set.sums.clone();
+        let bytes = match read_bounded(&sums_path, self.config.max_sums_bytes) {
+            Ok(bytes) => bytes,
+            Err(reason) => {
+                return vec![Item::error("sums-file", &sums_name, reason).at(Location::file(&sums_name))];
+            }
+        };
+        let parsed = sums::parse(&bytes);
+        let mut items: Vec<Item> = parsed
+            .errors
+            .iter()
+            .map(|e| {
+                Item::fail("sums-syntax", format!("{sums_name}:{}", e.line), e.message.clone())
+                    .at(Location::at(&sums_name, e.line, e.column))
+            })
+            .collect();
+
+        let mut first_by_name: BTreeMap<&str, &sums::Entry> = BTreeMap::new();
+        for entry in &parsed.entries {
+            let Some(first) = first_by_name.get(entry.name.as_str()) else {
+                first_by_name.insert(&entry.name, entry);
+                continue;
+            };
+            let reason = if first.sha256 == entry.sha256 {
+                format!("listed twice (lines {} and {})", first.line, entry.line)
+            } else {
+                format!("listed twice with different hashes (lines {} and {})", first.line, entry.line)
+            };
+            items.push(
+                Item::fail("sums-duplicate", format!("{}/{}", set.wheels, entry.name), reason)
+                    .at(Location::at(&sums_name, first.line, 1))
+                    .at(Location::at(&sums_name, entry.line, 1))
+                    .with(Evidence::hash("sha256", first.sha256.clone(), Some(entry.sha256.clone()))),
+            );
+        }
+        if let Some((before, after, count)) = sums::order_inversions(&parsed.entries) {
+            items.push(
+                Item::fail(
+                    "sums-order",
+                    &sums_name,
+                    format!(
+                        "not sorted in byte order by file name: {count} adjacent pair{} out of order, first `{}` before `{}`",
+                        if count == 1 { "" } else { "s" },
+                        before.name,
+                        after.name
+                    ),
+                )
+                .severity(Severity::Warning)
+                .at(Location::at(&sums_name, before.line, 1)),
+            );
+        }
+
+        let wheels_dir = ctx.repo.join(&set.wheels);
+        let listed: BTreeSet<&str> = first_by_name.keys().copied().collect();
+        match list_files(&wheels_dir) {
+            Ok(present) => {
+                items.extend(present.iter().filter(|n| !listed.contains(n.as_str())).map(|name| {
+                    Item::fail(
+                        "unlisted",
+                        format!("{}/{name}", set.wheels),
+                        format!("present but not listed in {sums_name}"),
+                    )
+                    .at(Location::file(format!("{}/{name}", set.wheels)))
+                }))
+            }
+            Err(e) => items.push(
+                Item::error("missing", &set.wheels, format!("cannot list the wheels directory: {e}"))
+                    .at(Location::file(&set.wheels)),
+            ),
+        }
+
+        let repo_root = ctx.repo.canonicalize().unwrap_or_else(|_| ctx.repo.clone());
+        let entries: Vec<&sums::Entry> = first_by_name.values().copied().collect();
+        let cancelled = || ctx.cancel.is_cancelled();
+        let checked: Vec<Item> = pool.install(|| {
+            entries
+                .par_iter()
+                .map(|entry| check_wheel(&repo_root, &wheels_dir, set, &sums_name, entry, &cancelled))
+                .collect()
+        });
+        items.extend(checked);
+        items
+    }
+}
+
+/// Reads a whole small file, refusing one larger than `limit`.
+fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
+    use std::io::Read as _;
+    let file = std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let mut bytes = Vec::new();
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    if bytes.len() as u64 > limit {
+        return Err(format!(
+            "larger than the {limit}-byte limit (max-sums-bytes); a sums file of that size is not a list of wheels"
+        ));
+    }
+    Ok(bytes)
+}
+
+/// Names of the non-hidden entries of `dir`, sorted.
+fn list_files(dir: &Path) -> std::io::Result<Vec<String>> {
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let name = entry?.file_name().to_string_lossy().into_owned();
+        if !name.starts_with('.') {
+            names.push(name);
+        }
+    }
+    names.sort();
+    Ok(names)
+}
+
+fn check_wheel(
+    repo_root: &Path,
+    wheels_dir: &Path,
+    set: &WheelSet,
+    sums_name: &str,
+    entry: &sums::Entry,
+    cancelled: &(dyn Fn() -> bool + Sync),
+) -> Item {
+    let subject = format!("{}/{}", set.wheels, entry.name);
+    let listed_at = Location::at(sums_name, entry.line, 1);
+    if entry.name.contains(['/', '\\', '\0']) || entry.name == ".." || entry.name == "." {
+        return Item::fail(
+            "unsafe-path",
+            subject,
+            "listed name is a path, not a file name in the wheels directory",
+        )
+        .at(listed_at);
+    }
+    let path: PathBuf = wheels_dir.join(&entry.name);
+    let metadata = match std::fs::symlink_metadata(&path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Item::fail("missing", subject, format!("listed in {sums_name} but not present"))
+                .at(listed_at);
+        }
+        Err(e) => return Item::error("hash", subject, format!("cannot read: {e}")).at(listed_at),
+    };
+    if metadata.file_type().is_symlink() {
+        let inside = path.canonicalize().is_ok_and(|target| target.starts_with(repo_root));
+        if !inside {
+            return Item::fail(
+                "unsafe-path",
+                subject,
+                "symlink pointing outside the repository; refusing to read it",
+            )
+            .at(listed_at);
+        }
+    }
+    if metadata.len() <= lfs::MAX_POINTER_BYTES {
+        if let Some(pointer) = std::fs::read(&path).ok().as_deref().and_then(lfs::parse) {
+            let evidence = Evidence::hash("sha256", entry.sha256.clone(), Some(pointer.oid.clone()));
+            let size = Evidence::fact("LFS object size", pointer.size.to_string());
+            return if pointer.oid == entry.sha256 {
+                Item::pass(
+                    "hash",
+                    subject,
+                    "Git LFS pointer names the listed SHA-256 (object not downloaded)",
+                )
+            } else {
+                Item::fail("hash", subject, format!("Git LFS pointer's oid differs from {sums_name}"))
+            }
+            .with(evidence)
+            .with(size)
+            .at(listed_at);
+        }
+    }
+    match sha256_file(&path, cancelled) {
+        Ok((actual, size)) => {
+            let item = if actual == entry.sha256 {
+                Item::pass("hash", subject, "SHA-256 matches")
+            } else {
+                Item::fail("hash", subject, format!("SHA-256 differs from {sums_name}"))
+            };
+            item.with(Evidence::hash("sha256", entry.sha256.clone(), Some(actual)))
+                .with(Evidence::fact("size", format!("{size} bytes")))
+                .at(listed_at)
+        }
+        Err(e) => Item::error("hash", subject, e.to_string())
+            .with(Evidence::hash("sha256", entry.sha256.clone(), None))
+            .at(listed_at),
+    }
+}

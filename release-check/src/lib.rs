@@ -1,0 +1,257 @@
+//! release-check's command line: can we ship this commit, and if not,
+//! exactly why not?
+//!
+//! The `release-check` binary and `cargo xtask release-check` both call
+//! [`main`]. Exit codes: [`EXIT_GO`], [`EXIT_NO_GO`], [`EXIT_USAGE`].
+
+pub mod config;
+pub mod registry;
+
+use std::ffi::OsString;
+use std::io::{IsTerminal, Write as _};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context as _, bail};
+use clap::{Parser, ValueEnum};
+use gate_core::render::{self, Format, TextOptions};
+use gate_core::{Context, Gate, Verdict};
+
+/// Exit code: every blocker passed.
+pub const EXIT_GO: u8 = 0;
+/// Exit code: at least one blocker failed or errored.
+pub const EXIT_NO_GO: u8 = 1;
+/// Exit code: no verdict: bad usage, bad configuration, or the report could not be written.
+pub const EXIT_USAGE: u8 = 2;
+
+/// Can we ship this commit? Runs every release gate and prints a GO / NO-GO report.
+#[derive(Debug, Parser)]
+#[command(name = "release-check", version, about, after_help = EXIT_CODES)]
+pub struct Cli {
+    /// The repository to check.
+    #[arg(long, value_name = "PATH", default_value = ".")]
+    pub repo: PathBuf,
+    /// Configuration file [default: release-check.toml or Cargo workspace metadata in the repository].
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Run only this gate (repeatable).
+    #[arg(long = "gate", value_name = "NAME")]
+    pub gates: Vec<String>,
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = FormatArg::Text)]
+    pub format: FormatArg,
+    /// Write the report to FILE (atomically) instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// List every gate and the checks it performs, then exit.
+    #[arg(long)]
+    pub list_gates: bool,
+    /// Explain a check (`gate/check`) or one item of this run (`gate/check/subject`), then exit.
+    #[arg(long, value_name = "ITEM")]
+    pub explain: Option<String>,
+    /// List passing items too.
+    #[arg(long, short)]
+    pub verbose: bool,
+    /// When to colour text output.
+    #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
+    pub color: ColorArg,
+}
+
+const EXIT_CODES: &str = "Exit codes: 0 GO, 1 NO-GO, 2 usage, configuration or I/O error (no verdict).";
+
+/// `--format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    /// Human text.
+    Text,
+    /// Versioned JSON (docs/report.schema.json).
+    Json,
+    /// GitHub-flavoured Markdown.
+    Markdown,
+}
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorArg {
+    /// On a terminal, unless NO_COLOR is set.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// Parses `args` (program name first), runs, and returns the exit code.
+pub fn main<I, T>(args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    gate_core::runner::install_panic_hook();
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { EXIT_USAGE } else { EXIT_GO });
+        }
+    };
+    match run(&cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(EXIT_USAGE)
+        }
+    }
+}
+
+/// Runs the command line; `Err` means no verdict (exit 2).
+pub fn run(cli: &Cli) -> anyhow::Result<u8> {
+    if !cli.repo.is_dir() {
+        bail!("repository {} does not exist or is not a directory", cli.repo.display());
+    }
+    let loaded = config::load(&cli.repo, cli.config.as_deref())?;
+    let gates = select_gates(registry::all_gates(&loaded.config.gates), &cli.gates)?;
+    let options = loaded.config.run_options();
+
+    if cli.list_gates {
+        print!("{}", list_gates(&gates, &options));
+        return Ok(EXIT_GO);
+    }
+    let mut ctx = Context::new(&cli.repo);
+    if let Some(jobs) = loaded.config.run.jobs {
+        ctx.jobs = jobs.get();
+    }
+    if let Some(item) = &cli.explain {
+        return explain(item, &gates, &ctx, &options);
+    }
+
+    let mut report = gate_core::runner::run(&gates, &ctx, &options, cli.repo.display().to_string());
+    report.config = loaded.source.to_string();
+    let format = match cli.format {
+        FormatArg::Text => Format::Text,
+        FormatArg::Json => Format::Json,
+        FormatArg::Markdown => Format::Markdown,
+    };
+    let color = match cli.color {
+        ColorArg::Always => true,
+        ColorArg::Never => false,
+        ColorArg::Auto => {
+            cli.output.is_none()
+                && std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    };
+    let rendered = render::render(&report, format, TextOptions { color, verbose: cli.verbose });
+    match &cli.output {
+        Some(path) => {
+            write_atomically(path, rendered.as_bytes())?;
+            eprintln!("{}: {} (report written to {})", report.verdict, report.headline, path.display());
+        }
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            stdout.write_all(rendered.as_bytes()).context("cannot write the report to standard output")?;
+            stdout.flush().context("cannot write the report to standard output")?;
+        }
+    }
+    Ok(match report.verdict {
+        Verdict::Go => EXIT_GO,
+        Verdict::NoGo => EXIT_NO_GO,
+    })
+}
+
+fn select_gates(all: Vec<Arc<dyn Gate>>, wanted: &[String]) -> anyhow::Result<Vec<Arc<dyn Gate>>> {
+    if wanted.is_empty() {
+        return Ok(all);
+    }
+    let names: Vec<&str> = all.iter().map(|g| g.name()).collect();
+    if let Some(unknown) = wanted.iter().find(|w| !names.contains(&w.as_str())) {
+        bail!("unknown gate `{unknown}` (--gate), expected one of: {}", names.join(", "));
+    }
+    Ok(all.into_iter().filter(|g| wanted.iter().any(|w| w == g.name())).collect())
+}
+
+fn list_gates(gates: &[Arc<dyn Gate>], options: &gate_core::RunOptions) -> String {
+    let mut out = String::new();
+    for gate in gates {
+        out.push_str(&format!("{}: {}\n", gate.name(), gate.verifies()));
+        for check in gate.checks() {
+            let id = format!("{}/{}", gate.name(), check.id);
+            let severity = options.severity.get(&id).copied().unwrap_or(check.default_severity);
+            out.push_str(&format!("  {id:<28} {:<8} {}\n", severity_name(severity), check.summary));
+        }
+    }
+    out
+}
+
+fn severity_name(severity: gate_core::Severity) -> &'static str {
+    match severity {
+        gate_core::Severity::Blocker => "blocker",
+        gate_core::Severity::Warning => "warning",
+    }
+}
+
+fn explain(
+    item: &str,
+    gates: &[Arc<dyn Gate>],
+    ctx: &Context,
+    options: &gate_core::RunOptions,
+) -> anyhow::Result<u8> {
+    let mut parts = item.splitn(3, '/');
+    let (gate_name, check_id, subject) = (parts.next().unwrap_or(""), parts.next(), parts.next());
+    let Some(gate) = gates.iter().find(|g| g.name() == gate_name) else {
+        let names: Vec<&str> = gates.iter().map(|g| g.name()).collect();
+        bail!(
+            "--explain {item}: unknown gate `{gate_name}`, expected `gate/check` or `gate/check/subject` with gate one of: {}",
+            names.join(", ")
+        );
+    };
+    let Some(check) = check_id.and_then(|id| gate.checks().iter().find(|c| c.id == id)) else {
+        let ids: Vec<&str> = gate.checks().iter().map(|c| c.id).collect();
+        bail!(
+            "--explain {item}: unknown check, expected `{gate_name}/<check>` with check one of: {}",
+            ids.join(", ")
+        );
+    };
+    let id = format!("{gate_name}/{}", check.id);
+    let severity = options.severity.get(&id).copied().unwrap_or(check.default_severity);
+    let mut out = format!(
+        "{id} ({}; default {})\n  verifies: {}\n  remedy:   {}\n",
+        severity_name(severity),
+        severity_name(check.default_severity),
+        check.summary,
+        check.remedy
+    );
+    if subject.is_some() {
+        let report =
+            gate_core::runner::run(std::slice::from_ref(gate), ctx, options, ctx.repo.display().to_string());
+        let Some((_, found)) = report.items().find(|(_, i)| i.id == item) else {
+            bail!("--explain {item}: this run reported no such item (`--format json` lists every item id)");
+        };
+        let mut single = report.clone();
+        single.gates.iter_mut().for_each(|g| g.items.retain(|i| i.id == found.id));
+        let detail = render::text(&single, TextOptions { color: false, verbose: true });
+        out.push('\n');
+        out.extend(detail.lines().filter(|l| l.starts_with("  ")).map(|l| format!("{l}\n")));
+    }
+    print!("{out}");
+    Ok(EXIT_GO)
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same directory
+/// and a rename, so readers never see a half-written report.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        bail!("cannot write {}: directory {} does not exist", path.display(), dir.display());
+    }
+    let mut file = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
+    file.write_all(bytes).with_context(|| format!("cannot write {}", path.display()))?;
+    file.as_file().sync_all().with_context(|| format!("cannot write {}", path.display()))?;
+    file.persist(path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}

@@ -1,0 +1,22 @@
+//! The gates this binary knows, built from their configuration sections.
+//!
+//! Adding a gate: add its crate as a dependency, a field to [`GatesConfig`]
+//! and a line to [`all_gates`] (see `docs/writing-a-gate.md`).
+
+use std::sync::Arc;
+
+use gate_core::Gate;
+use serde::Deserialize;
+
+/// `[gates]`: one optional section per gate.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatesConfig {
+    /// `[gates.wheels]`.
+    pub wheels: Option<gate_wheels::Config>,
+}
+
+/// Every gate, configured, in report order.
+pub fn all_gates(config: &GatesConfig) -> Vec<Arc<dyn Gate>> {
+    vec![Arc::new(gate_wheels::WheelsGate::new(config.wheels.clone().unwrap_or_default()))]
+}
