@@ -134,7 +134,8 @@ impl Evidence {
 /// One thing a gate checked: a wheel, an image, a CI check.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Item {
-    /// `gate/check/subject`, stable across runs; waivers and `--explain` use it.
+    /// `gate/check/subject` (`gate/check` when the subject is empty), stable
+    /// across runs; waivers and `--explain` use it.
     /// Filled in by the runner.
     pub id: String,
     /// The kind of check, one of the gate's [`crate::CheckInfo`] ids.
@@ -219,6 +220,16 @@ impl Item {
     /// Adds a location as evidence.
     pub fn at(self, location: Location) -> Self {
         self.with(Evidence::Location(location))
+    }
+
+    /// The item's id when reported by `gate`: `gate/check/subject`, or
+    /// `gate/check` when the subject is empty.
+    pub fn id_in(&self, gate: &str) -> String {
+        if self.subject.is_empty() {
+            format!("{gate}/{}", self.check)
+        } else {
+            format!("{gate}/{}/{}", self.check, self.subject)
+        }
     }
 
     /// How this item weighs on the verdict.

@@ -250,7 +250,7 @@ fn gate_report(
         .items
         .into_iter()
         .map(|mut item| {
-            item.id = format!("{name}/{}/{}", item.check, item.subject);
+            item.id = item.id_in(name);
             if let Some(&severity) = options.severity.get(&format!("{name}/{}", item.check)) {
                 item.severity = severity;
             }

@@ -19,11 +19,36 @@ pub struct Waiver {
     pub item: String,
     /// Why shipping with this failure is acceptable.
     pub reason: String,
-    /// The last day the waiver applies (inclusive).
+    /// The last day the waiver applies (inclusive): a TOML date
+    /// (`2026-12-31`) or a string in that form.
+    #[serde(deserialize_with = "deserialize_date")]
     pub expires: Date,
     /// Where the follow-up is tracked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub issue: Option<String>,
+}
+
+/// Accepts a `YYYY-MM-DD` string or a TOML local date, which the `toml`
+/// crate hands over as a one-entry map holding the date's text.
+fn deserialize_date<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Date, D::Error> {
+    struct DateVisitor;
+    impl<'de> serde::de::Visitor<'de> for DateVisitor {
+        type Value = Date;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a date such as 2026-12-31")
+        }
+        fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Date, E> {
+            text.parse()
+                .map_err(|_| E::custom(format!("invalid date `{text}`, expected a date such as 2026-12-31")))
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Date, A::Error> {
+            let (_, text): (String, String) = map
+                .next_entry()?
+                .ok_or_else(|| serde::de::Error::custom("expected a date such as 2026-12-31"))?;
+            self.visit_str(&text)
+        }
+    }
+    deserializer.deserialize_any(DateVisitor)
 }
 
 /// What became of a waiver in one run.

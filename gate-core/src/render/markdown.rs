@@ -17,7 +17,8 @@ use crate::waiver::WaiverState;
 /// Markup characters become numeric character references, line breaks
 /// become spaces, control characters are dropped, and a zero-width space
 /// follows `@` and `#` so GitHub links neither a user nor an issue (the
-/// same defence Renovate uses in its PR bodies).
+/// same defence Renovate uses in its PR bodies). `:` is escaped so that no
+/// untrusted URL becomes a link.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -29,7 +30,7 @@ pub fn escape(text: &str) -> String {
             '@' => out.push_str("@&#8203;"),
             '#' => out.push_str("&#35;&#8203;"),
             '\r' | '\n' | '\t' => out.push(' '),
-            '|' | '`' | '*' | '_' | '[' | ']' | '\\' | '~' | '$' => {
+            '|' | '`' | '*' | '_' | '[' | ']' | '\\' | '~' | '$' | ':' => {
                 let _ = write!(out, "&#{};", u32::from(c));
             }
             c if c.is_control() => {}

@@ -17,6 +17,19 @@ pub struct TextOptions {
     pub verbose: bool,
 }
 
+/// Untrusted text with control characters (terminal escape sequences among
+/// them) shown as escapes instead of being sent to the terminal.
+fn clean(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.chars().any(|c| c.is_control() && c != '\n') {
+        text.chars()
+            .map(|c| if c.is_control() && c != '\n' { c.escape_default().to_string() } else { c.to_string() })
+            .collect::<String>()
+            .into()
+    } else {
+        text.into()
+    }
+}
+
 struct Painter(bool);
 
 impl Painter {
@@ -90,7 +103,7 @@ fn gate_section(out: &mut String, p: &Painter, gate: &GateReport, verbose: bool)
         p.paint(DIM, &format!("({}; {})", gate.verifies, format_millis(gate.duration_ms)))
     );
     for note in &gate.notes {
-        let _ = writeln!(out, "  {} {note}", p.paint(DIM, "note:"));
+        let _ = writeln!(out, "  {} {}", p.paint(DIM, "note:"), clean(note));
     }
     let mut clear = 0;
     for item in &gate.items {
@@ -114,7 +127,7 @@ fn item_lines(out: &mut String, p: &Painter, item: &Item) {
         Weight::Clear if item.status == crate::Status::Skipped => p.paint(DIM, "- skipped"),
         Weight::Clear => p.paint(GREEN, "✓ pass   "),
     };
-    let _ = writeln!(out, "  {tag} {}: {}", item.id, item.reason);
+    let _ = writeln!(out, "  {tag} {}: {}", clean(&item.id), clean(&item.reason));
     if item.weight() == Weight::Clear {
         return;
     }
@@ -124,13 +137,13 @@ fn item_lines(out: &mut String, p: &Painter, item: &Item) {
     for evidence in &item.evidence {
         match evidence_line(evidence) {
             Some((label, value)) => {
-                let _ = writeln!(out, "      {} {value}", p.paint(DIM, &format!("{label:<10}")));
+                let _ = writeln!(out, "      {} {}", p.paint(DIM, &format!("{label:<10}")), clean(&value));
             }
             None => {
                 if let crate::Evidence::Log { label, text } = evidence {
                     let _ = writeln!(out, "      {}", p.paint(DIM, &format!("{label}:")));
                     for line in text.lines() {
-                        let _ = writeln!(out, "        {line}");
+                        let _ = writeln!(out, "        {}", clean(line));
                     }
                 }
             }

@@ -1,0 +1,159 @@
+//! Snapshot tests of the three renderers over one fixed report, and the
+//! JSON report against docs/report.schema.json.
+
+use gate_core::render::{self, TextOptions};
+use gate_core::{
+    Evidence, GateReport, GateRunStatus, Item, Location, Report, Severity, Waiver, WaiverReport, WaiverState,
+};
+
+fn item(mut item: Item, gate: &str) -> Item {
+    item.id = item.id_in(gate);
+    item
+}
+
+/// A report exercising every status, weight, evidence kind and waiver
+/// state, with hostile names where untrusted text goes.
+fn sample() -> Report {
+    let hostile = "evil|pkg`<!-- x -->@someone<img src=x>[link](http://e)";
+    let mut waived = item(Item::fail("hash", "rc_units-0.3.1-py3-none-any.whl", "SHA-256 differs"), "wheels");
+    waived.waived_by = Some("wheels/hash/rc_units-*".into());
+    let wheels = GateReport {
+        name: "wheels".into(),
+        verifies: "committed wheels match their sha256sums files".into(),
+        run: GateRunStatus::Completed,
+        duration_ms: 42,
+        notes: vec!["recognised the flat layout: sha256sums.txt → localwheels/".into()],
+        items: vec![
+            item(Item::pass("hash", "rc_greeting-1.0.0-py3-none-any.whl", "SHA-256 matches"), "wheels"),
+            item(
+                Item::fail(
+                    "hash",
+                    format!("{hostile}.whl"),
+                    format!("SHA-256 differs from sha256sums.txt for {hostile}"),
+                )
+                .with(Evidence::hash("sha256", "aa".repeat(32), Some("bb".repeat(32))))
+                .at(Location::at("sha256sums.txt", 3, 1)),
+                "wheels",
+            ),
+            item(
+                Item::fail("sums-order", "sha256sums.txt", "not sorted \x1b[2J\x1b]0;pwned\x07")
+                    .severity(Severity::Warning),
+                "wheels",
+            ),
+            waived,
+            item(Item::skipped("hash", "big.whl", "not fetched"), "wheels"),
+        ],
+    };
+    let ci = GateReport {
+        name: "ci".into(),
+        verifies: "required checks passed on the release commit".into(),
+        run: GateRunStatus::TimedOut,
+        duration_ms: 600_000,
+        notes: vec![],
+        items: vec![item(
+            Item::error("timeout", "", "the gate did not finish within its timeout of 10m")
+                .with(Evidence::Url {
+                    url: "https://api.github.com/repos/o/r/commits/main/check-runs".into(),
+                })
+                .with(Evidence::fact("branch", "release/`x` @maintainers"))
+                .with(Evidence::Timing { label: "waited".into(), millis: 600_000 })
+                .with(Evidence::Log { label: "last response".into(), text: "```\nHTTP 502\n````".into() }),
+            "ci",
+        )],
+    };
+    let waiver = |item: &str, expires: &str| Waiver {
+        item: item.into(),
+        reason: "upstream fix pending".into(),
+        expires: expires.parse().unwrap(),
+        issue: Some("https://example.invalid/issues/7".into()),
+    };
+    let waivers = vec![
+        WaiverReport {
+            waiver: waiver("wheels/hash/rc_units-*", "2026-12-31"),
+            state: WaiverState::Applied,
+            matched: vec!["wheels/hash/rc_units-0.3.1-py3-none-any.whl".into()],
+        },
+        WaiverReport {
+            waiver: waiver("ci/flaky/*", "2026-01-01"),
+            state: WaiverState::Expired,
+            matched: vec![],
+        },
+        WaiverReport {
+            waiver: waiver("images/*", "2027-01-01"),
+            state: WaiverState::Unmatched,
+            matched: vec![],
+        },
+    ];
+    let mut report = Report::assemble(
+        "examples/release-repo".into(),
+        "2026-11-25T12:00:00Z".into(),
+        vec![wheels, ci],
+        waivers,
+    );
+    report.tool_version = "0.0.0-test".into();
+    report.config = "examples/release-repo/release-check.toml".into();
+    report
+}
+
+#[test]
+fn text_report() {
+    insta::assert_snapshot!(render::text(&sample(), TextOptions { color: false, verbose: false }));
+}
+
+#[test]
+fn text_report_verbose_lists_passes() {
+    let text = render::text(&sample(), TextOptions { color: false, verbose: true });
+    assert!(
+        text.contains("✓ pass    wheels/hash/rc_greeting-1.0.0-py3-none-any.whl: SHA-256 matches"),
+        "{text}"
+    );
+}
+
+#[test]
+fn text_report_never_sends_untrusted_control_characters_to_the_terminal() {
+    let text = render::text(&sample(), TextOptions { color: false, verbose: true });
+    assert!(!text.contains('\x1b') && !text.contains('\x07'), "{text}");
+    assert!(text.contains("not sorted \\u{1b}[2J"), "{text}");
+}
+
+#[test]
+fn text_report_colour_only_when_asked() {
+    assert!(!render::text(&sample(), TextOptions { color: false, verbose: false }).contains('\x1b'));
+    assert!(render::text(&sample(), TextOptions { color: true, verbose: false }).contains("\x1b["));
+}
+
+#[test]
+fn json_report() {
+    insta::assert_snapshot!(render::json(&sample()));
+}
+
+#[test]
+fn markdown_report_escapes_untrusted_text() {
+    let markdown = render::markdown(&sample());
+    for forbidden in ["<!--", "<img", "@someone", "](http", "`<"] {
+        assert!(!markdown.contains(forbidden), "{forbidden} got through:\n{markdown}");
+    }
+    insta::assert_snapshot!(markdown);
+}
+
+#[test]
+fn json_report_matches_the_published_schema() {
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../../docs/report.schema.json")).expect("the schema is JSON");
+    let validator = jsonschema::validator_for(&schema).expect("the schema is a valid JSON Schema");
+    let report: serde_json::Value = serde_json::from_str(&render::json(&sample())).unwrap();
+    let errors: Vec<String> =
+        validator.iter_errors(&report).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+
+    let mut broken = report.clone();
+    broken["gates"][0]["items"][0]["status"] = "maybe".into();
+    assert!(!validator.is_valid(&broken), "the schema must reject an unknown status");
+}
+
+#[test]
+fn json_report_round_trips() {
+    let report = sample();
+    let back: Report = serde_json::from_str(&render::json(&report)).unwrap();
+    assert_eq!(back, report);
+}
