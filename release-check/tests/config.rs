@@ -1,0 +1,119 @@
+//! Configuration parsing: every located error message is snapshotted.
+
+use std::path::Path;
+
+use release_check::config;
+
+fn error(text: &str) -> String {
+    config::parse(Path::new("release-check.toml"), text).expect_err("the config is invalid").to_string()
+}
+
+#[test]
+fn full_config_parses() {
+    let text = r#"
+[run]
+timeout = "5m"
+jobs = 2
+[run.timeouts]
+wheels = "1h 30m"
+
+[severity]
+"wheels/sums-order" = "blocker"
+
+[[waiver]]
+item = "wheels/hash/rc_units-*"
+reason = "rebuilt upstream, new hash signed next week"
+expires = 2026-12-31
+issue = "https://example.invalid/issues/7"
+
+[gates.wheels]
+max-sums-bytes = 1048576
+[[gates.wheels.set]]
+sums = "sha256sums.txt"
+wheels = "localwheels"
+"#;
+    let config = config::parse(Path::new("release-check.toml"), text).unwrap();
+    let options = config.run_options();
+    assert_eq!(options.default_timeout.as_secs(), 300);
+    assert_eq!(options.timeouts["wheels"].as_secs(), 5400);
+    assert_eq!(options.severity["wheels/sums-order"], gate_core::Severity::Blocker);
+    assert_eq!(options.waivers[0].expires.to_string(), "2026-12-31");
+    assert_eq!(config.run.jobs.map(|j| j.get()), Some(2));
+    let wheels = config.gates.wheels.unwrap();
+    assert_eq!((wheels.max_sums_bytes, wheels.set[0].wheels.as_str()), (1_048_576, "localwheels"));
+}
+
+#[test]
+fn quoted_expiry_date_is_accepted_too() {
+    let text = "[[waiver]]\nitem = \"x\"\nreason = \"r\"\nexpires = \"2026-12-31\"\n";
+    let config = config::parse(Path::new("release-check.toml"), text).unwrap();
+    assert_eq!(config.run_options().waivers[0].expires.to_string(), "2026-12-31");
+}
+
+#[test]
+fn malformed_toml() {
+    insta::assert_snapshot!(error("[run\ntimeout = \"5m\"\n"));
+}
+
+#[test]
+fn unknown_top_level_key() {
+    insta::assert_snapshot!(error("[run]\ntimeout = \"5m\"\n\n[notifications]\nslack = true\n"));
+}
+
+#[test]
+fn unknown_key_in_a_gate_section() {
+    insta::assert_snapshot!(error("[gates.wheels]\nmax-sums-bytes = 10\nsums = \"sha256sums.txt\"\n"));
+}
+
+#[test]
+fn unknown_gate_section() {
+    insta::assert_snapshot!(error("[gates.wheelz]\n"));
+}
+
+#[test]
+fn bad_duration() {
+    insta::assert_snapshot!(error("[run]\ntimeout = \"ten minutes\"\n"));
+}
+
+#[test]
+fn zero_jobs() {
+    insta::assert_snapshot!(error("[run]\njobs = 0\n"));
+}
+
+#[test]
+fn timeout_for_an_unknown_gate() {
+    insta::assert_snapshot!(error("[run.timeouts]\nwheels = \"5m\"\nimagez = \"5m\"\n"));
+}
+
+#[test]
+fn severity_for_an_unknown_check() {
+    insta::assert_snapshot!(error("[severity]\n\"wheels/sums-ordr\" = \"blocker\"\n"));
+}
+
+#[test]
+fn bad_severity_value() {
+    insta::assert_snapshot!(error("[severity]\n\"wheels/sums-order\" = \"fatal\"\n"));
+}
+
+#[test]
+fn waiver_missing_reason() {
+    insta::assert_snapshot!(error("[[waiver]]\nitem = \"wheels/*\"\nexpires = 2026-12-31\n"));
+}
+
+#[test]
+fn waiver_with_a_datetime_instead_of_a_date() {
+    insta::assert_snapshot!(error(
+        "[[waiver]]\nitem = \"wheels/*\"\nreason = \"r\"\nexpires = 2026-12-31T10:00:00Z\n"
+    ));
+}
+
+#[test]
+fn waiver_with_an_invalid_pattern() {
+    insta::assert_snapshot!(error("[[waiver]]\nitem = \"wheels/[\"\nreason = \"r\"\nexpires = 2026-12-31\n"));
+}
+
+#[test]
+fn error_column_counts_characters_not_bytes() {
+    let message = error("[run]\n# café ☕\ntimeout = \"x\" # é\n");
+    assert!(message.starts_with("release-check.toml:3:11: "), "{message}");
+}
