@@ -209,7 +209,7 @@ impl WheelsGate {
                     ),
                 )
                 .severity(Severity::Warning)
-                .at(Location::at(&sums_name, before.line, 1)),
+                .at(Location::at(&sums_name, after.line, 1)),
             );
         }
 

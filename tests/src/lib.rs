@@ -1,1 +1,68 @@
-//! End-to-end tests of the release-check binary live in `tests/`.
+//! Helpers for the end-to-end tests of the `release-check` binary.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The workspace root.
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ sits in the workspace").to_owned()
+}
+
+/// Third-party fixtures, read in place from `../shared/fixtures` beside the
+/// checkout (CI always has it). Panics with the path it looked at when absent.
+pub fn shared_fixture(relative: &str) -> PathBuf {
+    let root = workspace().join("../shared/fixtures");
+    let path = root.join(relative);
+    assert!(
+        path.exists(),
+        "fixture {} not found: the shared fixtures must sit beside the checkout at {}",
+        relative,
+        root.display()
+    );
+    path
+}
+
+/// A bundled example repository under `examples/`.
+pub fn example(name: &str) -> PathBuf {
+    workspace().join("examples").join(name)
+}
+
+/// The `release-check` binary that `cargo test` built next to this test.
+pub fn binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test knows its own path");
+    let profile_dir = exe.parent().and_then(Path::parent).expect("tests run from target/<profile>/deps");
+    let binary = profile_dir.join(format!("release-check{}", std::env::consts::EXE_SUFFIX));
+    assert!(binary.is_file(), "{} is missing: run the tests with `cargo test --workspace`", binary.display());
+    binary
+}
+
+/// What a run of the binary produced.
+#[derive(Debug)]
+pub struct Run {
+    /// Exit code.
+    pub code: i32,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+/// Runs the binary with `args` and no colour-affecting environment.
+pub fn release_check<I, S>(args: I) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let output: Output = Command::new(binary())
+        .args(args)
+        .env_remove("NO_COLOR")
+        .env_remove("GITHUB_TOKEN")
+        .env_remove("GH_TOKEN")
+        .output()
+        .expect("the binary runs");
+    Run {
+        code: output.status.code().expect("the binary exits with a code"),
+        stdout: String::from_utf8(output.stdout).expect("stdout is UTF-8"),
+        stderr: String::from_utf8(output.stderr).expect("stderr is UTF-8"),
+    }
+}
