@@ -354,7 +354,8 @@ impl Report {
     ///
     /// The verdict is NO-GO when any item is a blocker (a failing blocker
     /// without a waiver, or any error), and also when no gate checked
-    /// anything at all: an empty report proves nothing.
+    /// anything at all (no items, or only skipped ones): an empty report
+    /// proves nothing.
     pub fn assemble(
         repository: String,
         generated_at: String,
@@ -371,13 +372,20 @@ impl Report {
             }
         }
         summary.warnings += waivers.iter().filter(|w| w.state != WaiverState::Applied).count();
-        let checked_anything = gates.iter().any(|g| !g.items.is_empty());
+        let checked_anything = gates.iter().flat_map(|g| &g.items).any(|i| i.status != Status::Skipped);
         let (verdict, headline) = if summary.blockers > 0 {
             (Verdict::NoGo, format!("{} blocker{}", summary.blockers, plural(summary.blockers)))
         } else if !checked_anything {
             (Verdict::NoGo, "no gate checked anything, so nothing shows the release is safe".to_owned())
-        } else if summary.warnings > 0 {
-            (Verdict::Go, format!("no blockers, {} warning{}", summary.warnings, plural(summary.warnings)))
+        } else if summary.warnings > 0 || summary.waived > 0 {
+            let mut parts = Vec::new();
+            if summary.warnings > 0 {
+                parts.push(format!("{} warning{}", summary.warnings, plural(summary.warnings)));
+            }
+            if summary.waived > 0 {
+                parts.push(format!("{} waived", summary.waived));
+            }
+            (Verdict::Go, format!("no blockers, {}", parts.join(", ")))
         } else {
             (Verdict::Go, "every check passed".to_owned())
         };

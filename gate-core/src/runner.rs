@@ -41,8 +41,9 @@ impl CancelToken {
 pub struct Context {
     /// Root of the repository being checked.
     pub repo: PathBuf,
-    /// Today's date (UTC), for expiry checks.
-    pub today: Date,
+    /// The moment the release is judged at: expiry of waivers, keys and
+    /// signatures is decided against it. Defaults to now.
+    pub now: jiff::Timestamp,
     /// How many parallel jobs a gate may use.
     pub jobs: usize,
     /// Raised when the runner gives up on this gate.
@@ -50,11 +51,16 @@ pub struct Context {
 }
 
 impl Context {
-    /// A context for `repo`, dated today, with one job per available core.
+    /// The UTC date of [`Context::now`].
+    pub fn today(&self) -> Date {
+        self.now.to_zoned_datetime(jiff::tz::TimeZone::UTC).date()
+    }
+
+    /// A context for `repo`, judged now, with one job per available core.
     pub fn new(repo: impl Into<PathBuf>) -> Self {
         Self {
             repo: repo.into(),
-            today: jiff::Timestamp::now().to_zoned_datetime(jiff::tz::TimeZone::UTC).date(),
+            now: jiff::Timestamp::now().round(jiff::Unit::Second).unwrap_or_else(|_| jiff::Timestamp::now()),
             jobs: std::thread::available_parallelism().map_or(1, |n| n.get()),
             cancel: CancelToken::default(),
         }
@@ -204,7 +210,7 @@ pub fn run(gates: &[Arc<dyn Gate>], ctx: &Context, options: &RunOptions, reposit
         })
         .collect();
     let waivers =
-        waiver::apply(&options.waivers, reports.iter_mut().flat_map(|g| g.items.iter_mut()), ctx.today);
+        waiver::apply(&options.waivers, reports.iter_mut().flat_map(|g| g.items.iter_mut()), ctx.today());
     let generated_at =
         jiff::Timestamp::now().round(jiff::Unit::Second).unwrap_or_else(|_| jiff::Timestamp::now());
     Report::assemble(repository, generated_at.to_string(), reports, waivers)
@@ -251,7 +257,8 @@ fn gate_report(
         .into_iter()
         .map(|mut item| {
             item.id = item.id_in(name);
-            if let Some(&severity) = options.severity.get(&format!("{name}/{}", item.check)) {
+            let configured = options.severity.get(&format!("{name}/{}", item.check));
+            if let (Some(&severity), false) = (configured, item.status == crate::Status::Error) {
                 item.severity = severity;
             }
             item
@@ -270,11 +277,11 @@ fn gate_report(
 /// Formats a duration the way the config accepts it (`90s`, `10m`).
 pub fn human_duration(d: Duration) -> String {
     let secs = d.as_secs();
-    if secs >= 60 && secs % 60 == 0 {
-        format!("{}m", secs / 60)
-    } else if secs > 0 {
-        format!("{secs}s")
-    } else {
+    if d.subsec_nanos() != 0 {
         format!("{}ms", d.as_millis())
+    } else if secs >= 60 && secs % 60 == 0 {
+        format!("{}m", secs / 60)
+    } else {
+        format!("{secs}s")
     }
 }

@@ -55,7 +55,8 @@ fn deserialize_date<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum WaiverState {
-    /// It excused at least one item.
+    /// It matched at least one failing item (excusing it, unless an
+    /// earlier waiver already had).
     Applied,
     /// Its date has passed: it excused nothing.
     Expired,
@@ -125,13 +126,15 @@ pub fn apply<'a>(
                 continue;
             }
             report.matched.push(item.id.clone());
+            if report.state == WaiverState::Unmatched {
+                report.state = WaiverState::Applied;
+            }
             if report.state == WaiverState::Expired {
                 item.reason.push_str(&format!(
                     " (waiver for `{}` expired on {})",
                     report.waiver.item, report.waiver.expires
                 ));
             } else if item.waived_by.is_none() {
-                report.state = WaiverState::Applied;
                 item.waived_by = Some(report.waiver.item.clone());
             }
         }

@@ -48,7 +48,7 @@ fn items(items: Vec<Item>) -> GateOutcome {
 
 fn ctx() -> Context {
     let mut ctx = Context::new(".");
-    ctx.today = "2026-11-25".parse().unwrap();
+    ctx.now = "2026-11-25T12:00:00Z".parse().unwrap();
     ctx
 }
 

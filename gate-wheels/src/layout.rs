@@ -12,9 +12,31 @@ pub struct WheelSet {
     pub sums: String,
     /// The directory holding the listed files, relative to the repository root.
     pub wheels: String,
+    /// The detached signature of the sums file [default: `<sums>.asc`].
+    #[serde(default)]
+    pub signature: Option<String>,
+    /// The directory of public keys the signature must verify against
+    /// [default: `pubkeys`].
+    #[serde(default)]
+    pub pubkeys: Option<String>,
 }
 
 impl WheelSet {
+    /// A set with default signature and key locations.
+    pub fn new(sums: impl Into<String>, wheels: impl Into<String>) -> Self {
+        Self { sums: sums.into(), wheels: wheels.into(), signature: None, pubkeys: None }
+    }
+
+    /// The signature file's path.
+    pub fn signature_path(&self) -> String {
+        self.signature.clone().unwrap_or_else(|| format!("{}.asc", self.sums))
+    }
+
+    /// The key directory's path.
+    pub fn pubkeys_dir(&self) -> &str {
+        self.pubkeys.as_deref().unwrap_or("pubkeys")
+    }
+
     /// `sums → wheels/`, for notes.
     pub fn describe(&self) -> String {
         format!("{} → {}/", self.sums, self.wheels)
@@ -45,13 +67,14 @@ pub fn recognise(repo: &Path) -> Option<(&'static str, Vec<WheelSet>)> {
     let flat: Vec<WheelSet> = root_files
         .iter()
         .filter_map(|file| {
+            // A sums file whose directory is missing still forms a set, so
+            // that its entries are reported missing instead of going unchecked.
             let wheels = if file == "sha256sums.txt" {
-                ["localwheels", "wheels"].into_iter().find(|d| is_dir(d))?.to_owned()
+                ["localwheels", "wheels"].into_iter().find(|d| is_dir(d)).unwrap_or("localwheels").to_owned()
             } else {
-                let prefix = file.strip_suffix("-sha256sums.txt")?;
-                is_dir(prefix).then(|| prefix.to_owned())?
+                file.strip_suffix("-sha256sums.txt")?.to_owned()
             };
-            Some(WheelSet { sums: file.clone(), wheels })
+            Some(WheelSet::new(file.clone(), wheels))
         })
         .collect();
     if !flat.is_empty() {
@@ -59,8 +82,8 @@ pub fn recognise(repo: &Path) -> Option<(&'static str, Vec<WheelSet>)> {
     }
     let per_project: Vec<WheelSet> = root_dirs
         .iter()
-        .filter(|d| repo.join(d).join("sha256sums.txt").is_file() && repo.join(d).join("wheels").is_dir())
-        .map(|d| WheelSet { sums: format!("{d}/sha256sums.txt"), wheels: format!("{d}/wheels") })
+        .filter(|d| repo.join(d).join("sha256sums.txt").is_file())
+        .map(|d| WheelSet::new(format!("{d}/sha256sums.txt"), format!("{d}/wheels")))
         .collect();
     (!per_project.is_empty()).then_some(("per-project", per_project))
 }

@@ -11,6 +11,7 @@
 mod digest;
 mod layout;
 mod lfs;
+pub mod signature;
 pub mod sums;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -85,6 +86,24 @@ const CHECKS: &[CheckInfo] = &[
         remedy: "Sort with `LC_ALL=C sort -k2` and sign again; set `\"wheels/sums-order\" = \"blocker\"` under [severity] to enforce.",
     },
     CheckInfo {
+        id: "signature",
+        default_severity: Severity::Blocker,
+        summary: "The sums file's detached OpenPGP signature (`<sums>.asc`) verifies against a committed public key (`pubkeys/`), and the key was neither revoked nor expired when it signed.",
+        remedy: "Re-sign the sums file with a current release key whose public key is committed under pubkeys/.",
+    },
+    CheckInfo {
+        id: "signature-expired-key",
+        default_severity: Severity::Blocker,
+        summary: "A good signature whose signing key has expired since: valid when made, no longer valid now.",
+        remedy: "Renew the key (extend its expiry and commit the updated public key) or re-sign; or waive this item until a date.",
+    },
+    CheckInfo {
+        id: "pubkey",
+        default_severity: Severity::Blocker,
+        summary: "Every file in the key directory is an OpenPGP public key (a private key is refused).",
+        remedy: "Commit only public keys (`gpg --export --armor`); if a private key was committed, revoke it.",
+    },
+    CheckInfo {
         id: "missing",
         default_severity: Severity::Blocker,
         summary: "Every listed file exists in the wheels directory.",
@@ -116,7 +135,7 @@ impl Gate for WheelsGate {
     }
 
     fn verifies(&self) -> &'static str {
-        "committed wheels match their sha256sums files"
+        "committed wheels match their signed sha256sums files"
     }
 
     fn checks(&self) -> &'static [CheckInfo] {
@@ -151,15 +170,71 @@ impl Gate for WheelsGate {
                 return outcome;
             }
         };
+        let mut keyrings: BTreeMap<&str, Vec<signature::PublicKey>> = BTreeMap::new();
         for set in &sets {
-            outcome.items.extend(self.check_set(ctx, set, &pool));
+            let dir = set.pubkeys_dir();
+            if !keyrings.contains_key(dir) && ctx.repo.join(dir).is_dir() {
+                let (keys, problems) = signature::load_keys(&ctx.repo, dir);
+                outcome.items.extend(problems);
+                keyrings.insert(dir, keys);
+            }
+            outcome.items.extend(self.check_set(ctx, set, keyrings.get(dir).map(Vec::as_slice), &pool));
         }
         outcome
     }
 }
 
+/// The signature item of a set: verified when a signature exists; missing
+/// is a failure when there are keys to verify against, else a skip.
+fn check_signature(
+    ctx: &Context,
+    set: &WheelSet,
+    sums: &[u8],
+    keys: Option<&[signature::PublicKey]>,
+) -> Item {
+    let signature_path = set.signature_path();
+    let Some(keys) = keys else {
+        return match ctx.repo.join(&signature_path).exists() {
+            true => Item::fail(
+                "signature",
+                &signature_path,
+                format!(
+                    "signature present but no public keys to verify it with ({}/ is missing)",
+                    set.pubkeys_dir()
+                ),
+            ),
+            false => Item::skipped(
+                "signature",
+                &signature_path,
+                format!("not signed: no {signature_path} and no {}/ directory", set.pubkeys_dir()),
+            ),
+        }
+        .at(Location::file(&signature_path));
+    };
+    match read_bounded(&ctx.repo.join(&signature_path), 1024 * 1024) {
+        Ok(bytes) => signature::verify(
+            signature::Signed {
+                data_path: &set.sums,
+                data: sums,
+                signature_path: &signature_path,
+                signature: &bytes,
+            },
+            keys,
+            ctx.now,
+        ),
+        Err(reason) => Item::fail("signature", &signature_path, format!("no usable signature: {reason}"))
+            .at(Location::file(&signature_path)),
+    }
+}
+
 impl WheelsGate {
-    fn check_set(&self, ctx: &Context, set: &WheelSet, pool: &rayon::ThreadPool) -> Vec<Item> {
+    fn check_set(
+        &self,
+        ctx: &Context,
+        set: &WheelSet,
+        keys: Option<&[signature::PublicKey]>,
+        pool: &rayon::ThreadPool,
+    ) -> Vec<Item> {
         let sums_path = ctx.repo.join(&set.sums);
         let sums_name = set.sums.clone();
         let bytes = match read_bounded(&sums_path, self.config.max_sums_bytes) {
@@ -169,14 +244,11 @@ impl WheelsGate {
             }
         };
         let parsed = sums::parse(&bytes);
-        let mut items: Vec<Item> = parsed
-            .errors
-            .iter()
-            .map(|e| {
-                Item::fail("sums-syntax", format!("{sums_name}:{}", e.line), e.message.clone())
-                    .at(Location::at(&sums_name, e.line, e.column))
-            })
-            .collect();
+        let mut items = vec![check_signature(ctx, set, &bytes, keys)];
+        items.extend(parsed.errors.iter().map(|e| {
+            Item::fail("sums-syntax", format!("{sums_name}:{}", e.line), e.message.clone())
+                .at(Location::at(&sums_name, e.line, e.column))
+        }));
 
         let mut first_by_name: BTreeMap<&str, &sums::Entry> = BTreeMap::new();
         for entry in &parsed.entries {

@@ -152,16 +152,29 @@ pub fn load(repo: &Path, explicit: Option<&Path>) -> anyhow::Result<Loaded> {
         return Ok(Loaded { config: parse(&own, &text)?, source: Source::File(own) });
     }
     let manifest = repo.join("Cargo.toml");
-    if manifest.is_file() {
-        if let Some(loaded) = load_cargo_workspace(&manifest)? {
+    if manifest.is_file() && declares_release_check_metadata(&manifest) {
+        if let Some(loaded) = load_cargo_workspace(repo, &manifest)? {
             return Ok(loaded);
         }
     }
     Ok(Loaded { config: Config::default(), source: Source::Defaults })
 }
 
-/// `[workspace.metadata.release-check]`, when the workspace has one.
-fn load_cargo_workspace(manifest: &Path) -> anyhow::Result<Option<Loaded>> {
+/// Whether `manifest` has a `[workspace.metadata.release-check]` table: a
+/// cheap look before asking cargo, so that a repository with an unrelated
+/// `Cargo.toml` does not need cargo at all.
+fn declares_release_check_metadata(manifest: &Path) -> bool {
+    std::fs::read_to_string(manifest)
+        .ok()
+        .and_then(|text| text.parse::<toml::Table>().ok())
+        .and_then(|t| t.get("workspace")?.get("metadata")?.get("release-check").cloned())
+        .is_some()
+}
+
+/// `[workspace.metadata.release-check]` of the workspace rooted at `repo`,
+/// found and confirmed with `cargo metadata`, then read with `toml` so that
+/// errors point into `Cargo.toml`.
+fn load_cargo_workspace(repo: &Path, manifest: &Path) -> anyhow::Result<Option<Loaded>> {
     use anyhow::Context as _;
     #[derive(Deserialize)]
     struct Manifest {
@@ -181,7 +194,8 @@ fn load_cargo_workspace(manifest: &Path) -> anyhow::Result<Option<Loaded>> {
         .no_deps()
         .exec()
         .with_context(|| format!("`cargo metadata` failed on {}", manifest.display()))?;
-    if metadata.workspace_metadata.get("release-check").is_none() {
+    let is_this_repo = metadata.workspace_root.as_std_path().canonicalize().ok() == repo.canonicalize().ok();
+    if !is_this_repo || metadata.workspace_metadata.get("release-check").is_none() {
         return Ok(None);
     }
     let root_manifest = metadata.workspace_root.join("Cargo.toml").into_std_path_buf();

@@ -50,6 +50,11 @@ pub struct Cli {
     /// Explain a check (`gate/check`) or one item of this run (`gate/check/subject`), then exit.
     #[arg(long, value_name = "ITEM")]
     pub explain: Option<String>,
+    /// Judge the release as of this moment instead of now: expiry of keys,
+    /// signatures and waivers is decided against it. RFC 3339 timestamp
+    /// (`2022-07-05T18:42:08Z`) or a date (`2022-07-05`, midnight UTC).
+    #[arg(long, value_name = "WHEN", value_parser = parse_as_of)]
+    pub as_of: Option<jiff::Timestamp>,
     /// List passing items too.
     #[arg(long, short)]
     pub verbose: bool,
@@ -119,6 +124,9 @@ pub fn run(cli: &Cli) -> anyhow::Result<u8> {
         return Ok(EXIT_GO);
     }
     let mut ctx = Context::new(&cli.repo);
+    if let Some(when) = cli.as_of {
+        ctx.now = when;
+    }
     if let Some(jobs) = loaded.config.run.jobs {
         ctx.jobs = jobs.get();
     }
@@ -158,6 +166,16 @@ pub fn run(cli: &Cli) -> anyhow::Result<u8> {
         Verdict::Go => EXIT_GO,
         Verdict::NoGo => EXIT_NO_GO,
     })
+}
+
+fn parse_as_of(text: &str) -> Result<jiff::Timestamp, String> {
+    text.parse::<jiff::Timestamp>()
+        .or_else(|_| {
+            text.parse::<jiff::civil::Date>()
+                .map_err(|_| ())
+                .and_then(|d| d.to_zoned_datetime(jiff::tz::TimeZone::UTC).map(|z| z.timestamp()).map_err(|_| ()))
+        })
+        .map_err(|()| format!("expected an RFC 3339 timestamp such as 2022-07-05T18:42:08Z or a date such as 2022-07-05, found `{text}`"))
 }
 
 fn select_gates(all: Vec<Arc<dyn Gate>>, wanted: &[String]) -> anyhow::Result<Vec<Arc<dyn Gate>>> {
@@ -228,11 +246,8 @@ fn explain(
         let Some((_, found)) = report.items().find(|(_, i)| i.id == item) else {
             bail!("--explain {item}: this run reported no such item (`--format json` lists every item id)");
         };
-        let mut single = report.clone();
-        single.gates.iter_mut().for_each(|g| g.items.retain(|i| i.id == found.id));
-        let detail = render::text(&single, TextOptions { color: false, verbose: true });
         out.push('\n');
-        out.extend(detail.lines().filter(|l| l.starts_with("  ")).map(|l| format!("{l}\n")));
+        out.push_str(&render::text_item(found));
     }
     print!("{out}");
     Ok(EXIT_GO)

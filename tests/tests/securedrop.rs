@@ -4,8 +4,16 @@
 use release_check_e2e::{release_check, shared_fixture};
 use serde_json::Value;
 
-fn json_report(repo: &std::path::Path) -> (i32, Value) {
-    let run = release_check(["--repo".as_ref(), repo.as_os_str(), "--format".as_ref(), "json".as_ref()]);
+/// Runs on `repo` judged at `as_of`: signature verdicts depend on the time.
+fn json_report(repo: &std::path::Path, as_of: &str) -> (i32, Value) {
+    let run = release_check([
+        "--repo".as_ref(),
+        repo.as_os_str(),
+        "--format".as_ref(),
+        "json".as_ref(),
+        "--as-of".as_ref(),
+        as_of.as_ref(),
+    ]);
     (
         run.code,
         serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}{}", run.stdout, run.stderr)),
@@ -18,7 +26,8 @@ fn items<'a>(report: &'a Value, check: &str) -> Vec<&'a Value> {
 
 #[test]
 fn flat_2022_layout_pointers_match_and_the_list_is_unsorted() {
-    let (code, report) = json_report(&shared_fixture("securedrop-2022-07"));
+    // Judged at the commit's date, when the signing key had not expired yet.
+    let (code, report) = json_report(&shared_fixture("securedrop-2022-07"), "2022-07-05T18:42:08Z");
     assert_eq!(code, 0, "GO: the unsorted list is only a warning by default");
     let notes = report["gates"][0]["notes"][0].as_str().unwrap();
     assert!(notes.contains("recognised the flat layout"), "{notes}");
@@ -63,7 +72,7 @@ fn unsorted_list_blocks_when_configured_to() {
 
 #[test]
 fn per_project_layout_has_forty_matching_pointers() {
-    let (code, report) = json_report(&shared_fixture("securedrop-head"));
+    let (code, report) = json_report(&shared_fixture("securedrop-head"), "2026-06-29T20:07:23Z");
     assert_eq!(code, 0);
     let notes = report["gates"][0]["notes"][0].as_str().unwrap();
     assert!(notes.contains("recognised the per-project layout"), "{notes}");
@@ -78,9 +87,85 @@ fn per_project_layout_has_forty_matching_pointers() {
         ),
         (4, 2, 34)
     );
-    assert_eq!(report["summary"]["clear"], 40);
+    assert_eq!(report["summary"]["clear"], 43, "40 pointers and 3 good signatures");
     assert_eq!(
         report["summary"]["warnings"], 0,
         "sorted lists, and wheels/.empty is a dot file, not unlisted"
     );
+}
+
+fn signature_items(report: &Value) -> Vec<(String, String, String)> {
+    report["gates"][0]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["check"].as_str().unwrap().starts_with("signature"))
+        .map(|i| {
+            (
+                i["id"].as_str().unwrap().to_owned(),
+                i["status"].as_str().unwrap().to_owned(),
+                i["reason"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn signatures_of_2022_are_good_but_their_key_has_expired_since() {
+    let (code, report) = json_report(&shared_fixture("securedrop-2022-07"), "2026-11-25T00:00:00Z");
+    assert_eq!(code, 1, "an expired signing key blocks by default");
+    let items = signature_items(&report);
+    assert_eq!(items.len(), 2, "{items:#?}");
+    for (id, status, reason) in &items {
+        assert!(id.starts_with("wheels/signature-expired-key/"), "{id}");
+        assert_eq!(status, "fail");
+        assert!(reason.contains("key expired on 2022-12-14T08:11:16Z"), "primary key expiry: {reason}");
+    }
+    assert!(items[0].2.contains("made on 2022-05-11T17:07:28Z"), "bootstrap: {}", items[0].2);
+    assert!(items[1].2.contains("made on 2022-06-03T19:31:46Z"), "sha256sums: {}", items[1].2);
+    let signed = report["gates"][0]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == "wheels/signature-expired-key/sha256sums.txt.asc")
+        .unwrap();
+    let evidence = signed["evidence"].to_string();
+    assert!(
+        evidence.contains(
+            "subkey D8CB59F05DBB9E0538C4819DF105F8101B05269B of FA1E9F9A41E7F43502CA5D6352FC8E7BEDB7FCA2"
+        ),
+        "{evidence}"
+    );
+}
+
+#[test]
+fn current_signatures_depend_on_the_day_they_are_judged() {
+    let (code, report) = json_report(&shared_fixture("securedrop-head"), "2026-11-25T00:00:00Z");
+    assert_eq!(code, 1);
+    let items = signature_items(&report);
+    let summary: Vec<(&str, &str)> =
+        items.iter().map(|(id, status, _)| (id.as_str(), status.as_str())).collect();
+    assert_eq!(
+        summary,
+        [
+            ("wheels/signature-expired-key/securedrop-export/sha256sums.txt.asc", "fail"),
+            ("wheels/signature-expired-key/securedrop-log/sha256sums.txt.asc", "fail"),
+            ("wheels/signature/workstation-bootstrap/sha256sums.txt.asc", "pass"),
+        ]
+    );
+    assert!(
+        items[0].2.contains("key expired on 2026-11-14T19:25:02Z"),
+        "the subkey expires first: {}",
+        items[0].2
+    );
+    let bootstrap = report["gates"][0]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == "wheels/signature/workstation-bootstrap/sha256sums.txt.asc")
+        .unwrap();
+    assert!(bootstrap["evidence"].to_string().contains("SHA-512"), "{bootstrap}");
+
+    let (code, _) = json_report(&shared_fixture("securedrop-head"), "2027-05-24T00:00:00Z");
+    assert_eq!(code, 1, "after 2027-05-23 Kunal's renewed key has expired too");
 }

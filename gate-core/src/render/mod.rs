@@ -4,7 +4,7 @@ mod markdown;
 mod text;
 
 pub use markdown::{escape as escape_markdown, markdown};
-pub use text::{TextOptions, text};
+pub use text::{TextOptions, text, text_item};
 
 use crate::model::{Evidence, Report};
 

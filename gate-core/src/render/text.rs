@@ -111,14 +111,21 @@ fn gate_section(out: &mut String, p: &Painter, gate: &GateReport, verbose: bool)
             clear += 1;
             continue;
         }
-        item_lines(out, p, item);
+        item_lines(out, p, item, false);
     }
     if clear > 0 {
         let _ = writeln!(out, "  {} {clear} item{} passed", p.paint(GREEN, "✓"), plural(clear));
     }
 }
 
-fn item_lines(out: &mut String, p: &Painter, item: &Item) {
+/// One item in full (its line and every piece of evidence), without colour.
+pub fn text_item(item: &Item) -> String {
+    let mut out = String::new();
+    item_lines(&mut out, &Painter(false), item, true);
+    out
+}
+
+fn item_lines(out: &mut String, p: &Painter, item: &Item, full: bool) {
     let tag = match item.weight() {
         Weight::Blocker if item.status == crate::Status::Error => p.paint(RED, "✗ error  "),
         Weight::Blocker => p.paint(RED, "✗ blocker"),
@@ -128,7 +135,7 @@ fn item_lines(out: &mut String, p: &Painter, item: &Item) {
         Weight::Clear => p.paint(GREEN, "✓ pass   "),
     };
     let _ = writeln!(out, "  {tag} {}: {}", clean(&item.id), clean(&item.reason));
-    if item.weight() == Weight::Clear {
+    if item.weight() == Weight::Clear && !full {
         return;
     }
     if let Some(waiver) = &item.waived_by {
