@@ -19,12 +19,24 @@ pub struct WheelSet {
     /// [default: `pubkeys`].
     #[serde(default)]
     pub pubkeys: Option<String>,
+    /// Requirements files whose `--hash` pins must match this set's wheels
+    /// [default: `requirements.txt` and `build-requirements.txt` found at the
+    /// root or beside the sums file, each checked against the set sharing
+    /// most of its hashes].
+    #[serde(default)]
+    pub requirements: Vec<String>,
 }
 
 impl WheelSet {
     /// A set with default signature and key locations.
     pub fn new(sums: impl Into<String>, wheels: impl Into<String>) -> Self {
-        Self { sums: sums.into(), wheels: wheels.into(), signature: None, pubkeys: None }
+        Self {
+            sums: sums.into(),
+            wheels: wheels.into(),
+            signature: None,
+            pubkeys: None,
+            requirements: Vec::new(),
+        }
     }
 
     /// The signature file's path.

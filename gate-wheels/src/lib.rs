@@ -11,6 +11,8 @@
 mod digest;
 mod layout;
 mod lfs;
+mod pins;
+pub mod requirements;
 pub mod signature;
 pub mod sums;
 
@@ -104,6 +106,42 @@ const CHECKS: &[CheckInfo] = &[
         remedy: "Commit only public keys (`gpg --export --armor`); if a private key was committed, revoke it.",
     },
     CheckInfo {
+        id: "pin",
+        default_severity: Severity::Blocker,
+        summary: "A requirement's `--hash` pins include the listed hash of its wheel (or, for a file that fetches sources, its sdist).",
+        remedy: "Regenerate the requirements with hashes of the committed wheels (pip-compile --generate-hashes), or fix the wheel.",
+    },
+    CheckInfo {
+        id: "pin-syntax",
+        default_severity: Severity::Blocker,
+        summary: "Every line of a requirements file parses (PEP 508 requirement, markers, `--hash=sha256:<64 hex>`).",
+        remedy: "Fix the line at the reported line and column.",
+    },
+    CheckInfo {
+        id: "pin-unpinned",
+        default_severity: Severity::Blocker,
+        summary: "Every requirement is pinned to an exact `==` version with at least one `--hash`.",
+        remedy: "Pin the version and add its hashes (pip-compile --generate-hashes).",
+    },
+    CheckInfo {
+        id: "pin-no-wheel",
+        default_severity: Severity::Blocker,
+        summary: "Every pinned `name==version` has a wheel (or sdist) of that version in the sums file.",
+        remedy: "Build and commit the wheel, list it in the sums file and sign again; or change the pin.",
+    },
+    CheckInfo {
+        id: "pin-hash",
+        default_severity: Severity::Blocker,
+        summary: "A pinned release is listed, but none of its pinned hashes is the listed one.",
+        remedy: "Regenerate the hashes from the committed wheels, or find out which wheel is the real one.",
+    },
+    CheckInfo {
+        id: "unpinned-wheel",
+        default_severity: Severity::Warning,
+        summary: "A listed wheel that no requirement pins.",
+        remedy: "Pin it, or remove it from the sums file and the repository.",
+    },
+    CheckInfo {
         id: "missing",
         default_severity: Severity::Blocker,
         summary: "Every listed file exists in the wheels directory.",
@@ -171,6 +209,7 @@ impl Gate for WheelsGate {
             }
         };
         let mut keyrings: BTreeMap<&str, Vec<signature::PublicKey>> = BTreeMap::new();
+        let mut checked_sets: Vec<(&WheelSet, Vec<sums::Entry>)> = Vec::new();
         for set in &sets {
             let dir = set.pubkeys_dir();
             if !keyrings.contains_key(dir) && ctx.repo.join(dir).is_dir() {
@@ -178,7 +217,17 @@ impl Gate for WheelsGate {
                 outcome.items.extend(problems);
                 keyrings.insert(dir, keys);
             }
-            outcome.items.extend(self.check_set(ctx, set, keyrings.get(dir).map(Vec::as_slice), &pool));
+            let (items, entries) = self.check_set(ctx, set, keyrings.get(dir).map(Vec::as_slice), &pool);
+            outcome.items.extend(items);
+            checked_sets.push((set, entries));
+        }
+        let configured = !self.config.set.is_empty();
+        for (requirements, set_index, why) in pins::associate(&ctx.repo, &checked_sets, configured) {
+            let (set, entries) = &checked_sets[set_index];
+            if let Some(why) = why {
+                outcome.note(format!("{requirements} checked against {} ({why})", set.sums));
+            }
+            outcome.items.extend(pins::check(&ctx.repo, &requirements, set, entries));
         }
         outcome
     }
@@ -234,13 +283,16 @@ impl WheelsGate {
         set: &WheelSet,
         keys: Option<&[signature::PublicKey]>,
         pool: &rayon::ThreadPool,
-    ) -> Vec<Item> {
+    ) -> (Vec<Item>, Vec<sums::Entry>) {
         let sums_path = ctx.repo.join(&set.sums);
         let sums_name = set.sums.clone();
         let bytes = match read_bounded(&sums_path, self.config.max_sums_bytes) {
             Ok(bytes) => bytes,
             Err(reason) => {
-                return vec![Item::error("sums-file", &sums_name, reason).at(Location::file(&sums_name))];
+                return (
+                    vec![Item::error("sums-file", &sums_name, reason).at(Location::file(&sums_name))],
+                    vec![],
+                );
             }
         };
         let parsed = sums::parse(&bytes);
@@ -314,7 +366,7 @@ impl WheelsGate {
                 .collect()
         });
         items.extend(checked);
-        items
+        (items, parsed.entries)
     }
 }
 

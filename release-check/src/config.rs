@@ -225,15 +225,12 @@ fn validate(path: &Path, text: &str, config: &Config) -> Result<(), ConfigError>
     let gate_names: Vec<&str> = gates.iter().map(|g| g.name()).collect();
     for name in config.run.timeouts.keys() {
         if !gate_names.contains(&name.get_ref().as_str()) {
+            let hint = suggestion(name.get_ref(), gate_names.iter().copied());
             return Err(ConfigError::at(
                 path,
                 text,
                 name.span(),
-                format!(
-                    "unknown gate `{}` in [run.timeouts], expected one of {}",
-                    name.get_ref(),
-                    quoted(&gate_names)
-                ),
+                format!("unknown gate `{}` in [run.timeouts]{hint}", name.get_ref()),
             ));
         }
     }
@@ -241,16 +238,12 @@ fn validate(path: &Path, text: &str, config: &Config) -> Result<(), ConfigError>
         gates.iter().flat_map(|g| g.checks().iter().map(move |c| format!("{}/{}", g.name(), c.id))).collect();
     for key in config.severity.keys() {
         if !checks.contains(key.get_ref()) {
-            let names: Vec<&str> = checks.iter().map(String::as_str).collect();
+            let hint = suggestion(key.get_ref(), checks.iter().map(String::as_str));
             return Err(ConfigError::at(
                 path,
                 text,
                 key.span(),
-                format!(
-                    "unknown check `{}` in [severity], expected `gate/check`, one of {}",
-                    key.get_ref(),
-                    quoted(&names)
-                ),
+                format!("unknown check `{}` in [severity], expected `gate/check`{hint}", key.get_ref()),
             ));
         }
     }
@@ -262,8 +255,17 @@ fn validate(path: &Path, text: &str, config: &Config) -> Result<(), ConfigError>
     Ok(())
 }
 
-fn quoted(names: &[&str]) -> String {
-    names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+/// "; did you mean `x`?" for the closest known name, else a pointer to
+/// `--list-gates`.
+fn suggestion<'a>(unknown: &str, known: impl Iterator<Item = &'a str>) -> String {
+    known
+        .map(|k| (strsim::jaro_winkler(unknown, k), k))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map_or_else(
+            || " (`--list-gates` lists every gate and check)".to_owned(),
+            |(_, k)| format!("; did you mean `{k}`?"),
+        )
 }
 
 impl Config {

@@ -24,11 +24,11 @@ fn good_example_is_go() {
         "{}",
         run.stdout
     );
-    assert!(run.stdout.contains("✓ 5 items passed"), "{}", run.stdout);
+    assert!(run.stdout.contains("✓ 9 items passed"), "{}", run.stdout);
     assert!(
         run.stdout
             .trim_end()
-            .ends_with("GO: every check passed (5 passed, 0 blockers, 0 warnings, 0 waived)")
+            .ends_with("GO: every check passed (9 passed, 0 blockers, 0 warnings, 0 waived)")
     );
     assert!(!run.stdout.contains('\x1b'), "no colour when stdout is not a terminal");
 }
@@ -70,7 +70,7 @@ fn markdown_output() {
     let run = release_check(repo_args(&example("broken-repo"), &["--format", "markdown"]));
     assert_eq!(run.code, 1);
     assert!(run.stdout.starts_with("## release-check: ❌ NO-GO\n"), "{}", run.stdout);
-    assert!(run.stdout.contains("| wheels | ❌ | 3 | 3 | 0 | 0 |"), "{}", run.stdout);
+    assert!(run.stdout.contains("| wheels | ❌ | 7 | 3 | 0 | 0 |"), "{}", run.stdout);
 }
 
 #[test]

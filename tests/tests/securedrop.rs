@@ -87,7 +87,7 @@ fn per_project_layout_has_forty_matching_pointers() {
         ),
         (4, 2, 34)
     );
-    assert_eq!(report["summary"]["clear"], 43, "40 pointers and 3 good signatures");
+    assert_eq!(report["summary"]["clear"], 52, "40 pointers, 3 good signatures and 9 build-requirement pins");
     assert_eq!(
         report["summary"]["warnings"], 0,
         "sorted lists, and wheels/.empty is a dot file, not unlisted"

@@ -1,0 +1,82 @@
+//! Which requirements files are checked against which sums file.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use gate_core::{Item, Location};
+
+use crate::layout::WheelSet;
+use crate::requirements;
+use crate::sums::Entry;
+
+/// Requirements file names looked for at the root and beside each sums file.
+const NAMES: [&str; 2] = ["requirements.txt", "build-requirements.txt"];
+
+/// Largest requirements file read.
+const MAX_BYTES: u64 = 4 * 1024 * 1024;
+
+/// `(requirements file, index of its set, why this set when recognised)`.
+///
+/// Configured sets name their files. Otherwise each requirements file found
+/// is checked against the set whose sums list most of its hashes (SecureDrop
+/// 2022 keeps `build-requirements.txt` beside `sha256sums.txt` but pins the
+/// wheels of `bootstrap-sha256sums.txt`), or, sharing none, the set in its
+/// own directory, so that its pins are reported as not found.
+pub fn associate(
+    repo: &Path,
+    sets: &[(&WheelSet, Vec<Entry>)],
+    configured: bool,
+) -> Vec<(String, usize, Option<String>)> {
+    if configured {
+        return sets
+            .iter()
+            .enumerate()
+            .flat_map(|(i, (set, _))| set.requirements.iter().map(move |r| (r.clone(), i, None)))
+            .collect();
+    }
+    let mut found = BTreeSet::new();
+    for (set, _) in sets {
+        let dir = Path::new(&set.sums).parent().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
+        for name in NAMES {
+            let path = if dir.is_empty() { name.to_owned() } else { format!("{dir}/{name}") };
+            if repo.join(&path).is_file() {
+                found.insert(path);
+            }
+        }
+    }
+    found
+        .into_iter()
+        .filter_map(|path| {
+            let text = std::fs::read_to_string(repo.join(&path)).ok()?;
+            let parsed = requirements::parse(&text);
+            let pinned: BTreeSet<&str> = parsed.requirements.iter().flat_map(|r| r.sha256_hashes()).collect();
+            let shared =
+                |entries: &[Entry]| entries.iter().filter(|e| pinned.contains(e.sha256.as_str())).count();
+            let (best, count) = sets
+                .iter()
+                .enumerate()
+                .map(|(i, (_, entries))| (i, shared(entries)))
+                .max_by_key(|&(i, count)| (count, std::cmp::Reverse(i)))?;
+            if count > 0 {
+                let verb = if count == 1 { "is" } else { "are" };
+                return Some((path, best, Some(format!("{count} of its hashes {verb} listed there"))));
+            }
+            let dir = Path::new(&path).parent().unwrap_or(Path::new(""));
+            let own =
+                sets.iter().position(|(set, _)| Path::new(&set.sums).parent() == Some(dir)).unwrap_or(best);
+            Some((path, own, Some("none of its hashes is listed in any sums file".to_owned())))
+        })
+        .collect()
+}
+
+/// The pin items of one requirements file against one set.
+pub fn check(repo: &Path, path: &str, set: &WheelSet, entries: &[Entry]) -> Vec<Item> {
+    match crate::read_bounded(&repo.join(path), MAX_BYTES).map(String::from_utf8) {
+        Ok(Ok(text)) => {
+            let parsed = requirements::parse(&text);
+            requirements::check(path, &parsed, entries, &set.wheels, &set.sums, false)
+        }
+        Ok(Err(_)) => vec![Item::fail("pin-syntax", path, "not UTF-8 text").at(Location::file(path))],
+        Err(reason) => vec![Item::error("pin-syntax", path, reason).at(Location::file(path))],
+    }
+}
