@@ -3,9 +3,9 @@
 //! keyring, no agent, no network.
 //!
 //! A signature is judged like `gpg --verify` judges it (GOODSIG, BADSIG,
-//! EXPKEYSIG, REVKEYSIG, NO_PUBKEY), with the dates that matter said out
-//! loud: when it was made, when the signing key expires, and the moment the
-//! release is judged at.
+//! EXPSIG, EXPKEYSIG, REVKEYSIG, NO_PUBKEY), with the dates that matter
+//! said out loud: when it was made, when the signing key expires, and the
+//! moment the release is judged at.
 
 use std::path::Path;
 
@@ -58,9 +58,9 @@ fn load_key_file(path: &Path) -> Result<Vec<SignedPublicKey>, String> {
         return Err("this is a PRIVATE key: refusing to use it; commit only public keys (and revoke this one if it was ever pushed)".into());
     }
     let (keys, _) = SignedPublicKey::from_reader_many(&bytes[..])
-        .map_err(|e| format!("not an OpenPGP public key: {e}"))?;
+        .map_err(|e| format!("not an OpenPGP public key: {}", one_line(e)))?;
     let keys: Vec<SignedPublicKey> =
-        keys.collect::<Result<_, _>>().map_err(|e| format!("not an OpenPGP public key: {e}"))?;
+        keys.collect::<Result<_, _>>().map_err(|e| format!("not an OpenPGP public key: {}", one_line(e)))?;
     if keys.is_empty() {
         return Err("no OpenPGP public key in this file".into());
     }
@@ -89,13 +89,19 @@ pub fn verify(signed: Signed<'_>, keys: &[PublicKey], now: Timestamp) -> Item {
     let signature = match DetachedSignature::from_reader_single(signed.signature) {
         Ok((sig, _)) => sig.signature,
         Err(e) => {
-            return Item::fail("signature", subject, format!("not a valid detached OpenPGP signature: {e}"))
-                .at(at);
+            return Item::fail(
+                "signature",
+                subject,
+                format!("not a valid detached OpenPGP signature: {}", one_line(e)),
+            )
+            .at(at);
         }
     };
-    let Some(made) = signature.created().map(to_timestamp) else {
+    let Some(created) = signature.created() else {
         return Item::fail("signature", subject, "signature has no creation time").at(at);
     };
+    let made = to_timestamp(created);
+    let signature_expires = expiry_of(created, Some(&signature), Signature::signature_expiration_time);
     let issuers: Vec<String> = signature
         .issuer_fingerprint()
         .iter()
@@ -125,22 +131,36 @@ pub fn verify(signed: Signed<'_>, keys: &[PublicKey], now: Timestamp) -> Item {
         Err(VerifyError::Bad(e)) => Item::fail(
             "signature",
             subject,
-            format!("BAD signature: {} does not match what was signed ({e})", signed.data_path),
+            format!("BAD signature: {} does not match what was signed ({})", signed.data_path, one_line(e)),
         ),
-        Err(VerifyError::Unsupported(e)) => {
-            Item::error("signature", subject, format!("cannot verify: unsupported algorithm or format: {e}"))
-        }
-        Ok(()) => judge_validity(&signer, made, now, subject),
+        Err(VerifyError::Unsupported(e)) => Item::error(
+            "signature",
+            subject,
+            format!("cannot verify: unsupported algorithm or format: {}", one_line(e)),
+        ),
+        Ok(()) => judge_validity(&signer, made, signature_expires, now, subject),
     };
-    with_all(item, evidence).with(Evidence::fact("signing key", signer.describe())).at(at)
+    let item = with_all(item, evidence).with(Evidence::fact("signing key", signer.describe()));
+    match signature_expires {
+        Some(expires) => item.with(Evidence::fact("signature expires", expires.to_string())),
+        None => item,
+    }
+    .at(at)
 }
 
 fn with_all(item: Item, evidence: impl IntoIterator<Item = Evidence>) -> Item {
     evidence.into_iter().fold(item, Item::with)
 }
 
-/// Applies revocation and expiry to a cryptographically good signature.
-fn judge_validity(signer: &Signer<'_>, made: Timestamp, now: Timestamp, subject: &str) -> Item {
+/// Applies revocation and expiry (the key's and the signature's own) to a
+/// cryptographically good signature.
+fn judge_validity(
+    signer: &Signer<'_>,
+    made: Timestamp,
+    signature_expires: Option<Timestamp>,
+    now: Timestamp,
+    subject: &str,
+) -> Item {
     if let Some(revoked) = signer.revoked() {
         return Item::fail(
             "signature",
@@ -151,12 +171,25 @@ fn judge_validity(signer: &Signer<'_>, made: Timestamp, now: Timestamp, subject:
     if !signer.may_sign() {
         return Item::fail("signature", subject, "good signature, but the key's flags do not allow signing");
     }
-    match signer.expires() {
-        Some(expiry) if made > expiry => Item::fail(
+    let key_expires = signer.expires();
+    if let Some(expiry) = key_expires.filter(|expiry| made > *expiry) {
+        return Item::fail(
             "signature",
             subject,
             format!("signature made on {made}, after its key expired on {expiry}"),
-        ),
+        );
+    }
+    // Like gpg's EXPSIG: expired from its expiration second on.
+    if let Some(expired) = signature_expires.filter(|expires| now >= *expires) {
+        return Item::fail(
+            "signature",
+            subject,
+            format!(
+                "signature expired on {expired} (made on {made}, judged at {now}): its signer limited how long it is valid; sign the file again"
+            ),
+        );
+    }
+    match key_expires {
         Some(expiry) if now > expiry => Item::fail(
             "signature-expired-key",
             subject,
@@ -283,9 +316,17 @@ impl Signer<'_> {
     /// key's and (for a subkey) the subkey's expiry, each from its newest
     /// valid self-signature, as gpg computes it.
     fn expires(&self) -> Option<Timestamp> {
-        let primary = expiry_of(self.primary().created_at(), newest(self.primary_self_signatures()));
+        let primary = expiry_of(
+            self.primary().created_at(),
+            newest(self.primary_self_signatures()),
+            Signature::key_expiration_time,
+        );
         let subkey = self.subkey.and_then(|i| {
-            expiry_of(self.cert.key.public_subkeys[i].key.created_at(), newest(self.subkey_bindings(i)))
+            expiry_of(
+                self.cert.key.public_subkeys[i].key.created_at(),
+                newest(self.subkey_bindings(i)),
+                Signature::key_expiration_time,
+            )
         });
         match (primary, subkey) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -326,9 +367,14 @@ fn newest(signatures: Vec<&Signature>) -> Option<&Signature> {
     signatures.into_iter().max_by_key(|s| s.created().map(|t| t.as_secs()))
 }
 
-/// Creation time plus the signature's key expiration time (0 or absent: never).
-fn expiry_of(created: pgp::types::Timestamp, signature: Option<&Signature>) -> Option<Timestamp> {
-    let lifetime = signature?.key_expiration_time()?.as_secs();
+/// `created` plus a lifetime from `signature` (0 or absent: never): the key
+/// expiration time of a self-signature, or a signature's own expiration time.
+fn expiry_of(
+    created: pgp::types::Timestamp,
+    signature: Option<&Signature>,
+    lifetime: impl Fn(&Signature) -> Option<pgp::types::Duration>,
+) -> Option<Timestamp> {
+    let lifetime = lifetime(signature?)?.as_secs();
     (lifetime > 0)
         .then(|| to_timestamp(pgp::types::Timestamp::from_secs(created.as_secs().saturating_add(lifetime))))
 }
@@ -341,6 +387,12 @@ fn to_timestamp(t: pgp::types::Timestamp) -> Timestamp {
 fn digest_name(algorithm: Option<pgp::crypto::hash::HashAlgorithm>) -> String {
     algorithm
         .map_or_else(|| "unknown".to_owned(), |a| format!("{a:?}").to_uppercase().replacen("SHA", "SHA-", 1))
+}
+
+/// An rPGP error as one line: some (failed assertions) span several, and an
+/// item's reason is one line.
+fn one_line(error: impl std::fmt::Display) -> String {
+    error.to_string().split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 fn hex_upper(bytes: &[u8]) -> String {
