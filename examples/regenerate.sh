@@ -171,7 +171,7 @@ RUN useradd --create-home --uid 1000 builder
 USER builder
 WORKDIR /src
 EOF
-echo "sha256:$image_hex" >"$good/dockerfiles/bookworm/image_hash"
+printf '# sha256 digest ghcr.io/example/release-build:bookworm\nsha256:%s\n' "$image_hex" >"$good/dockerfiles/bookworm/image_hash"
 
 fill >"$good/.github/workflows/ci.yml" <<'EOF'
 # CI of the example release repository. Every job runs in the build image
@@ -236,7 +236,7 @@ byte for byte; change the script or `../packages/`, not these files.
 | `requirements.txt` | pip-compile style hash pins of the three `rc-*` wheels |
 | `build-requirements.txt` | the hash pin of `flit-core`, the packages' build backend |
 | `dockerfiles/bookworm/Dockerfile` | the Debian build image, its base pinned by digest |
-| `dockerfiles/bookworm/image_hash` | the digest of the pushed build image, as `sha256:<hex>` |
+| `dockerfiles/bookworm/image_hash` | the digest of the pushed build image, as `sha256:<hex>`, after a comment naming the image (SecureDrop's format) |
 | `.github/workflows/ci.yml` | CI that runs in that image, by digest, and checks the signature and the hashes |
 
 ## How it is made

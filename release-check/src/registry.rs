@@ -14,9 +14,14 @@ use serde::Deserialize;
 pub struct GatesConfig {
     /// `[gates.wheels]`.
     pub wheels: Option<gate_wheels::Config>,
+    /// `[gates.images]`.
+    pub images: Option<gate_images::Config>,
 }
 
 /// Every gate, configured, in report order.
 pub fn all_gates(config: &GatesConfig) -> Vec<Arc<dyn Gate>> {
-    vec![Arc::new(gate_wheels::WheelsGate::new(config.wheels.clone().unwrap_or_default()))]
+    vec![
+        Arc::new(gate_wheels::WheelsGate::new(config.wheels.clone().unwrap_or_default())),
+        Arc::new(gate_images::ImagesGate::new(config.images.clone().unwrap_or_default())),
+    ]
 }

@@ -117,3 +117,8 @@ fn error_column_counts_characters_not_bytes() {
     let message = error("[run]\n# café ☕\ntimeout = \"x\" # é\n");
     assert!(message.starts_with("release-check.toml:3:11: "), "{message}");
 }
+
+#[test]
+fn timeout_for_a_gate_like_no_other() {
+    insta::assert_snapshot!(error("[run.timeouts]\nfrobnicator = \"5m\"\n"));
+}

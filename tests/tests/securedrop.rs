@@ -4,7 +4,8 @@
 use release_check_e2e::{release_check, shared_fixture};
 use serde_json::Value;
 
-/// Runs on `repo` judged at `as_of`: signature verdicts depend on the time.
+/// Runs the wheels gate on `repo` judged at `as_of`: signature verdicts
+/// depend on the time.
 fn json_report(repo: &std::path::Path, as_of: &str) -> (i32, Value) {
     let run = release_check([
         "--repo".as_ref(),
@@ -13,6 +14,8 @@ fn json_report(repo: &std::path::Path, as_of: &str) -> (i32, Value) {
         "json".as_ref(),
         "--as-of".as_ref(),
         as_of.as_ref(),
+        "--gate".as_ref(),
+        "wheels".as_ref(),
     ]);
     (
         run.code,
