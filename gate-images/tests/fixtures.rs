@@ -225,7 +225,7 @@ fn example_release_repo_passes_every_check() {
     assert_eq!(
         locations(record),
         [
-            "dockerfiles/bookworm/image_hash:1:1",
+            "dockerfiles/bookworm/image_hash:2:1",
             ".github/workflows/ci.yml:17:14",
             ".github/workflows/ci.yml:33:14"
         ]

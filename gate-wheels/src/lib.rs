@@ -222,12 +222,19 @@ impl Gate for WheelsGate {
             checked_sets.push((set, entries));
         }
         let configured = !self.config.set.is_empty();
+        let mut files_by_set: BTreeMap<usize, Vec<String>> = BTreeMap::new();
         for (requirements, set_index, why) in pins::associate(&ctx.repo, &checked_sets, configured) {
-            let (set, entries) = &checked_sets[set_index];
             if let Some(why) = why {
-                outcome.note(format!("{requirements} checked against {} ({why})", set.sums));
+                outcome.note(format!(
+                    "{requirements} checked against {} ({why})",
+                    checked_sets[set_index].0.sums
+                ));
             }
-            outcome.items.extend(pins::check(&ctx.repo, &requirements, set, entries));
+            files_by_set.entry(set_index).or_default().push(requirements);
+        }
+        for (set_index, files) in files_by_set {
+            let (set, entries) = &checked_sets[set_index];
+            outcome.items.extend(pins::check(&ctx.repo, &files, set, entries));
         }
         outcome
     }
@@ -242,15 +249,13 @@ fn check_signature(
     keys: Option<&[signature::PublicKey]>,
 ) -> Item {
     let signature_path = set.signature_path();
+    let configured = set.signature.is_some() || set.pubkeys.is_some();
     let Some(keys) = keys else {
-        return match ctx.repo.join(&signature_path).exists() {
+        return match ctx.repo.join(&signature_path).exists() || configured {
             true => Item::fail(
                 "signature",
                 &signature_path,
-                format!(
-                    "signature present but no public keys to verify it with ({}/ is missing)",
-                    set.pubkeys_dir()
-                ),
+                format!("no public keys to verify the signature with ({}/ is missing)", set.pubkeys_dir()),
             ),
             false => Item::skipped(
                 "signature",

@@ -35,8 +35,10 @@ pub fn associate(
             .collect();
     }
     let mut found = BTreeSet::new();
-    for (set, _) in sets {
-        let dir = Path::new(&set.sums).parent().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
+    let dirs = std::iter::once(String::new()).chain(sets.iter().map(|(set, _)| {
+        Path::new(&set.sums).parent().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default()
+    }));
+    for dir in dirs {
         for name in NAMES {
             let path = if dir.is_empty() { name.to_owned() } else { format!("{dir}/{name}") };
             if repo.join(&path).is_file() {
@@ -47,7 +49,13 @@ pub fn associate(
     found
         .into_iter()
         .filter_map(|path| {
-            let text = std::fs::read_to_string(repo.join(&path)).ok()?;
+            let dir = Path::new(&path).parent().unwrap_or(Path::new(""));
+            let own =
+                sets.iter().position(|(set, _)| Path::new(&set.sums).parent() == Some(dir)).unwrap_or(0);
+            // An unreadable file goes to its own set, where the error is reported.
+            let Some(text) = read(repo, &path).ok() else {
+                return (!sets.is_empty()).then_some((path, own, None));
+            };
             let parsed = requirements::parse(&text);
             let pinned: BTreeSet<&str> = parsed.requirements.iter().flat_map(|r| r.sha256_hashes()).collect();
             let shared =
@@ -61,22 +69,53 @@ pub fn associate(
                 let verb = if count == 1 { "is" } else { "are" };
                 return Some((path, best, Some(format!("{count} of its hashes {verb} listed there"))));
             }
-            let dir = Path::new(&path).parent().unwrap_or(Path::new(""));
-            let own =
-                sets.iter().position(|(set, _)| Path::new(&set.sums).parent() == Some(dir)).unwrap_or(best);
             Some((path, own, Some("none of its hashes is listed in any sums file".to_owned())))
         })
         .collect()
 }
 
-/// The pin items of one requirements file against one set.
-pub fn check(repo: &Path, path: &str, set: &WheelSet, entries: &[Entry]) -> Vec<Item> {
+/// A requirements file's text, or the item saying why it cannot be read.
+fn read(repo: &Path, path: &str) -> Result<String, Box<Item>> {
     match crate::read_bounded(&repo.join(path), MAX_BYTES).map(String::from_utf8) {
-        Ok(Ok(text)) => {
-            let parsed = requirements::parse(&text);
-            requirements::check(path, &parsed, entries, &set.wheels, &set.sums, false)
+        Ok(Ok(text)) => Ok(text),
+        Ok(Err(_)) => {
+            Err(Box::new(Item::fail("pin-syntax", path, "not UTF-8 text").at(Location::file(path))))
         }
-        Ok(Err(_)) => vec![Item::fail("pin-syntax", path, "not UTF-8 text").at(Location::file(path))],
-        Err(reason) => vec![Item::error("pin-syntax", path, reason).at(Location::file(path))],
+        Err(reason) => Err(Box::new(Item::error("pin-syntax", path, reason).at(Location::file(path)))),
     }
+}
+
+/// The pin items of the requirements files checked against one set. A
+/// wheel is `unpinned-wheel` only when none of the files pins it: build
+/// tools and the application usually sit in different files.
+pub fn check(repo: &Path, paths: &[String], set: &WheelSet, entries: &[Entry]) -> Vec<Item> {
+    let mut items = Vec::new();
+    let mut unpinned: Option<Vec<Item>> = None;
+    for path in paths {
+        let parsed = match read(repo, path) {
+            Ok(text) => requirements::parse(&text),
+            Err(item) => {
+                items.push(*item);
+                continue;
+            }
+        };
+        let (here, pins): (Vec<Item>, Vec<Item>) =
+            requirements::check(path, &parsed, entries, &set.wheels, &set.sums, true)
+                .into_iter()
+                .partition(|i| i.check == "unpinned-wheel");
+        items.extend(pins);
+        unpinned = Some(match unpinned {
+            None => here,
+            Some(before) => {
+                before.into_iter().filter(|b| here.iter().any(|h| wheel_of(h) == wheel_of(b))).collect()
+            }
+        });
+    }
+    items.extend(unpinned.unwrap_or_default());
+    items
+}
+
+/// The wheel file name an `unpinned-wheel` item is about.
+fn wheel_of(item: &Item) -> &str {
+    item.subject.rsplit('/').next().unwrap_or_default()
 }

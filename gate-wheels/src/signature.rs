@@ -171,6 +171,15 @@ fn judge_validity(
     if !signer.may_sign() {
         return Item::fail("signature", subject, "good signature, but the key's flags do not allow signing");
     }
+    if made > now {
+        return Item::fail(
+            "signature",
+            subject,
+            format!(
+                "signature made on {made}, after the moment judged ({now}): it cannot vouch for the release then"
+            ),
+        );
+    }
     let key_expires = signer.expires();
     if let Some(expiry) = key_expires.filter(|expiry| made > *expiry) {
         return Item::fail(
