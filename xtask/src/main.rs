@@ -2,6 +2,11 @@
 //!
 //! - `release-check [ARGS]`: the release-check command line. Without
 //!   `--repo`, it checks the bundled example repository.
+//! - `bench [hash] [--rounds N]`: release-check's hashing against
+//!   `sha256sum` and `openssl` (see `docs/benchmarks.md`). Re-runs itself
+//!   built in release mode.
+
+mod bench;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -16,9 +21,17 @@ fn main() -> ExitCode {
             }
             release_check::main(std::iter::once("cargo xtask release-check".into()).chain(rest))
         }
+        Some("bench") => match bench::main(args.map(|a| a.to_string_lossy().into_owned()).collect()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("bench: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
         other => {
             eprintln!(
-                "{}usage: cargo xtask release-check [ARGS]   (see `cargo xtask release-check --help`)",
+                "{}usage: cargo xtask release-check [ARGS]   (see `cargo xtask release-check --help`)\n       \
+                 cargo xtask bench [hash] [--rounds N]",
                 other.map(|t| format!("unknown task `{t}`\n")).unwrap_or_default()
             );
             ExitCode::from(2)
