@@ -11,6 +11,7 @@
 pub mod model;
 pub mod render;
 pub mod runner;
+pub mod testing;
 pub mod waiver;
 
 pub use model::{

@@ -7,14 +7,7 @@ use gate_core::{CancelToken, Context, Evidence, Gate, GateOutcome, Item, Locatio
 use gate_images::{Config, ImagesGate, Kind, collect};
 
 fn fixture(name: &str) -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures");
-    let path = root.join(name);
-    assert!(
-        path.is_dir(),
-        "fixture {} is missing: these tests read shared/fixtures beside the project checkout",
-        path.display()
-    );
-    path
+    gate_core::testing::shared_fixture(name)
 }
 
 fn run(repo: &Path) -> GateOutcome {

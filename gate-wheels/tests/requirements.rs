@@ -11,19 +11,12 @@ use proptest::prelude::*;
 
 /// A third-party fixture under `../shared/fixtures` beside the checkout.
 fn fixture(rel: &str) -> PathBuf {
-    let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures"));
-    let path = root.join(rel);
-    assert!(
-        path.exists(),
-        "fixture `{rel}` not found at {}: the shared fixtures must sit beside the checkout (../shared/fixtures)",
-        path.display()
-    );
-    path
+    gate_core::testing::shared_fixture(rel)
 }
 
 /// A file of a bundled example repository under `examples/`.
 fn example(rel: &str) -> PathBuf {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples")).join(rel)
+    gate_core::testing::example(rel)
 }
 
 fn read_requirements(path: &Path) -> RequirementsFile {

@@ -359,14 +359,7 @@ fn missing_key_directory_is_an_error() {
 // SecureDrop's real signed sums files (read in place from the shared fixtures).
 
 fn securedrop() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/securedrop-2022-07");
-    assert!(
-        dir.join("pubkeys").is_dir(),
-        "the SecureDrop fixture is missing: expected {} (a checkout of freedomofpress/securedrop-debian-packaging \
-         from July 2022, with pubkeys/ and sha256sums.txt.asc) next to the workspace",
-        dir.display()
-    );
-    dir
+    gate_core::testing::shared_fixture("securedrop-2022-07")
 }
 
 fn securedrop_keys(dir: &Path) -> Vec<PublicKey> {

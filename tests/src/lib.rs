@@ -8,24 +8,7 @@ pub fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ sits in the workspace").to_owned()
 }
 
-/// Third-party fixtures, read in place from `../shared/fixtures` beside the
-/// checkout (CI always has it). Panics with the path it looked at when absent.
-pub fn shared_fixture(relative: &str) -> PathBuf {
-    let root = workspace().join("../shared/fixtures");
-    let path = root.join(relative);
-    assert!(
-        path.exists(),
-        "fixture {} not found: the shared fixtures must sit beside the checkout at {}",
-        relative,
-        root.display()
-    );
-    path
-}
-
-/// A bundled example repository under `examples/`.
-pub fn example(name: &str) -> PathBuf {
-    workspace().join("examples").join(name)
-}
+pub use gate_core::testing::{example, shared_fixture};
 
 /// The `release-check` binary that `cargo test` built next to this test.
 pub fn binary() -> PathBuf {

@@ -8,9 +8,8 @@
 
 use std::fmt::Write as _;
 
-use super::{evidence_line, format_millis};
+use super::{evidence_line, format_millis, unsettled_waivers};
 use crate::model::{Evidence, GateRunStatus, Item, Report, Status, Verdict, Weight};
-use crate::waiver::WaiverState;
 
 /// Escapes untrusted text for Markdown prose and table cells.
 ///
@@ -109,14 +108,10 @@ pub fn markdown(report: &Report) -> String {
             item_entry(&mut out, item);
         }
     }
-    let unsettled: Vec<_> = report.waivers.iter().filter(|w| w.state != WaiverState::Applied).collect();
+    let unsettled = unsettled_waivers(report);
     if !unsettled.is_empty() {
         out.push_str("\n### Waivers to look at\n\n");
-        for w in unsettled {
-            let state = match w.state {
-                WaiverState::Expired => format!("expired on {}", w.waiver.expires),
-                _ => "matches no failing item".to_owned(),
-            };
+        for (w, state) in unsettled {
             let _ = writeln!(
                 out,
                 "- ⚠️ <code>{}</code>: {state} — {}",

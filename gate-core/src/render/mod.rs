@@ -7,6 +7,7 @@ pub use markdown::{escape as escape_markdown, markdown};
 pub use text::{TextOptions, text, text_item};
 
 use crate::model::{Evidence, Report};
+use crate::waiver::{WaiverReport, WaiverState};
 
 /// Output formats, as named on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +34,19 @@ pub fn render(report: &Report, format: Format, text_options: TextOptions) -> Str
         Format::Json => json(report),
         Format::Markdown => markdown(report),
     }
+}
+
+/// Waivers that need a look (expired or matching nothing), with what is wrong.
+fn unsettled_waivers(report: &Report) -> Vec<(&WaiverReport, String)> {
+    report
+        .waivers
+        .iter()
+        .filter_map(|w| match w.state {
+            WaiverState::Applied => None,
+            WaiverState::Expired => Some((w, format!("expired on {}", w.waiver.expires))),
+            WaiverState::Unmatched => Some((w, "matches no failing item".to_owned())),
+        })
+        .collect()
 }
 
 /// One line per piece of evidence: a label and a value (logs excluded).

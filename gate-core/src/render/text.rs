@@ -4,9 +4,8 @@ use std::fmt::Write as _;
 
 use anstyle::{AnsiColor, Style};
 
-use super::{evidence_line, format_millis};
+use super::{evidence_line, format_millis, unsettled_waivers};
 use crate::model::{GateReport, GateRunStatus, Item, Report, Verdict, Weight, plural};
-use crate::waiver::WaiverState;
 
 /// How to render text.
 #[derive(Debug, Clone, Copy, Default)]
@@ -53,14 +52,10 @@ pub fn text(report: &Report, options: TextOptions) -> String {
     for gate in &report.gates {
         gate_section(&mut out, &p, gate, options.verbose);
     }
-    let unsettled: Vec<_> = report.waivers.iter().filter(|w| w.state != WaiverState::Applied).collect();
+    let unsettled = unsettled_waivers(report);
     if !unsettled.is_empty() {
         let _ = writeln!(out, "\n{}", p.paint(BOLD, "waivers"));
-        for w in unsettled {
-            let state = match w.state {
-                WaiverState::Expired => format!("expired on {}", w.waiver.expires),
-                _ => "matches no failing item".to_owned(),
-            };
+        for (w, state) in unsettled {
             let _ = writeln!(
                 out,
                 "  {} {}: {state} ({})",
