@@ -222,19 +222,18 @@ impl Gate for WheelsGate {
             checked_sets.push((set, entries));
         }
         let configured = !self.config.set.is_empty();
-        let mut files_by_set: BTreeMap<usize, Vec<String>> = BTreeMap::new();
-        for (requirements, set_index, why) in pins::associate(&ctx.repo, &checked_sets, configured) {
-            if let Some(why) = why {
-                outcome.note(format!(
-                    "{requirements} checked against {} ({why})",
-                    checked_sets[set_index].0.sums
-                ));
+        let associations = pins::associate(&ctx.repo, &checked_sets, configured);
+        let mut files_by_set: BTreeMap<usize, Vec<&pins::Association>> = BTreeMap::new();
+        for association in &associations {
+            if let Some(why) = &association.why {
+                let sums = &checked_sets[association.set].0.sums;
+                outcome.note(format!("{} checked against {sums} ({why})", association.path));
             }
-            files_by_set.entry(set_index).or_default().push(requirements);
+            files_by_set.entry(association.set).or_default().push(association);
         }
         for (set_index, files) in files_by_set {
             let (set, entries) = &checked_sets[set_index];
-            outcome.items.extend(pins::check(&ctx.repo, &files, set, entries));
+            outcome.items.extend(pins::check(&files, set, entries));
         }
         outcome
     }
@@ -294,6 +293,8 @@ impl WheelsGate {
         let bytes = match read_bounded(&sums_path, self.config.max_sums_bytes) {
             Ok(bytes) => bytes,
             Err(reason) => {
+                let reason =
+                    format!("{reason} (max-sums-bytes): a sums file of that size is not a list of wheels");
                 return (
                     vec![Item::error("sums-file", &sums_name, reason).at(Location::file(&sums_name))],
                     vec![],
@@ -384,9 +385,7 @@ fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
         .read_to_end(&mut bytes)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     if bytes.len() as u64 > limit {
-        return Err(format!(
-            "larger than the {limit}-byte limit (max-sums-bytes); a sums file of that size is not a list of wheels"
-        ));
+        return Err(format!("larger than the {limit}-byte limit for this file"));
     }
     Ok(bytes)
 }
@@ -442,8 +441,11 @@ fn check_wheel(
             .at(listed_at);
         }
     }
-    if metadata.len() <= lfs::MAX_POINTER_BYTES {
-        if let Some(pointer) = std::fs::read(&path).ok().as_deref().and_then(lfs::parse) {
+    // A small file is read once: as an LFS pointer if it is one, else hashed
+    // from the bytes already read.
+    let small = (metadata.len() <= lfs::MAX_POINTER_BYTES).then(|| std::fs::read(&path));
+    if let Some(Ok(bytes)) = &small {
+        if let Some(pointer) = lfs::parse(bytes) {
             let evidence = Evidence::hash("sha256", entry.sha256.clone(), Some(pointer.oid.clone()));
             let size = Evidence::fact("LFS object size", pointer.size.to_string());
             return if pointer.oid == entry.sha256 {
@@ -460,7 +462,14 @@ fn check_wheel(
             .at(listed_at);
         }
     }
-    match sha256_file(&path, cancelled) {
+    let hashed = match small {
+        Some(Ok(bytes)) => {
+            use sha2::Digest as _;
+            Ok((hex(&sha2::Sha256::digest(&bytes)), bytes.len() as u64))
+        }
+        _ => sha256_file(&path, cancelled).map_err(|e| e.to_string()),
+    };
+    match hashed {
         Ok((actual, size)) => {
             let item = if actual == entry.sha256 {
                 Item::pass("hash", subject, "SHA-256 matches")
@@ -471,7 +480,7 @@ fn check_wheel(
                 .with(Evidence::fact("size", format!("{size} bytes")))
                 .at(listed_at)
         }
-        Err(e) => Item::error("hash", subject, e.to_string())
+        Err(reason) => Item::error("hash", subject, reason)
             .with(Evidence::hash("sha256", entry.sha256.clone(), None))
             .at(listed_at),
     }

@@ -15,24 +15,43 @@ const NAMES: [&str; 2] = ["requirements.txt", "build-requirements.txt"];
 /// Largest requirements file read.
 const MAX_BYTES: u64 = 4 * 1024 * 1024;
 
-/// `(requirements file, index of its set, why this set when recognised)`.
+/// A requirements file, read and parsed once, and the set it is checked against.
+pub struct Association {
+    /// The file, relative to the repository.
+    pub path: String,
+    /// Index of its set.
+    pub set: usize,
+    /// Why this set, when it was chosen by recognition.
+    pub why: Option<String>,
+    /// The parsed file, or the item saying why it could not be read.
+    file: Result<requirements::RequirementsFile, Box<Item>>,
+}
+
+/// Reads and parses every requirements file and picks its set.
 ///
 /// Configured sets name their files. Otherwise each requirements file found
 /// is checked against the set whose sums list most of its hashes (SecureDrop
 /// 2022 keeps `build-requirements.txt` beside `sha256sums.txt` but pins the
-/// wheels of `bootstrap-sha256sums.txt`), or, sharing none, the set in its
-/// own directory, so that its pins are reported as not found.
-pub fn associate(
-    repo: &Path,
-    sets: &[(&WheelSet, Vec<Entry>)],
-    configured: bool,
-) -> Vec<(String, usize, Option<String>)> {
+/// wheels of `bootstrap-sha256sums.txt`), or, sharing none or unreadable,
+/// the set in its own directory, so that its problems are reported there.
+pub fn associate(repo: &Path, sets: &[(&WheelSet, Vec<Entry>)], configured: bool) -> Vec<Association> {
+    let load = |path: &str| read(repo, path).map(|text| requirements::parse(&text));
     if configured {
         return sets
             .iter()
             .enumerate()
-            .flat_map(|(i, (set, _))| set.requirements.iter().map(move |r| (r.clone(), i, None)))
+            .flat_map(|(i, (set, _))| {
+                set.requirements.iter().map(move |r| Association {
+                    path: r.clone(),
+                    set: i,
+                    why: None,
+                    file: load(r),
+                })
+            })
             .collect();
+    }
+    if sets.is_empty() {
+        return Vec::new();
     }
     let mut found = BTreeSet::new();
     let dirs = std::iter::once(String::new()).chain(sets.iter().map(|(set, _)| {
@@ -48,15 +67,14 @@ pub fn associate(
     }
     found
         .into_iter()
-        .filter_map(|path| {
+        .map(|path| {
             let dir = Path::new(&path).parent().unwrap_or(Path::new(""));
             let own =
                 sets.iter().position(|(set, _)| Path::new(&set.sums).parent() == Some(dir)).unwrap_or(0);
-            // An unreadable file goes to its own set, where the error is reported.
-            let Some(text) = read(repo, &path).ok() else {
-                return (!sets.is_empty()).then_some((path, own, None));
+            let file = load(&path);
+            let Ok(parsed) = &file else {
+                return Association { path, set: own, why: None, file };
             };
-            let parsed = requirements::parse(&text);
             let pinned: BTreeSet<&str> = parsed.requirements.iter().flat_map(|r| r.sha256_hashes()).collect();
             let shared =
                 |entries: &[Entry]| entries.iter().filter(|e| pinned.contains(e.sha256.as_str())).count();
@@ -64,12 +82,15 @@ pub fn associate(
                 .iter()
                 .enumerate()
                 .map(|(i, (_, entries))| (i, shared(entries)))
-                .max_by_key(|&(i, count)| (count, std::cmp::Reverse(i)))?;
-            if count > 0 {
+                .max_by_key(|&(i, count)| (count, std::cmp::Reverse(i)))
+                .unwrap_or((own, 0));
+            let (set, why) = if count > 0 {
                 let verb = if count == 1 { "is" } else { "are" };
-                return Some((path, best, Some(format!("{count} of its hashes {verb} listed there"))));
-            }
-            Some((path, own, Some("none of its hashes is listed in any sums file".to_owned())))
+                (best, format!("{count} of its hashes {verb} listed there"))
+            } else {
+                (own, "none of its hashes is listed in any sums file".to_owned())
+            };
+            Association { path, set, why: Some(why), file }
         })
         .collect()
 }
@@ -88,19 +109,19 @@ fn read(repo: &Path, path: &str) -> Result<String, Box<Item>> {
 /// The pin items of the requirements files checked against one set. A
 /// wheel is `unpinned-wheel` only when none of the files pins it: build
 /// tools and the application usually sit in different files.
-pub fn check(repo: &Path, paths: &[String], set: &WheelSet, entries: &[Entry]) -> Vec<Item> {
+pub fn check(files: &[&Association], set: &WheelSet, entries: &[Entry]) -> Vec<Item> {
     let mut items = Vec::new();
     let mut unpinned: Option<Vec<Item>> = None;
-    for path in paths {
-        let parsed = match read(repo, path) {
-            Ok(text) => requirements::parse(&text),
+    for association in files {
+        let parsed = match &association.file {
+            Ok(parsed) => parsed,
             Err(item) => {
-                items.push(*item);
+                items.push(item.as_ref().clone());
                 continue;
             }
         };
         let (here, pins): (Vec<Item>, Vec<Item>) =
-            requirements::check(path, &parsed, entries, &set.wheels, &set.sums, true)
+            requirements::check(&association.path, parsed, entries, &set.wheels, &set.sums, true)
                 .into_iter()
                 .partition(|i| i.check == "unpinned-wheel");
         items.extend(pins);
