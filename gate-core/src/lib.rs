@@ -8,12 +8,14 @@
 //! whose [`Verdict`] is GO or NO-GO. The [`render`] module turns a report
 //! into text, JSON or Markdown.
 
+pub mod duration;
 pub mod model;
 pub mod render;
 pub mod runner;
 pub mod testing;
 pub mod waiver;
 
+pub use duration::HumanDuration;
 pub use model::{
     Evidence, GateReport, GateRunStatus, Item, Location, REPORT_SCHEMA_VERSION, Report, Severity, Status,
     Summary, Verdict,

@@ -11,7 +11,6 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use gate_core::{RunOptions, Severity, Waiver};
 use serde::Deserialize;
@@ -53,23 +52,7 @@ pub struct RunSection {
     pub jobs: Option<std::num::NonZeroUsize>,
 }
 
-/// A duration written as `90s`, `10m`, `1h 30m` or ISO 8601 (`PT10M`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct HumanDuration(pub Duration);
-
-impl<'de> Deserialize<'de> for HumanDuration {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        let parsed: jiff::SignedDuration = text.parse().map_err(|_| {
-            serde::de::Error::custom(format!(
-                "invalid duration `{text}`, expected e.g. \"90s\", \"10m\" or \"1h 30m\""
-            ))
-        })?;
-        Duration::try_from(parsed).ok().filter(|d| !d.is_zero()).map(HumanDuration).ok_or_else(|| {
-            serde::de::Error::custom(format!("invalid duration `{text}`, expected a positive duration"))
-        })
-    }
-}
+pub use gate_core::HumanDuration;
 
 /// Where the configuration came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
