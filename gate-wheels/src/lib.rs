@@ -15,6 +15,7 @@ mod pins;
 pub mod requirements;
 pub mod signature;
 pub mod sums;
+pub mod wheel_diff;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
