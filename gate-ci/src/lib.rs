@@ -1,0 +1,250 @@
+//! The `ci` gate: every required check passed on exactly the release commit.
+//!
+//! It resolves the target (branch, tag, SHA or pull request) to a commit,
+//! collects the required checks from the branch's rulesets, its classic
+//! branch protection and the configuration, and reads what ran on the
+//! commit: check runs, commit statuses and workflow runs. Each required
+//! check is an item: passed, failed (naming the conclusion), pending,
+//! missing or never started. A check that passed only on a re-run is
+//! flaky (a warning naming both attempts); a failing check says since when
+//! it fails on the branch's first-parent history. If the branch moved while
+//! the gate looked, the verdict says so.
+//!
+//! Everything goes through [`github::Client`], so a run can be recorded
+//! and replayed offline.
+
+pub mod api;
+mod evaluate;
+mod history;
+pub mod required;
+pub mod state;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use gate_core::{CheckInfo, Context, Gate, GateOutcome, HumanDuration, Item, Severity};
+use serde::Deserialize;
+
+pub use api::Repo;
+
+/// `[gates.ci]` in the configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Config {
+    /// `owner/name`. Default: `GITHUB_REPOSITORY`, else the GitHub remote `origin` of the repository.
+    pub repository: Option<String>,
+    /// Branch, tag, SHA, or `pull/N`. Default: `GITHUB_SHA`, else the repository's `HEAD` commit.
+    #[serde(rename = "ref")]
+    pub target: Option<String>,
+    /// The branch whose rules apply when `ref` is a SHA or tag.
+    pub branch: Option<String>,
+    /// API root. Default: `GITHUB_API_URL`, else `https://api.github.com`.
+    pub api_url: Option<String>,
+    /// Checks required besides those of rulesets and branch protection.
+    #[serde(default)]
+    pub required: Vec<RequiredConfig>,
+    /// Whether a `neutral` conclusion passes (GitHub: yes).
+    #[serde(default = "yes")]
+    pub neutral_passes: bool,
+    /// Whether a `skipped` conclusion passes (GitHub: yes).
+    #[serde(default = "yes")]
+    pub skipped_passes: bool,
+    /// Wait up to this long for pending checks (`--wait`).
+    pub wait: Option<HumanDuration>,
+    /// Time between polls while waiting (default 15 s).
+    pub poll_interval: Option<HumanDuration>,
+    /// While waiting, a required check not started after this long is "never started" (default 5 min).
+    pub grace: Option<HumanDuration>,
+    /// Most commits walked back to find since when a check fails (default 50).
+    #[serde(default = "default_history")]
+    pub history_commits: u32,
+    /// Most requests spent on that walk (default 60).
+    #[serde(default = "default_history_requests")]
+    pub history_requests: u32,
+    /// Timeout of one request attempt (default 30 s).
+    pub request_timeout: Option<HumanDuration>,
+    /// Retries of a failed request (default 3).
+    #[serde(default = "default_retries")]
+    pub retries: u32,
+    /// Record every exchange into this directory (`--record`).
+    pub record: Option<PathBuf>,
+    /// Answer every request from this recording (`--replay`), relative to the repository.
+    pub replay: Option<PathBuf>,
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_history() -> u32 {
+    50
+}
+fn default_history_requests() -> u32 {
+    60
+}
+fn default_retries() -> u32 {
+    3
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            repository: None,
+            target: None,
+            branch: None,
+            api_url: None,
+            required: Vec::new(),
+            neutral_passes: true,
+            skipped_passes: true,
+            wait: None,
+            poll_interval: None,
+            grace: None,
+            history_commits: default_history(),
+            history_requests: default_history_requests(),
+            request_timeout: None,
+            retries: default_retries(),
+            record: None,
+            replay: None,
+        }
+    }
+}
+
+/// One entry of `required`: a name (glob patterns allowed) or `{ name, app }`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum RequiredConfig {
+    /// Any app may report it.
+    Name(String),
+    /// Only this app may report it.
+    WithApp {
+        /// The check's name or pattern.
+        name: String,
+        /// The app's slug (`github-actions`) or numeric id.
+        app: AppFilter,
+    },
+}
+
+impl RequiredConfig {
+    /// The check's name or pattern.
+    pub fn name(&self) -> &str {
+        match self {
+            RequiredConfig::Name(name) | RequiredConfig::WithApp { name, .. } => name,
+        }
+    }
+
+    /// The app filter, if any.
+    pub fn app(&self) -> Option<AppFilter> {
+        match self {
+            RequiredConfig::Name(_) => None,
+            RequiredConfig::WithApp { app, .. } => Some(app.clone()),
+        }
+    }
+}
+
+/// The app that must report a check.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum AppFilter {
+    /// By numeric id (15368 is GitHub Actions).
+    Id(u64),
+    /// By slug.
+    Slug(String),
+}
+
+impl std::fmt::Display for AppFilter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AppFilter::Id(id) => write!(f, "app {id}"),
+            AppFilter::Slug(slug) => write!(f, "app {slug}"),
+        }
+    }
+}
+
+/// The gate.
+#[derive(Debug, Clone, Default)]
+pub struct CiGate {
+    config: Config,
+}
+
+impl CiGate {
+    /// A gate with the given configuration.
+    pub fn new(config: Config) -> Self {
+        Self { config }
+    }
+}
+
+const CHECKS: &[CheckInfo] = &[
+    CheckInfo {
+        id: "target",
+        default_severity: Severity::Blocker,
+        summary: "The repository and the ref to check are known and resolve to one commit.",
+        remedy: "Set `[gates.ci] repository` and `ref`, or run inside GitHub Actions or a clone with a GitHub `origin`.",
+    },
+    CheckInfo {
+        id: "github",
+        default_severity: Severity::Blocker,
+        summary: "GitHub answered every request the verdict needs (bounded retries on 5xx, rate limits and timeouts).",
+        remedy: "Read the failed request in the item; check the token (`GITHUB_TOKEN`/`GH_TOKEN`), the API URL and the rate limit, then re-run.",
+    },
+    CheckInfo {
+        id: "required",
+        default_severity: Severity::Blocker,
+        summary: "Every required check passed on the release commit (neutral and skipped count as passed, as on GitHub).",
+        remedy: "Fix or re-run the failing check; for a pending one re-run with `--wait 20m`; for a missing one make CI report it on this commit.",
+    },
+    CheckInfo {
+        id: "ran",
+        default_severity: Severity::Blocker,
+        summary: "With no required checks configured anywhere, at least one check ran on the commit, and every one of them passed.",
+        remedy: "Make CI run on the release commit, or name the required checks in branch protection or `[gates.ci] required`.",
+    },
+    CheckInfo {
+        id: "flaky",
+        default_severity: Severity::Warning,
+        summary: "No required check passed only after an earlier attempt on the same commit failed.",
+        remedy: "Find out why the first attempt failed (its log is linked) before trusting the re-run.",
+    },
+    CheckInfo {
+        id: "sources",
+        default_severity: Severity::Warning,
+        summary: "Every source of required checks (rulesets, branch protection) could be read.",
+        remedy: "Give the token admin read access to the repository, or list the required checks in `[gates.ci] required`.",
+    },
+    CheckInfo {
+        id: "head",
+        default_severity: Severity::Blocker,
+        summary: "The branch or pull request still points at the checked commit when the verdict is given.",
+        remedy: "Re-run on the new head (with `--wait`, release-check starts over by itself).",
+    },
+];
+
+impl Gate for CiGate {
+    fn name(&self) -> &'static str {
+        "ci"
+    }
+
+    fn verifies(&self) -> &'static str {
+        "Every required CI check passed on exactly the release commit."
+    }
+
+    fn checks(&self) -> &'static [CheckInfo] {
+        CHECKS
+    }
+
+    fn run(&self, ctx: &Context) -> GateOutcome {
+        let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            Ok(runtime) => runtime,
+            Err(e) => {
+                let mut outcome = GateOutcome::new();
+                outcome.push(Item::error("github", "runtime", format!("cannot start the HTTP runtime: {e}")));
+                return outcome;
+            }
+        };
+        runtime.block_on(evaluate::evaluate(&self.config, ctx))
+    }
+}
+
+/// How long [`Config::wait`] plus one request's retries may take: the
+/// runner's timeout for this gate must not be shorter.
+pub fn longest_run(config: &Config) -> Option<Duration> {
+    config.wait.map(|w| w.0 + Duration::from_secs(120))
+}

@@ -1,0 +1,198 @@
+//! A GitHub-shaped HTTP server on 127.0.0.1 for the ci gate's tests.
+//!
+//! It answers with the real GitHub responses recorded in the shared
+//! fixtures (`github/NAME.json` with the status and headers of
+//! `NAME.meta.json`), read in place; `Link` headers are rewritten to point
+//! at this server, as GitHub's point at itself.
+
+#![allow(dead_code)] // Each test binary uses a different part.
+
+use std::path::PathBuf;
+
+use gate_ci::{CiGate, Config};
+use gate_core::{Context, Gate, GateOutcome, Item, Status};
+use serde_json::Value;
+use wiremock::matchers::{method, path, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+/// The repository every scenario checks.
+pub const REPO: &str = "/repos/octo/app";
+
+/// The server and the runtime it runs on.
+pub struct GitHub {
+    runtime: tokio::runtime::Runtime,
+    server: MockServer,
+}
+
+/// A recorded response: body, status, headers.
+pub struct Recorded {
+    /// The body.
+    pub body: Value,
+    /// The status.
+    pub status: u16,
+    /// The recorded headers.
+    pub headers: Vec<(String, String)>,
+}
+
+/// Reads `github/NAME.json` and its meta file from the shared fixtures.
+pub fn fixture(name: &str) -> Recorded {
+    let read = |file: String| -> Value {
+        let path: PathBuf = gate_core::testing::shared_fixture(&format!("github/{file}"));
+        serde_json::from_str(
+            &std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+        )
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    };
+    let meta = read(format!("{name}.meta.json"));
+    let headers = meta["headers"]
+        .as_object()
+        .map(|h| h.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned())).collect())
+        .unwrap_or_default();
+    Recorded {
+        body: read(format!("{name}.json")),
+        status: meta["status"].as_u64().unwrap_or(200) as u16,
+        headers,
+    }
+}
+
+impl GitHub {
+    /// Starts a server with nothing mounted (every request answers 404).
+    pub fn start() -> Self {
+        let runtime =
+            tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+        let server = runtime.block_on(MockServer::start());
+        Self { runtime, server }
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        self.server.uri()
+    }
+
+    fn mock(&self, route: &str) -> wiremock::MockBuilder {
+        let (p, query) = route.split_once('?').unwrap_or((route, ""));
+        let mut mock = Mock::given(method("GET")).and(path(p));
+        for pair in query.split('&').filter(|q| !q.is_empty()) {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            mock = mock.and(query_param(k, v));
+        }
+        mock
+    }
+
+    fn template(&self, recorded: &Recorded) -> ResponseTemplate {
+        let mut template = ResponseTemplate::new(recorded.status)
+            .set_body_raw(serde_json::to_vec(&recorded.body).unwrap(), "application/json; charset=utf-8");
+        for (name, value) in &recorded.headers {
+            if name.eq_ignore_ascii_case("content-type") {
+                continue;
+            }
+            template =
+                template.insert_header(name.as_str(), value.replace("https://api.github.com", &self.url()));
+        }
+        template
+    }
+
+    /// Answers `GET route` (query parameters must match) with `recorded`, always.
+    pub fn serve(&self, route: &str, recorded: &Recorded) {
+        self.runtime.block_on(
+            self.mock(route).respond_with(self.template(recorded)).with_priority(5).mount(&self.server),
+        );
+    }
+
+    /// Answers `GET route` with `recorded` the next `times` times, before any [`GitHub::serve`] answer.
+    pub fn serve_times(&self, route: &str, recorded: &Recorded, times: u64) {
+        self.runtime.block_on(
+            self.mock(route)
+                .respond_with(self.template(recorded))
+                .up_to_n_times(times)
+                .with_priority(1)
+                .mount(&self.server),
+        );
+    }
+
+    /// Answers `GET route` with a raw template (faults: delays, garbage).
+    pub fn serve_raw(&self, route: &str, template: ResponseTemplate) {
+        self.runtime.block_on(self.mock(route).respond_with(template).with_priority(5).mount(&self.server));
+    }
+
+    /// The requests received so far: method and path with query.
+    pub fn requests(&self) -> Vec<String> {
+        self.runtime
+            .block_on(self.server.received_requests())
+            .unwrap_or_default()
+            .iter()
+            .map(|r| {
+                let query = r.url.query().map(|q| format!("?{q}")).unwrap_or_default();
+                format!("{} {}{query}", r.method, r.url.path())
+            })
+            .collect()
+    }
+
+    /// The usual answers for branch `main` at `sha`: the commit, rulesets
+    /// without status checks, no required checks in branch protection.
+    pub fn branch_main(&self, sha: &str) {
+        let mut commit = fixture("commit.get");
+        commit.body["sha"] = Value::String(sha.to_owned());
+        self.serve(&format!("{REPO}/commits/main"), &commit);
+        self.serve(&format!("{REPO}/rules/branches/main"), &fixture("rules-branch.200-no-status-checks"));
+        self.serve(
+            &format!("{REPO}/branches/main/protection/required_status_checks"),
+            &fixture("required-status-checks.404-not-enabled"),
+        );
+    }
+
+    /// Check runs and combined status of `sha`.
+    pub fn ran(&self, sha: &str, check_runs: &Recorded, status: &Recorded) {
+        self.serve(&format!("{REPO}/commits/{sha}/check-runs?filter=latest"), check_runs);
+        self.serve(&format!("{REPO}/commits/{sha}/status"), status);
+    }
+
+    /// No workflow runs for `sha`.
+    pub fn no_workflow_runs(&self, sha: &str) {
+        let body = serde_json::json!({"total_count": 0, "workflow_runs": []});
+        self.serve(
+            &format!("{REPO}/actions/runs?head_sha={sha}"),
+            &Recorded { body, status: 200, headers: vec![] },
+        );
+    }
+}
+
+/// A configuration for `octo/app` at `main` on `server`, plus `extra` TOML lines.
+pub fn config(server: &GitHub, extra: &str) -> Config {
+    let text = format!(
+        "repository = \"octo/app\"\nref = \"main\"\napi-url = \"{}\"\nrequest-timeout = \"2s\"\nretries = 1\n{extra}",
+        server.url()
+    );
+    toml::from_str(&text).unwrap_or_else(|e| panic!("{e}\n{text}"))
+}
+
+/// Runs the gate.
+pub fn run(config: Config) -> GateOutcome {
+    let dir = tempfile::tempdir().unwrap();
+    CiGate::new(config).run(&Context::new(dir.path()))
+}
+
+/// The item with this check and subject.
+pub fn item<'a>(outcome: &'a GateOutcome, check: &str, subject: &str) -> &'a Item {
+    outcome.items.iter().find(|i| i.check == check && i.subject == subject).unwrap_or_else(|| {
+        panic!(
+            "no item {check}/{subject} in {:#?}",
+            outcome.items.iter().map(|i| (&i.check, &i.subject, &i.reason)).collect::<Vec<_>>()
+        )
+    })
+}
+
+/// Whether nothing blocks: no failed or errored item (the gate reports
+/// warnings as `warn`).
+pub fn go(outcome: &GateOutcome) -> bool {
+    outcome.items.iter().all(|i| !matches!(i.status, Status::Fail | Status::Error))
+}
+
+/// Every item as `check/subject: status: reason`, for failure messages.
+pub fn listing(outcome: &GateOutcome) -> String {
+    outcome
+        .items
+        .iter()
+        .map(|i| format!("{}/{}: {:?}: {}\n", i.check, i.subject, i.status, i.reason))
+        .collect()
+}
