@@ -23,7 +23,7 @@ use gate_core::{CancelToken, CheckInfo, Context, Evidence, Gate, GateOutcome, It
 use serde::Deserialize;
 
 pub use pushed::RecordConfig;
-pub use reference::{ImageRef, ReferenceError};
+pub use reference::{ConfiguredImage, ImageRef, ReferenceError, TagOnly};
 pub use scan::{Finding, Found, Kind};
 
 /// `[gates.images]` in the configuration.
@@ -45,7 +45,7 @@ pub struct Config {
 #[serde(deny_unknown_fields)]
 pub struct AllowTag {
     /// The image (`debian`, every tag) or image and tag (`debian:bookworm`).
-    pub image: String,
+    pub image: TagOnly,
     /// Why it need not be pinned; shown in the report.
     pub reason: String,
 }
@@ -109,7 +109,7 @@ impl Gate for ImagesGate {
         let record_paths: Vec<String> = if self.config.record.is_empty() {
             collected.records.clone()
         } else {
-            self.config.record.iter().map(|r| r.file.clone()).collect()
+            self.config.record.iter().map(|r| r.file.as_str().to_owned()).collect()
         };
         if collected.files.is_empty() && record_paths.is_empty() && collected.items.is_empty() {
             outcome.note(
@@ -286,23 +286,6 @@ fn hash_evidence(expected: &str, actual: Option<&str>) -> Evidence {
 impl ImagesGate {
     /// The `pinned` and `reference-syntax` items: one per distinct text per file.
     fn check_pins(&self, collected: &Collected, outcome: &mut GateOutcome) {
-        let mut allowed: Vec<(ImageRef, &AllowTag)> = Vec::new();
-        for (i, allow) in self.config.allow_tags.iter().enumerate() {
-            let config_subject = format!("config:allow-tags[{i}]");
-            match reference::parse(&allow.image) {
-                Ok(image) if image.digest.is_none() => allowed.push((image, allow)),
-                Ok(_) => outcome.push(Item::error(
-                    "pinned",
-                    &config_subject,
-                    format!("allow-tags image `{}` has a digest; name the image (and tag) only", allow.image),
-                )),
-                Err(e) => outcome.push(Item::error(
-                    "pinned",
-                    &config_subject,
-                    format!("allow-tags image `{}` is not a valid reference: {e}", allow.image),
-                )),
-            }
-        }
         let mut groups: Vec<(&str, &str, Vec<&Reference>)> = Vec::new();
         let mut index: HashMap<(&str, &str), usize> = HashMap::new();
         for reference in &collected.references {
@@ -332,11 +315,12 @@ impl ImagesGate {
                     ),
                     (Some(_), None) => Item::pass("pinned", subject, format!("pinned by digest{places}")),
                     (None, tag) => {
-                        let allow = allowed
-                            .iter()
-                            .find(|(a, _)| a.name() == image.name() && (a.tag.is_none() || a.tag == *tag));
+                        let allow = self.config.allow_tags.iter().find(|a| {
+                            let allowed = &a.image.0.image;
+                            allowed.name() == image.name() && (allowed.tag.is_none() || allowed.tag == *tag)
+                        });
                         match allow {
-                            Some((_, allow)) => Item::pass(
+                            Some(allow) => Item::pass(
                                 "pinned",
                                 subject,
                                 format!("tag only{places}, allowed by allow-tags: {}", allow.reason),
@@ -372,7 +356,7 @@ impl ImagesGate {
         let records: Vec<(String, Option<&RecordConfig>)> = if self.config.record.is_empty() {
             collected.records.iter().map(|p| (p.clone(), None)).collect()
         } else {
-            self.config.record.iter().map(|r| (r.file.clone(), Some(r))).collect()
+            self.config.record.iter().map(|r| (r.file.as_str().to_owned(), Some(r))).collect()
         };
         for (path, configured) in records {
             let text = match scan::read_bounded(&repo.join(&path)) {
@@ -392,20 +376,7 @@ impl ImagesGate {
             let recorded_at = Location::at(&path, record.line, record.column);
             let (candidates, how): (Vec<(&Reference, &ImageRef)>, String) = match configured {
                 Some(config) => {
-                    let wanted = match reference::parse(&config.image) {
-                        Ok(wanted) => wanted,
-                        Err(e) => {
-                            outcome.push(Item::error(
-                                "pushed-digest",
-                                &path,
-                                format!(
-                                    "[[gates.images.record]] image `{}` is not a valid reference: {e}",
-                                    config.image
-                                ),
-                            ));
-                            continue;
-                        }
-                    };
+                    let wanted = &config.image.image;
                     let found = ci.iter().filter(|(_, i)| i.name() == wanted.name()).copied().collect();
                     (found, format!("configured as {}", wanted.name()))
                 }

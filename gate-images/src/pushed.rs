@@ -14,16 +14,17 @@
 
 use serde::Deserialize;
 
-use crate::reference::{self, ImageRef};
+use crate::reference::{self, ConfiguredImage, ImageRef};
+use crate::scan::RepoPath;
 
 /// `[[gates.images.record]]`: which image a record file is the digest of.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RecordConfig {
     /// The pushed image, without tag or digest (`quay.io/org/builder`).
-    pub image: String,
+    pub image: ConfiguredImage,
     /// The file holding its digest, relative to the repository root.
-    pub file: String,
+    pub file: RepoPath,
 }
 
 /// A parsed record file.

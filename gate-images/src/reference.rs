@@ -103,6 +103,50 @@ pub fn parse(text: &str) -> Result<ImageRef, ReferenceError> {
     })
 }
 
+/// An image named in the configuration (`[[gates.images.record]] image`),
+/// parsed when the configuration is read, so that an invalid one is a
+/// located configuration error.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(try_from = "String")]
+pub struct ConfiguredImage {
+    /// The text as written.
+    pub text: String,
+    /// The parsed reference.
+    pub image: ImageRef,
+}
+
+impl TryFrom<String> for ConfiguredImage {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, String> {
+        match parse(&text) {
+            Ok(image) => Ok(Self { text, image }),
+            Err(e) => Err(format!("invalid image reference `{text}`: {e}")),
+        }
+    }
+}
+
+/// An `allow-tags` image: a [`ConfiguredImage`] without a digest
+/// (`debian`, or `debian:bookworm` for one tag).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(try_from = "String")]
+pub struct TagOnly(pub ConfiguredImage);
+
+impl TryFrom<String> for TagOnly {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, String> {
+        let configured = ConfiguredImage::try_from(text)?;
+        match configured.image.digest {
+            Some(_) => Err(format!(
+                "allow-tags image `{}` has a digest; name the image (and tag) only",
+                configured.text
+            )),
+            None => Ok(Self(configured)),
+        }
+    }
+}
+
 /// Splits `name[:tag]@digest` into `name[:tag]` and `@digest` (or "").
 fn split_name(text: &str) -> (&str, &str) {
     match text.find('@') {
@@ -184,6 +228,20 @@ mod tests {
             let err = parse(&text).unwrap_err().to_string();
             assert!(err.contains(why), "{text}: {err}");
         }
+    }
+
+    #[test]
+    fn configured_images_are_checked_when_read() {
+        let image = ConfiguredImage::try_from("quay.io/org/builder".to_owned()).unwrap();
+        assert_eq!(image.image.name(), "quay.io/org/builder");
+        let err = ConfiguredImage::try_from("Not Valid".to_owned()).unwrap_err();
+        assert_eq!(err, "invalid image reference `Not Valid`: invalid reference format");
+        assert_eq!(
+            TagOnly::try_from("debian:bookworm".to_owned()).unwrap().0.image.tag.as_deref(),
+            Some("bookworm")
+        );
+        let err = TagOnly::try_from(format!("debian@sha256:{HEX}")).unwrap_err();
+        assert!(err.ends_with("has a digest; name the image (and tag) only"), "{err}");
     }
 
     #[test]

@@ -167,6 +167,37 @@ fn list_dir(dir: &Path) -> Vec<String> {
     names
 }
 
+/// A path inside the repository, from the configuration: relative, without
+/// `..`, checked when the configuration is read.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(try_from = "String")]
+pub struct RepoPath(String);
+
+impl RepoPath {
+    /// The path, relative to the repository root, as written.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for RepoPath {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, String> {
+        use std::path::Component;
+        let inside = !text.is_empty()
+            && !text.starts_with(['/', '\\'])
+            && Path::new(&text).components().all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
+        if inside {
+            Ok(Self(text))
+        } else {
+            Err(format!(
+                "`{text}` is not a path inside the repository: expected a relative path without `..`"
+            ))
+        }
+    }
+}
+
 /// Why a file could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
@@ -196,6 +227,17 @@ pub fn read_bounded(path: &Path) -> Result<String, ReadError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn configured_paths_stay_inside_the_repository() {
+        for yes in ["dockerfiles/test-records", "./records", "a/./b/"] {
+            assert_eq!(RepoPath::try_from(yes.to_owned()).unwrap().as_str(), yes);
+        }
+        for no in ["", "/etc", "\\\\server\\share", "../elsewhere", "records/../../x"] {
+            let err = RepoPath::try_from(no.to_owned()).unwrap_err();
+            assert!(err.ends_with("expected a relative path without `..`"), "{no}: {err}");
+        }
+    }
 
     #[test]
     fn dockerfile_names() {

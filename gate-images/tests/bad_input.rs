@@ -208,15 +208,17 @@ extra = 1"#
         .is_err()
     );
 
-    let dir = repo(&[("Dockerfile", b"FROM debian\n")]);
-    let config: Config = toml::from_str(r#"allow-tags = [{ image = "Not Valid", reason = "x" }]"#).unwrap();
-    let outcome = run_with(dir.path(), config);
-    assert!(
-        outcome
-            .items
-            .iter()
-            .any(|i| i.check == "pinned" && i.subject == "config:allow-tags[0]" && i.status == Status::Error)
-    );
+    // Image names and paths are checked when the configuration is read, with the value's place.
+    let message = |text: &str| toml::from_str::<Config>(text).unwrap_err().to_string();
+    let err = message(r#"allow-tags = [{ image = "Not Valid", reason = "x" }]"#);
+    assert!(err.contains("line 1, column 25"), "{err}");
+    assert!(err.contains("invalid image reference `Not Valid`: invalid reference format"), "{err}");
+    let err = message(&format!(r#"allow-tags = [{{ image = "debian@sha256:{HEX}", reason = "x" }}]"#));
+    assert!(err.contains("has a digest; name the image (and tag) only"), "{err}");
+    let err = message("[[record]]\nimage = \"Quay.io/X\"\nfile = \"f\"\n");
+    assert!(err.contains("line 2, column 9") && err.contains("invalid image reference `Quay.io/X`"), "{err}");
+    let err = message("[[record]]\nimage = \"quay.io/x\"\nfile = \"../f\"\n");
+    assert!(err.contains("`../f` is not a path inside the repository"), "{err}");
 }
 
 #[test]

@@ -122,3 +122,32 @@ fn error_column_counts_characters_not_bytes() {
 fn timeout_for_a_gate_like_no_other() {
     insta::assert_snapshot!(error("[run.timeouts]\nfrobnicator = \"5m\"\n"));
 }
+
+#[test]
+fn allow_tags_image_that_is_not_a_reference() {
+    insta::assert_snapshot!(error(
+        "[gates.images]\nallow-tags = [\n  { image = \"Debian:bookworm\", reason = \"rebuilt daily\" },\n]\n"
+    ));
+}
+
+#[test]
+fn allow_tags_image_with_a_digest() {
+    insta::assert_snapshot!(error(&format!(
+        "[[gates.images.allow-tags]]\nimage = \"debian@sha256:{}\"\nreason = \"r\"\n",
+        "0".repeat(64)
+    )));
+}
+
+#[test]
+fn record_image_that_is_not_a_reference() {
+    insta::assert_snapshot!(error(
+        "[[gates.images.record]]\nimage = \"quay.io/org/builder@sha256:abc\"\nfile = \"dockerfiles/builder/image_hash\"\n"
+    ));
+}
+
+#[test]
+fn record_file_outside_the_repository() {
+    insta::assert_snapshot!(error(
+        "[[gates.images.record]]\nimage = \"quay.io/org/b\"\nfile = \"/etc/image_hash\"\n"
+    ));
+}
