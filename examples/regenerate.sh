@@ -11,9 +11,11 @@
 # script twice gives byte-identical files, signatures included (Ed25519
 # signatures are deterministic and gpg's clock is frozen).
 #
-# Needs: bash, python3 (with venv and pip), gpg 2.2+, sha256sum, cmp.
+# Needs: bash, python3 (with venv and pip), gpg 2.2+, sha256sum, cmp, and
+# cargo to build release-check (or RELEASE_CHECK=<path to a built binary>).
 set -euo pipefail
 cd "$(dirname "$0")"
+workspace="$(cd .. && pwd)"
 
 export LC_ALL=C TZ=UTC
 export SOURCE_DATE_EPOCH=1700000000
@@ -44,6 +46,13 @@ cleanup() {
 trap cleanup EXIT
 
 say() { printf '== %s\n' "$*"; }
+release_check() {
+    if [ -n "${RELEASE_CHECK:-}" ]; then
+        "$RELEASE_CHECK" "$@"
+    else
+        cargo run --quiet --manifest-path "$workspace/Cargo.toml" --package release-check -- "$@"
+    fi
+}
 die() { printf 'regenerate.sh: %s\n' "$*" >&2; exit 1; }
 wheel_name() { # "<dir> <version>" -> wheel file name
     local dir="${1% *}" version="${1#* }"
@@ -216,6 +225,14 @@ jobs:
           .venv/bin/pip install --require-hashes --no-index --find-links localwheels -r requirements.txt
 EOF
 
+# The test record of the CI image, written by `release-check image-test`.
+# The image is made up, so the test command is a stand-in (`true`); the run
+# URL is fixed, and a record has no timestamp, so the file is the same bytes
+# on every run.
+release_check --repo "$good" image-test "ghcr.io/example/release-build@sha256:$image_hex" \
+    --url https://example.invalid/release-repo/actions/runs/1 \
+    --config-file "$good/.github/workflows/ci.yml" -- true
+
 fill >"$good/README.md" <<'EOF'
 # release-repo: a good example release repository
 
@@ -238,6 +255,7 @@ byte for byte; change the script or `../packages/`, not these files.
 | `dockerfiles/bookworm/Dockerfile` | the Debian build image, its base pinned by digest |
 | `dockerfiles/bookworm/image_hash` | the digest of the pushed build image, as `sha256:<hex>`, after a comment naming the image (SecureDrop's format) |
 | `.github/workflows/ci.yml` | CI that runs in that image, by digest, and checks the signature and the hashes |
+| `dockerfiles/test-records/@IMAGE_HEX@.intoto.json` | the test record of that digest: an in-toto test-result Statement, PASSED, written by `release-check image-test` |
 
 ## How it is made
 
@@ -254,7 +272,16 @@ byte for byte; change the script or `../packages/`, not these files.
 
 The digests in the Dockerfile's `FROM`, in `image_hash` and in the CI
 container image are made up: each is the SHA-256 of a fixed text, not the
-digest of a real image.
+digest of a real image. So is the image's test: its record was written by
+
+```sh
+release-check --repo release-repo image-test ghcr.io/example/release-build@sha256:@IMAGE_HEX@ \
+    --url https://example.invalid/release-repo/actions/runs/1 \
+    --config-file release-repo/.github/workflows/ci.yml -- true
+```
+
+with `true` standing in for the test command; a real repository runs its
+tests in the image, for example `-- docker run --rm <image>@sha256:<hex> make test`.
 
 ## Checking it by hand
 
@@ -332,6 +359,9 @@ for repo in "$good" "$broken"; do
         "$repo/sha256sums.txt.asc" "$repo/sha256sums.txt" 2>/dev/null | grep -q "^\[GNUPG:\] VALIDSIG $fpr " \
         || die "the signature in $repo/ does not verify"
 done
+
+release_check --repo "$good" >/dev/null || die "release-check does not say GO on release-repo/"
+if release_check --repo "$broken" >/dev/null; then die "release-check says GO on broken-repo/"; fi
 
 say "done: signing key $fpr"
 cat "$good/sha256sums.txt"

@@ -14,6 +14,7 @@ pub mod dockerfile;
 pub mod pushed;
 pub mod reference;
 pub mod scan;
+pub mod tested;
 pub mod yaml;
 
 use std::collections::{BTreeMap, HashMap};
@@ -24,7 +25,7 @@ use serde::Deserialize;
 
 pub use pushed::RecordConfig;
 pub use reference::{ConfiguredImage, ImageRef, ReferenceError, TagOnly};
-pub use scan::{Finding, Found, Kind};
+pub use scan::{Finding, Found, Kind, RepoPath};
 
 /// `[gates.images]` in the configuration.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -38,6 +39,10 @@ pub struct Config {
     /// it names or by `<name>`.
     #[serde(default)]
     pub record: Vec<RecordConfig>,
+    /// The directory of the test records of the images CI runs in. None:
+    /// [`tested::DEFAULT_DIR`], checked when it exists.
+    #[serde(default)]
+    pub test_records: Option<RepoPath>,
 }
 
 /// `allow-tags = [{ image = "debian", reason = "…" }]`: a tag-only reference allowed.
@@ -88,6 +93,18 @@ const CHECKS: &[CheckInfo] = &[
         summary: "The digest CI pins for a build image is the one recorded as pushed (dockerfiles/<name>/image_hash).",
         remedy: "Update the CI pin or the record to the digest that was actually pushed; map records to images with [[gates.images.record]].",
     },
+    CheckInfo {
+        id: "tested",
+        default_severity: Severity::Blocker,
+        summary: "Every digest CI runs in has a test record (an in-toto test-result Statement, <records>/<hex>.intoto.json) for that digest, and its result is PASSED.",
+        remedy: "Test the image and record the outcome with `release-check image-test IMAGE@DIGEST -- COMMAND`, then commit the record; if it FAILED, fix the image or its tests first.",
+    },
+    CheckInfo {
+        id: "tested-warned",
+        default_severity: Severity::Warning,
+        summary: "The test record of a digest CI runs in says WARNED: the tests passed with warnings.",
+        remedy: "Read the warned tests in the record; set `\"images/tested-warned\" = \"blocker\"` under [severity] to require PASSED.",
+    },
 ];
 
 impl Gate for ImagesGate {
@@ -125,6 +142,7 @@ impl Gate for ImagesGate {
             return outcome;
         }
         self.check_records(&ctx.repo, &collected, &mut outcome);
+        self.check_tested(&ctx.repo, &collected, &ctx.cancel, &mut outcome);
         outcome
     }
 }
@@ -347,12 +365,7 @@ impl ImagesGate {
 
     /// The `pushed-digest` items: one per record file.
     fn check_records(&self, repo: &Path, collected: &Collected, outcome: &mut GateOutcome) {
-        let ci: Vec<(&Reference, &ImageRef)> = collected
-            .references
-            .iter()
-            .filter(|r| r.kind != Kind::Dockerfile)
-            .filter_map(|r| Some((r, r.image.as_ref().ok()?)))
-            .collect();
+        let ci = ci_images(collected);
         let records: Vec<(String, Option<&RecordConfig>)> = if self.config.record.is_empty() {
             collected.records.iter().map(|p| (p.clone(), None)).collect()
         } else {
@@ -454,6 +467,16 @@ impl ImagesGate {
             outcome.push(item);
         }
     }
+}
+
+/// The valid image references of CI configurations (not Dockerfiles): the images CI runs in.
+fn ci_images(collected: &Collected) -> Vec<(&Reference, &ImageRef)> {
+    collected
+        .references
+        .iter()
+        .filter(|r| r.kind != Kind::Dockerfile)
+        .filter_map(|r| Some((r, r.image.as_ref().ok()?)))
+        .collect()
 }
 
 /// Joins distinct values, at most ten of them.

@@ -213,7 +213,17 @@ fn example_release_repo_passes_every_check() {
     let mut checks: Vec<&str> = outcome.items.iter().map(|i| i.check.as_str()).collect();
     checks.sort();
     checks.dedup();
-    assert_eq!(checks, ["parse", "pinned", "pushed-digest"]);
+    assert_eq!(checks, ["parse", "pinned", "pushed-digest", "tested"]);
+    let hex = "0ad67db05f06890496247013806ab49fa7431571826cef8399901d1d83950949";
+    let tested = item(&outcome, "tested", &format!("ghcr.io/example/release-build@sha256:{hex}"));
+    assert_eq!(
+        locations(tested),
+        [
+            format!("dockerfiles/test-records/{hex}.intoto.json").as_str(),
+            ".github/workflows/ci.yml:17:14",
+            ".github/workflows/ci.yml:33:14"
+        ]
+    );
     let record = item(&outcome, "pushed-digest", "dockerfiles/bookworm/image_hash");
     assert_eq!(
         locations(record),

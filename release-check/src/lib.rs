@@ -5,6 +5,7 @@
 //! [`main`]. Exit codes: [`EXIT_GO`], [`EXIT_NO_GO`], [`EXIT_USAGE`].
 
 pub mod config;
+pub mod image_test;
 pub mod registry;
 
 use std::ffi::OsString;
@@ -14,7 +15,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
-use clap::{Parser, ValueEnum};
+use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand, ValueEnum};
 use gate_core::render::{self, Format, TextOptions};
 use gate_core::{Context, Gate, Verdict};
 
@@ -27,13 +28,16 @@ pub const EXIT_USAGE: u8 = 2;
 
 /// Can we ship this commit? Runs every release gate and prints a GO / NO-GO report.
 #[derive(Debug, Parser)]
-#[command(name = "release-check", version, about, after_help = EXIT_CODES)]
+#[command(name = "release-check", version, about, after_help = EXIT_CODES, disable_help_subcommand = true)]
 pub struct Cli {
+    /// What to do instead of running the gates.
+    #[command(subcommand)]
+    pub command: Option<Command>,
     /// The repository to check.
-    #[arg(long, value_name = "PATH", default_value = ".")]
+    #[arg(long, value_name = "PATH", default_value = ".", global = true)]
     pub repo: PathBuf,
     /// Configuration file [default: release-check.toml or Cargo workspace metadata in the repository].
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", global = true)]
     pub config: Option<PathBuf>,
     /// Run only this gate (repeatable).
     #[arg(long = "gate", value_name = "NAME")]
@@ -62,6 +66,21 @@ pub struct Cli {
     #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
     pub color: ColorArg,
 }
+
+/// Subcommands. Without one, release-check runs the gates and reports; the
+/// options above other than `--repo` and `--config` belong to that report.
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// Test an image digest and record the outcome for the images gate.
+    ///
+    /// Runs COMMAND and writes `<records>/<hex>.intoto.json`, an in-toto
+    /// Statement with the test-result predicate: PASSED when COMMAND exits
+    /// with 0, FAILED otherwise. The images gate's `tested` check reads it.
+    #[command(after_help = IMAGE_TEST_HELP)]
+    ImageTest(image_test::ImageTestArgs),
+}
+
+const IMAGE_TEST_HELP: &str = "Example: release-check image-test ghcr.io/org/builder@sha256:<hex> -- docker run --rm ghcr.io/org/builder@sha256:<hex> make test\n\nExit codes: 0 the test passed, 1 it failed (both write a record), 2 usage error or COMMAND could not be started (no record).";
 
 const EXIT_CODES: &str = "Exit codes: 0 GO, 1 NO-GO, 2 usage, configuration or I/O error (no verdict).";
 
@@ -94,7 +113,7 @@ where
     T: Into<OsString> + Clone,
 {
     gate_core::runner::install_panic_hook();
-    let cli = match Cli::try_parse_from(args) {
+    let cli = match parse(args) {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
@@ -110,12 +129,48 @@ where
     }
 }
 
+/// Parses the command line. The report's options (all but the global ones)
+/// are refused together with a subcommand, which would ignore them.
+pub fn parse<I, T>(args: I) -> Result<Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let mut command = Cli::command();
+    let matches = command.try_get_matches_from_mut(args)?;
+    if let Some((name, _)) = matches.subcommand() {
+        let ignored: Vec<String> = command
+            .get_arguments()
+            .filter(|a| !a.is_global_set())
+            .filter(|a| {
+                matches.value_source(a.get_id().as_str()) == Some(clap::parser::ValueSource::CommandLine)
+            })
+            .map(|a| a.get_long().map_or_else(|| a.get_id().to_string(), |l| format!("--{l}")))
+            .collect();
+        if !ignored.is_empty() {
+            return Err(command.error(
+                clap::error::ErrorKind::ArgumentConflict,
+                format!(
+                    "{} {} of the report, not of `{name}`",
+                    ignored.join(", "),
+                    if ignored.len() == 1 { "is an option" } else { "are options" }
+                ),
+            ));
+        }
+    }
+    Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut command))
+}
+
 /// Runs the command line; `Err` means no verdict (exit 2).
 pub fn run(cli: &Cli) -> anyhow::Result<u8> {
     if !cli.repo.is_dir() {
         bail!("repository {} does not exist or is not a directory", cli.repo.display());
     }
     let loaded = config::load(&cli.repo, cli.config.as_deref())?;
+    match &cli.command {
+        Some(Command::ImageTest(args)) => return image_test::run(args, &cli.repo, &loaded.config),
+        None => {}
+    }
     let gates = select_gates(registry::all_gates(&loaded.config.gates), &cli.gates)?;
     let options = loaded.config.run_options();
 

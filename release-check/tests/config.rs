@@ -124,6 +124,22 @@ fn timeout_for_a_gate_like_no_other() {
 }
 
 #[test]
+fn images_settings_parse() {
+    let text = r#"
+[gates.images]
+test-records = "ci/test-records"
+allow-tags = [{ image = "debian:bookworm", reason = "rebuilt daily" }]
+[[gates.images.record]]
+image = "quay.io/org/builder"
+file = "dockerfiles/builder/image_hash"
+"#;
+    let images = config::parse(Path::new("release-check.toml"), text).unwrap().gates.images.unwrap();
+    assert_eq!(images.test_records.unwrap().as_str(), "ci/test-records");
+    assert_eq!(images.allow_tags[0].image.0.image.name(), "docker.io/library/debian");
+    assert_eq!(images.record[0].image.image.name(), "quay.io/org/builder");
+}
+
+#[test]
 fn allow_tags_image_that_is_not_a_reference() {
     insta::assert_snapshot!(error(
         "[gates.images]\nallow-tags = [\n  { image = \"Debian:bookworm\", reason = \"rebuilt daily\" },\n]\n"
@@ -150,4 +166,9 @@ fn record_file_outside_the_repository() {
     insta::assert_snapshot!(error(
         "[[gates.images.record]]\nimage = \"quay.io/org/b\"\nfile = \"/etc/image_hash\"\n"
     ));
+}
+
+#[test]
+fn records_directory_outside_the_repository() {
+    insta::assert_snapshot!(error("[gates.images]\ntest-records = \"../shared/test-records\"\n"));
 }

@@ -28,11 +28,11 @@ fn good_example_is_go() {
     assert!(run.stdout.contains(
         "note: dockerfiles/bookworm/image_hash ↔ ghcr.io/example/release-build (named in the file)"
     ));
-    assert!(run.stdout.contains("✓ 5 items passed"), "images: {}", run.stdout);
+    assert!(run.stdout.contains("✓ 6 items passed"), "images: {}", run.stdout);
     assert!(
         run.stdout
             .trim_end()
-            .ends_with("GO: every check passed (14 passed, 0 blockers, 0 warnings, 0 waived)")
+            .ends_with("GO: every check passed (15 passed, 0 blockers, 0 warnings, 0 waived)")
     );
     assert!(!run.stdout.contains('\x1b'), "no colour when stdout is not a terminal");
 }

@@ -1,7 +1,8 @@
 //! Project tasks, run as `cargo xtask <task>` (the cargo-xtask pattern).
 //!
 //! - `release-check [ARGS]`: the release-check command line. Without
-//!   `--repo`, it checks the bundled example repository.
+//!   `--repo`, it works on the bundled example repository (subcommands such
+//!   as `image-test` too).
 //! - `bench [hash] [--rounds N]`: release-check's hashing against
 //!   `sha256sum` and `openssl` (see `docs/benchmarks.md`). Re-runs itself
 //!   built in release mode.
@@ -16,7 +17,9 @@ fn main() -> ExitCode {
     match args.next().as_ref().and_then(|a| a.to_str()) {
         Some("release-check") => {
             let mut rest: Vec<std::ffi::OsString> = args.collect();
-            if !rest.iter().any(|a| a == "--repo" || a.to_str().is_some_and(|s| s.starts_with("--repo="))) {
+            // Only release-check's own arguments count, not a test command after `--`.
+            let mut own = rest.iter().take_while(|a| *a != "--");
+            if !own.any(|a| a == "--repo" || a.to_str().is_some_and(|s| s.starts_with("--repo="))) {
                 rest.splice(0..0, ["--repo".into(), example_repo().into_os_string()]);
             }
             release_check::main(std::iter::once("cargo xtask release-check".into()).chain(rest))
