@@ -56,11 +56,15 @@ pub(crate) async fn evaluate(config: &Config, ctx: &Context) -> GateOutcome {
 /// (a skipped item says why).
 fn setup(config: &Config, ctx: &Context, outcome: &mut GateOutcome) -> Result<Option<Setup>, String> {
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-    let (repository, from) = match (&config.repository, env("GITHUB_REPOSITORY")) {
+    let (repo, from) = match (&config.repository, env("GITHUB_REPOSITORY")) {
         (Some(r), _) => (r.clone(), "configuration"),
-        (None, Some(r)) => (r, "GITHUB_REPOSITORY"),
+        (None, Some(r)) => {
+            (Repo::parse(&r).map_err(|e| format!("GITHUB_REPOSITORY: {e}"))?, "GITHUB_REPOSITORY")
+        }
         (None, None) => match origin_repository(&ctx.repo) {
-            Some(r) => (r, "the git remote origin"),
+            Some(r) => {
+                (Repo::parse(&r).map_err(|e| format!("git remote origin: {e}"))?, "the git remote origin")
+            }
             None => {
                 outcome.push(Item::skipped(
                     "target",
@@ -71,11 +75,13 @@ fn setup(config: &Config, ctx: &Context, outcome: &mut GateOutcome) -> Result<Op
             }
         },
     };
-    let repo = Repo::parse(&repository)?;
     let (target, target_from) = match (&config.target, env("GITHUB_SHA")) {
         (Some(t), _) => (t.clone(), "configuration"),
         (None, Some(sha)) => (sha, "GITHUB_SHA"),
-        (None, None) => match git(&ctx.repo, &["rev-parse", "HEAD"]) {
+        (None, None) => match is_work_tree_root(&ctx.repo)
+            .then(|| git(&ctx.repo, &["rev-parse", "HEAD"]))
+            .flatten()
+        {
             Some(sha) => (sha, "the repository's HEAD"),
             None => {
                 return Err("no ref to check: set `[gates.ci] ref` (a branch, tag, SHA or pull/N)".to_owned());
@@ -108,12 +114,25 @@ fn setup(config: &Config, ctx: &Context, outcome: &mut GateOutcome) -> Result<Op
 
 /// `owner/name` of a github.com `origin` remote.
 fn origin_repository(repo: &Path) -> Option<String> {
+    if !is_work_tree_root(repo) {
+        return None;
+    }
     let url = git(repo, &["remote", "get-url", "origin"])?;
     let rest = url
         .strip_prefix("https://github.com/")
         .or_else(|| url.strip_prefix("git@github.com:"))
         .or_else(|| url.strip_prefix("ssh://git@github.com/"))?;
     Some(rest.trim_end_matches('/').trim_end_matches(".git").to_owned())
+}
+
+/// Whether `repo` is the top of a git work tree (not a folder inside another
+/// repository, such as the bundled examples).
+fn is_work_tree_root(repo: &Path) -> bool {
+    let top = git(repo, &["rev-parse", "--show-toplevel"]).map(std::path::PathBuf::from);
+    match (top.and_then(|t| t.canonicalize().ok()), repo.canonicalize().ok()) {
+        (Some(top), Some(repo)) => top == repo,
+        _ => false,
+    }
 }
 
 fn git(repo: &Path, args: &[&str]) -> Option<String> {

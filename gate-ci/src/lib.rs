@@ -32,7 +32,7 @@ pub use api::Repo;
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Config {
     /// `owner/name`. Default: `GITHUB_REPOSITORY`, else the GitHub remote `origin` of the repository.
-    pub repository: Option<String>,
+    pub repository: Option<Repo>,
     /// Branch, tag, SHA, or `pull/N`. Default: `GITHUB_SHA`, else the repository's `HEAD` commit.
     #[serde(rename = "ref")]
     pub target: Option<String>,
@@ -113,21 +113,40 @@ impl Default for Config {
 #[serde(untagged)]
 pub enum RequiredConfig {
     /// Any app may report it.
-    Name(String),
+    Name(CheckName),
     /// Only this app may report it.
     WithApp {
         /// The check's name or pattern.
-        name: String,
+        name: CheckName,
         /// The app's slug (`github-actions`) or numeric id.
         app: AppFilter,
     },
+}
+
+/// A required check's name or glob pattern, checked when the configuration is read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckName(pub String);
+
+impl<'de> Deserialize<'de> for CheckName {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        if name.trim().is_empty() {
+            return Err(serde::de::Error::custom("empty check name"));
+        }
+        if name.contains(['*', '?', '['])
+            && let Err(e) = glob::Pattern::new(&name)
+        {
+            return Err(serde::de::Error::custom(format!("invalid pattern `{name}`: {e}")));
+        }
+        Ok(Self(name))
+    }
 }
 
 impl RequiredConfig {
     /// The check's name or pattern.
     pub fn name(&self) -> &str {
         match self {
-            RequiredConfig::Name(name) | RequiredConfig::WithApp { name, .. } => name,
+            RequiredConfig::Name(name) | RequiredConfig::WithApp { name, .. } => &name.0,
         }
     }
 
@@ -223,7 +242,7 @@ impl Gate for CiGate {
     }
 
     fn verifies(&self) -> &'static str {
-        "Every required CI check passed on exactly the release commit."
+        "every required CI check passed on exactly the release commit"
     }
 
     fn checks(&self) -> &'static [CheckInfo] {

@@ -9,13 +9,15 @@ use gate_core::Gate;
 use serde::Deserialize;
 
 /// `[gates]`: one optional section per gate.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GatesConfig {
     /// `[gates.wheels]`.
     pub wheels: Option<gate_wheels::Config>,
     /// `[gates.images]`.
     pub images: Option<gate_images::Config>,
+    /// `[gates.ci]`.
+    pub ci: Option<gate_ci::Config>,
 }
 
 /// Every gate, configured, in report order.
@@ -23,5 +25,6 @@ pub fn all_gates(config: &GatesConfig) -> Vec<Arc<dyn Gate>> {
     vec![
         Arc::new(gate_wheels::WheelsGate::new(config.wheels.clone().unwrap_or_default())),
         Arc::new(gate_images::ImagesGate::new(config.images.clone().unwrap_or_default())),
+        Arc::new(gate_ci::CiGate::new(config.ci.clone().unwrap_or_default())),
     ]
 }

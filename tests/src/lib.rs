@@ -36,13 +36,27 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<std::ffi::OsStr>,
 {
-    let output: Output = Command::new(binary())
-        .args(args)
-        .env_remove("NO_COLOR")
-        .env_remove("GITHUB_TOKEN")
-        .env_remove("GH_TOKEN")
-        .output()
-        .expect("the binary runs");
+    release_check_with_env(args, &[])
+}
+
+/// Environment variables that would change what the ci gate asks GitHub
+/// (the test's own CI may run inside GitHub Actions): removed for every run.
+const GITHUB_ENVIRONMENT: &[&str] =
+    &["GITHUB_TOKEN", "GH_TOKEN", "GITHUB_REPOSITORY", "GITHUB_SHA", "GITHUB_API_URL", "GITHUB_ACTIONS"];
+
+/// Runs the binary with `args` and, of the GitHub environment, only `env`.
+pub fn release_check_with_env<I, S>(args: I, env: &[(&str, &str)]) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let mut command = Command::new(binary());
+    command.args(args).env_remove("NO_COLOR");
+    for name in GITHUB_ENVIRONMENT {
+        command.env_remove(name);
+    }
+    command.envs(env.iter().copied());
+    let output: Output = command.output().expect("the binary runs");
     Run {
         code: output.status.code().expect("the binary exits with a code"),
         stdout: String::from_utf8(output.stdout).expect("stdout is UTF-8"),

@@ -79,7 +79,8 @@ impl GitHub {
         mock
     }
 
-    fn template(&self, recorded: &Recorded) -> ResponseTemplate {
+    /// The answer GitHub gave in `recorded`, its `Link` headers pointing at this server.
+    pub fn template(&self, recorded: &Recorded) -> ResponseTemplate {
         let mut template = ResponseTemplate::new(recorded.status)
             .set_body_raw(serde_json::to_vec(&recorded.body).unwrap(), "application/json; charset=utf-8");
         for (name, value) in &recorded.headers {
@@ -94,25 +95,24 @@ impl GitHub {
 
     /// Answers `GET route` (query parameters must match) with `recorded`, always.
     pub fn serve(&self, route: &str, recorded: &Recorded) {
-        self.runtime.block_on(
-            self.mock(route).respond_with(self.template(recorded)).with_priority(5).mount(&self.server),
-        );
+        self.serve_raw(route, self.template(recorded));
     }
 
     /// Answers `GET route` with `recorded` the next `times` times, before any [`GitHub::serve`] answer.
     pub fn serve_times(&self, route: &str, recorded: &Recorded, times: u64) {
-        self.runtime.block_on(
-            self.mock(route)
-                .respond_with(self.template(recorded))
-                .up_to_n_times(times)
-                .with_priority(1)
-                .mount(&self.server),
-        );
+        self.serve_raw_times(route, self.template(recorded), times);
     }
 
     /// Answers `GET route` with a raw template (faults: delays, garbage).
     pub fn serve_raw(&self, route: &str, template: ResponseTemplate) {
         self.runtime.block_on(self.mock(route).respond_with(template).with_priority(5).mount(&self.server));
+    }
+
+    /// Answers `GET route` with a raw template the next `times` times, before any [`GitHub::serve`] answer.
+    pub fn serve_raw_times(&self, route: &str, template: ResponseTemplate, times: u64) {
+        self.runtime.block_on(
+            self.mock(route).respond_with(template).up_to_n_times(times).with_priority(1).mount(&self.server),
+        );
     }
 
     /// The requests received so far: method and path with query.
@@ -166,10 +166,15 @@ pub fn config(server: &GitHub, extra: &str) -> Config {
     toml::from_str(&text).unwrap_or_else(|e| panic!("{e}\n{text}"))
 }
 
-/// Runs the gate.
+/// Runs the gate on an empty repository.
 pub fn run(config: Config) -> GateOutcome {
     let dir = tempfile::tempdir().unwrap();
-    CiGate::new(config).run(&Context::new(dir.path()))
+    run_in(dir.path(), config)
+}
+
+/// Runs the gate on `repo` (recordings and replays are relative to it).
+pub fn run_in(repo: &std::path::Path, config: Config) -> GateOutcome {
+    CiGate::new(config).run(&Context::new(repo))
 }
 
 /// The item with this check and subject.

@@ -70,11 +70,13 @@ pub fn text(report: &Report, options: TextOptions) -> String {
         Verdict::NoGo => p.paint(RED, "NO-GO"),
     };
     let s = &report.summary;
+    let skipped = report.items().filter(|(_, i)| i.status == crate::Status::Skipped).count();
+    let skipped = if skipped > 0 { format!(", {skipped} skipped") } else { String::new() };
     let _ = writeln!(
         out,
-        "\n{verdict}: {} ({} passed, {} blocker{}, {} warning{}, {} waived)",
+        "\n{verdict}: {} ({} passed{skipped}, {} blocker{}, {} warning{}, {} waived)",
         report.headline,
-        s.clear,
+        s.clear - report.items().filter(|(_, i)| i.status == crate::Status::Skipped).count(),
         s.blockers,
         plural(s.blockers),
         s.warnings,
@@ -102,7 +104,8 @@ fn gate_section(out: &mut String, p: &Painter, gate: &GateReport, verbose: bool)
     }
     let mut clear = 0;
     for item in &gate.items {
-        if item.weight() == Weight::Clear && !verbose {
+        // A skip says what was not checked and why: always shown.
+        if item.weight() == Weight::Clear && item.status != crate::Status::Skipped && !verbose {
             clear += 1;
             continue;
         }
