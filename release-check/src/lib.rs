@@ -65,6 +65,19 @@ pub struct Cli {
     /// When to colour text output.
     #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
     pub color: ColorArg,
+    /// ci gate: the branch, tag, SHA or pull request (`pull/N`) to check,
+    /// instead of `[gates.ci] ref`.
+    #[arg(long = "ref", value_name = "REF")]
+    pub git_ref: Option<String>,
+    /// ci gate: wait up to DURATION (`20m`) for pending checks, polling GitHub.
+    #[arg(long, value_name = "DURATION")]
+    pub wait: Option<gate_core::HumanDuration>,
+    /// ci gate: store every GitHub answer in DIR, an audit trail `--replay` can re-judge.
+    #[arg(long, value_name = "DIR", conflicts_with = "replay")]
+    pub record: Option<PathBuf>,
+    /// ci gate: answer every GitHub request from the recording in DIR, offline.
+    #[arg(long, value_name = "DIR")]
+    pub replay: Option<PathBuf>,
 }
 
 /// Subcommands. Without one, release-check runs the gates and reports; the
@@ -171,8 +184,14 @@ pub fn run(cli: &Cli) -> anyhow::Result<u8> {
         Some(Command::ImageTest(args)) => return image_test::run(args, &cli.repo, &loaded.config),
         None => {}
     }
-    let gates = select_gates(registry::all_gates(&loaded.config.gates), &cli.gates)?;
-    let options = loaded.config.run_options();
+    let mut gates_config = loaded.config.gates.clone();
+    apply_ci_flags(cli, &mut gates_config)?;
+    let gates = select_gates(registry::all_gates(&gates_config), &cli.gates)?;
+    let mut options = loaded.config.run_options();
+    if let Some(longest) = gates_config.ci.as_ref().and_then(gate_ci::longest_run) {
+        let timeout = options.timeouts.entry("ci".to_owned()).or_insert(options.default_timeout);
+        *timeout = (*timeout).max(longest);
+    }
 
     if cli.list_gates {
         print!("{}", list_gates(&gates, &options));
@@ -221,6 +240,34 @@ pub fn run(cli: &Cli) -> anyhow::Result<u8> {
         Verdict::Go => EXIT_GO,
         Verdict::NoGo => EXIT_NO_GO,
     })
+}
+
+/// `--ref`, `--wait`, `--record`, `--replay` override `[gates.ci]`; their
+/// paths are relative to the current directory, like `--config`.
+fn apply_ci_flags(cli: &Cli, gates: &mut registry::GatesConfig) -> anyhow::Result<()> {
+    if cli.git_ref.is_none() && cli.wait.is_none() && cli.record.is_none() && cli.replay.is_none() {
+        return Ok(());
+    }
+    let cwd = std::env::current_dir().context("cannot read the current directory")?;
+    let ci = gates.ci.get_or_insert_with(Default::default);
+    if let Some(git_ref) = &cli.git_ref {
+        ci.target = Some(git_ref.clone());
+    }
+    if let Some(wait) = cli.wait {
+        ci.wait = Some(wait);
+    }
+    if let Some(dir) = &cli.record {
+        ci.record = Some(cwd.join(dir));
+        ci.replay = None;
+    }
+    if let Some(dir) = &cli.replay {
+        if !dir.is_dir() {
+            bail!("--replay {}: not a directory", dir.display());
+        }
+        ci.replay = Some(cwd.join(dir));
+        ci.record = None;
+    }
+    Ok(())
 }
 
 fn parse_as_of(text: &str) -> Result<jiff::Timestamp, String> {

@@ -32,7 +32,7 @@ fn good_example_is_go() {
     assert!(
         run.stdout
             .trim_end()
-            .ends_with("GO: every check passed (15 passed, 0 blockers, 0 warnings, 0 waived)")
+            .ends_with("GO: every check passed (18 passed, 0 blockers, 0 warnings, 0 waived)")
     );
     assert!(!run.stdout.contains('\x1b'), "no colour when stdout is not a terminal");
 }
