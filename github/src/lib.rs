@@ -56,6 +56,51 @@ impl Token {
     fn expose(&self) -> &str {
         &self.0
     }
+
+    /// `text` with the token's value replaced by `[redacted]`.
+    fn redact(&self, text: &str) -> String {
+        if self.0.is_empty() { text.to_owned() } else { text.replace(&self.0, recording::REDACTED) }
+    }
+
+    /// A response body without the token: replaced where it appears as
+    /// is, and in a JSON body also where escapes (`\u0067hp_…`) spell it.
+    fn redact_body(&self, body: Vec<u8>) -> Vec<u8> {
+        let token = self.0.as_bytes();
+        if token.is_empty() {
+            return body;
+        }
+        let contains = |needle: &[u8]| body.windows(needle.len()).any(|w| w == needle);
+        let literal = contains(token);
+        if (literal || contains(b"\\u"))
+            && let Ok(mut json) = serde_json::from_slice::<serde_json::Value>(&body)
+            && self.redact_json(&mut json)
+        {
+            return serde_json::to_vec(&json).unwrap_or_default();
+        }
+        if literal { self.redact(&String::from_utf8_lossy(&body)).into_bytes() } else { body }
+    }
+
+    /// Replaces the token in every string and key of `json`; whether it did.
+    fn redact_json(&self, json: &mut serde_json::Value) -> bool {
+        match json {
+            serde_json::Value::String(s) if s.contains(&self.0) => {
+                *s = self.redact(s);
+                true
+            }
+            serde_json::Value::Array(items) => {
+                items.iter_mut().fold(false, |found, v| self.redact_json(v) | found)
+            }
+            serde_json::Value::Object(map) => {
+                let mut found = false;
+                for (key, mut value) in std::mem::take(map) {
+                    found |= self.redact_json(&mut value) | key.contains(&self.0);
+                    map.insert(self.redact(&key), value);
+                }
+                found
+            }
+            _ => false,
+        }
+    }
 }
 
 impl fmt::Debug for Token {
@@ -170,10 +215,8 @@ impl Response {
 
     /// The body parsed as `T`; a parse error names the request, line and column.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, Error> {
-        serde_json::from_slice(&self.body).map_err(|e| Error::Malformed {
-            request: self.request.clone(),
-            message: format!("line {}, column {}: {e}", e.line(), e.column()),
-        })
+        serde_json::from_slice(&self.body)
+            .map_err(|e| Error::Malformed { request: self.request.clone(), message: located(&e) })
     }
 
     /// `Ok(self)` for a 2xx status, else the [`Error::Status`] GitHub's message describes.
@@ -183,19 +226,23 @@ impl Response {
 
     /// The error this (non-2xx) response stands for.
     pub fn status_error(&self) -> Error {
+        let message = match self.attempts {
+            0 | 1 => self.message(),
+            n => format!("{} (after {n} attempts)", self.message()),
+        };
+        Error::Status { request: self.request.clone(), status: self.status, message }
+    }
+
+    /// GitHub's `message`, or the start of the body.
+    fn message(&self) -> String {
         #[derive(serde::Deserialize)]
         struct Body {
             message: Option<String>,
         }
-        let message = serde_json::from_slice::<Body>(&self.body)
+        serde_json::from_slice::<Body>(&self.body)
             .ok()
             .and_then(|b| b.message)
-            .unwrap_or_else(|| String::from_utf8_lossy(&self.body).chars().take(200).collect());
-        let message = match self.attempts {
-            0 | 1 => message,
-            n => format!("{message} (after {n} attempts)"),
-        };
-        Error::Status { request: self.request.clone(), status: self.status, message }
+            .unwrap_or_else(|| String::from_utf8_lossy(&self.body).chars().take(200).collect())
     }
 }
 
@@ -392,27 +439,25 @@ impl Client {
         P: DeserializeOwned,
     {
         let mut all = Vec::new();
-        let mut seen = HashSet::new();
+        let mut seen = HashSet::from([path.to_owned()]);
         let mut next = Some(path.to_owned());
         while let Some(current) = next.take() {
-            let request = format!("GET {current}");
-            if !seen.insert(current.clone()) {
-                return Err(Error::Paging {
-                    request,
-                    message: "the next-page link points to a page already read".into(),
-                });
-            }
-            if seen.len() > self.config.max_pages {
-                return Err(Error::Paging {
-                    request,
-                    message: format!("more than {} pages; giving up", self.config.max_pages),
-                });
-            }
             let response = self.get(&current).await?.success()?;
             all.extend(items(response.json()?));
-            if let Some(header) = response.header("link") {
-                next = link::next(header, &self.config.api_url)
-                    .map_err(|message| Error::Paging { request: response.request.clone(), message })?;
+            let Some(header) = response.header("link") else { break };
+            // The page whose link cannot be followed is the request that failed.
+            let paging = |message: String| Error::Paging { request: response.request.clone(), message };
+            next = link::next(header, &self.config.api_url).map_err(paging)?;
+            if let Some(page) = &next {
+                if !seen.insert(page.clone()) {
+                    return Err(paging(format!("the next-page link points to a page already read ({page})")));
+                }
+                if seen.len() > self.config.max_pages {
+                    return Err(paging(format!(
+                        "more than {} pages; gave up before {page}",
+                        self.config.max_pages
+                    )));
+                }
             }
         }
         Ok(all)
@@ -447,6 +492,10 @@ impl Client {
                 Transport::Replay(replayer) => replayer.answer(method, path).map(|e| e.response(&request)),
                 Transport::Live(crab) => self.attempt(crab, method, path, body, etag, &request).await,
             };
+            // Every answer, retried ones too, so that a replay takes the same path.
+            if let (Ok(response), Some(recorder)) = (&outcome, &self.recorder) {
+                recorder.record(method, path, response)?;
+            }
             let (retry_in, rate_limited) = match &outcome {
                 Ok(response) => match self.rate_limit_wait(response) {
                     // A refused write was not acted on: retrying it is safe.
@@ -475,9 +524,6 @@ impl Client {
                 }),
                 Ok(mut response) => {
                     response.attempts = attempt;
-                    if let Some(recorder) = &self.recorder {
-                        recorder.record(method, path, &response)?;
-                    }
                     Ok(response)
                 }
                 Err(error) => Err(with_attempts(error, attempt)),
@@ -514,12 +560,17 @@ impl Client {
         let exchange = async {
             let response = crab.execute(http_request).await.map_err(|e| transport(describe(&e)))?;
             let status = response.status().as_u16();
-            let headers = kept_headers(response.headers());
-            let body = http_body_util::BodyExt::collect(response.into_body())
+            let mut headers = kept_headers(response.headers());
+            let mut body = http_body_util::BodyExt::collect(response.into_body())
                 .await
                 .map_err(|e| transport(format!("reading the body: {}", describe(&e))))?
                 .to_bytes()
                 .to_vec();
+            // A server that echoes the token must not make it appear in an error or an item.
+            if let Some(token) = &self.config.token {
+                headers.values_mut().for_each(|v| *v = token.redact(v));
+                body = token.redact_body(body);
+            }
             Ok(Response { request: request.to_owned(), status, headers, body, attempts: 1 })
         };
         match tokio::time::timeout(self.config.timeout, exchange).await {
@@ -568,7 +619,11 @@ impl Client {
                 .unwrap_or_default();
             let retry =
                 response.header("retry-after").map(|s| format!("; Retry-After: {s} s")).unwrap_or_default();
-            RateLimit::GiveUp(format!("HTTP {}{reset}{retry}", response.status))
+            let when = match (reset.is_empty(), retry.is_empty()) {
+                (true, true) => "; GitHub gave no reset time".to_owned(),
+                _ => format!("{reset}{retry}"),
+            };
+            RateLimit::GiveUp(format!("HTTP {}: {}{when}", response.status, response.message()))
         }
     }
 }
@@ -601,6 +656,13 @@ fn describe(error: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+/// A JSON error as `line L, column C: what` (serde_json puts the location last).
+fn located(error: &serde_json::Error) -> String {
+    let text = error.to_string();
+    let at = format!(" at line {} column {}", error.line(), error.column());
+    format!("line {}, column {}: {}", error.line(), error.column(), text.strip_suffix(&at).unwrap_or(&text))
 }
 
 fn kept_headers(headers: &HeaderMap) -> BTreeMap<String, String> {

@@ -1,8 +1,9 @@
 //! Record and replay of GitHub exchanges: an audit trail of what a verdict
 //! was based on, and offline runs.
 //!
-//! A recording is a directory of JSON files, one per exchange, named
-//! `NNNN-METHOD-path.json` in the order they happened:
+//! A recording is a directory of JSON files, one per exchange (each answer
+//! to a retried request too), named `NNNN-METHOD-path.json` in the order
+//! they happened:
 //!
 //! ```json
 //! {
@@ -69,7 +70,8 @@ pub(crate) struct Recorder {
     token: Option<Token>,
 }
 
-const REDACTED: &str = "[redacted]";
+/// What replaces the token's value.
+pub(crate) const REDACTED: &str = "[redacted]";
 
 impl Recorder {
     pub(crate) fn create(dir: &Path, token: Option<Token>) -> Result<Self, Error> {
@@ -84,8 +86,8 @@ impl Recorder {
 
     pub(crate) fn record(&self, method: Method, path: &str, response: &Response) -> Result<(), Error> {
         let scrub = |text: &str| match &self.token {
-            Some(token) if !token.expose().is_empty() => text.replace(token.expose(), REDACTED),
-            _ => text.to_owned(),
+            Some(token) => token.redact(text),
+            None => text.to_owned(),
         };
         let text = scrub(&String::from_utf8_lossy(&response.body));
         let (body, body_text) = match serde_json::from_str::<serde_json::Value>(&text) {
@@ -133,7 +135,7 @@ impl Replayer {
             let text = std::fs::read_to_string(file).map_err(|e| io_error(file, &e))?;
             let exchange: Exchange = serde_json::from_str(&text).map_err(|e| Error::Recording {
                 path: file.display().to_string(),
-                message: format!("line {}, column {}: {e}", e.line(), e.column()),
+                message: crate::located(&e),
             })?;
             queues.entry((exchange.method, exchange.path.clone())).or_default().push_back(exchange);
         }
