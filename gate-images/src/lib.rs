@@ -7,12 +7,15 @@
 //! GitHub Actions and GitLab CI jobs. Each is parsed by the distribution
 //! reference grammar and must carry a digest. Beside that, each
 //! `dockerfiles/<name>/image_hash` (SecureDrop's record of the digest it
-//! pushed) must agree with the digest CI pins for that image.
+//! pushed) must agree with the digest CI pins for that image. With
+//! `check-registry = true`, each pinned digest must also exist in its
+//! registry ([`registry`]).
 
 pub mod ci;
 pub mod dockerfile;
 pub mod pushed;
 pub mod reference;
+pub mod registry;
 pub mod scan;
 pub mod tested;
 pub mod yaml;
@@ -43,6 +46,12 @@ pub struct Config {
     /// [`tested::DEFAULT_DIR`], checked when it exists.
     #[serde(default)]
     pub test_records: Option<RepoPath>,
+    /// Ask each pinned image's registry whether it has the digest (networked).
+    #[serde(default)]
+    pub check_registry: bool,
+    /// Registries asked over plain HTTP instead of HTTPS (`host` or `host:port`).
+    #[serde(default)]
+    pub insecure_registries: Vec<registry::RegistryHost>,
 }
 
 /// `allow-tags = [{ image = "debian", reason = "…" }]`: a tag-only reference allowed.
@@ -59,12 +68,19 @@ pub struct AllowTag {
 #[derive(Debug, Clone, Default)]
 pub struct ImagesGate {
     config: Config,
+    registry: Option<registry::Options>,
 }
 
 impl ImagesGate {
     /// A gate with the given configuration.
     pub fn new(config: Config) -> Self {
-        Self { config }
+        Self { config, registry: None }
+    }
+
+    /// Registry limits and credentials to use instead of the defaults and
+    /// the environment's.
+    pub fn with_registry_options(self, options: registry::Options) -> Self {
+        Self { registry: Some(options), ..self }
     }
 }
 
@@ -92,6 +108,12 @@ const CHECKS: &[CheckInfo] = &[
         default_severity: Severity::Blocker,
         summary: "The digest CI pins for a build image is the one recorded as pushed (dockerfiles/<name>/image_hash).",
         remedy: "Update the CI pin or the record to the digest that was actually pushed; map records to images with [[gates.images.record]].",
+    },
+    CheckInfo {
+        id: registry::CHECK,
+        default_severity: Severity::Blocker,
+        summary: "Each image pinned by digest exists in its registry, asked over the OCI distribution API (only with check-registry = true); an index's platforms are listed.",
+        remedy: "Push the image or pin a digest that was pushed; when the registry could not be asked, check the network, the registry's status and RELEASE_CHECK_REGISTRY_* credentials.",
     },
     CheckInfo {
         id: "tested",
@@ -143,6 +165,13 @@ impl Gate for ImagesGate {
         }
         self.check_records(&ctx.repo, &collected, &mut outcome);
         self.check_tested(&ctx.repo, &collected, &ctx.cancel, &mut outcome);
+        registry::check_references(
+            &collected.references,
+            &self.config,
+            self.registry.as_ref(),
+            ctx,
+            &mut outcome,
+        );
         outcome
     }
 }
