@@ -31,6 +31,10 @@ use zip::result::ZipError;
 use zip::unstable::read::ZipIterable;
 use zip::{CompressionMethod, DateTime};
 
+/// The `zip` crate this API is built on ([`DateTime`] appears in
+/// [`Difference::Timestamp`]); its writer makes test and benchmark wheels.
+pub use zip;
+
 /// Bounds on what [`compare`] agrees to read from one archive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
@@ -578,7 +582,7 @@ impl WheelDiff {
     }
 
     /// One line: how many differences of each kind, e.g.
-    /// `5 differences: 4 timestamp, 1 content`.
+    /// `5 differences (timestamp: 4, content: 1)`.
     pub fn summary(&self) -> String {
         if self.differences.is_empty() {
             return "the wheels are identical".to_owned();
@@ -591,8 +595,8 @@ impl WheelDiff {
             }
         }
         let n = self.differences.len();
-        let parts: Vec<String> = counts.iter().map(|(kind, count)| format!("{count} {kind}")).collect();
-        format!("{n} difference{}: {}", gate_core::model::plural(n), parts.join(", "))
+        let parts: Vec<String> = counts.iter().map(|(kind, count)| format!("{kind}: {count}")).collect();
+        format!("{n} difference{} ({})", gate_core::model::plural(n), parts.join(", "))
     }
 
     /// The first `max` differences as report evidence, then one fact

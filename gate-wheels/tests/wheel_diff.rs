@@ -120,7 +120,7 @@ fn added_and_removed_members_in_place() {
     });
     // In the order of the members: the added one follows rc_demo.py in b.
     assert_eq!(lines(&diff), ["member added: rc_demo/extra.py", "member removed: rc_demo/data.bin"]);
-    assert_eq!(diff.summary(), "2 differences: 1 member added, 1 member removed");
+    assert_eq!(diff.summary(), "2 differences (member added: 1, member removed: 1)");
 }
 
 #[test]
@@ -297,7 +297,7 @@ fn evidence_is_bounded_and_labelled() {
             member.time = time(2030, 1, 1, 0, 0, 0);
         }
     });
-    assert_eq!(diff.summary(), "5 differences: 5 timestamp");
+    assert_eq!(diff.summary(), "5 differences (timestamp: 5)");
     let evidence = diff.to_evidence(2);
     assert_eq!(evidence.len(), 3);
     assert_eq!(

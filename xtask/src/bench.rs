@@ -1,8 +1,12 @@
-//! `cargo xtask bench [hash] [--rounds N]`: release-check's SHA-256 hashing
-//! side by side with the tools a user would otherwise run, on the same files,
-//! in one run. See `docs/benchmarks.md`.
+//! `cargo xtask bench [hash] [wheel-diff] [--rounds N]`: release-check side
+//! by side with the tools a user would otherwise run, on the same data, in
+//! one run. See `docs/benchmarks.md`.
 //!
-//! The data (64 pseudo-random files, 1 GiB in all, and their
+//! - `hash`: SHA-256 hashing against `sha256sum` and `openssl`.
+//! - `wheel-diff` ([`wheel_diff`]): explaining why two wheels differ,
+//!   against `diffoscope`.
+//!
+//! The hashing data (64 pseudo-random files, 1 GiB in all, and their
 //! `sha256sums.txt` written by `sha256sum`) is generated once under
 //! `target/bench-data/`, laid out as a release repository (`sha256sums.txt`
 //! plus `localwheels/`) so the real wheels gate can check it. Every run of
@@ -19,6 +23,8 @@ use gate_core::runner::{self, Context, RunOptions};
 use gate_core::{Gate, Status};
 use gate_wheels::{Config, WheelSet, WheelsGate};
 use xshell::{Shell, cmd};
+
+mod wheel_diff;
 
 const FILES: usize = 64;
 const FILE_SIZE: u64 = 16 << 20; // 64 × 16 MiB = 1 GiB
@@ -46,13 +52,22 @@ pub fn main(args: Vec<String>) -> Result<()> {
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--rounds" => rounds = args.next().context("--rounds needs a number")?.parse()?,
-            "hash" => benches.push(arg),
-            other => bail!("unknown benchmark `{other}`; usage: cargo xtask bench [hash] [--rounds N]"),
+            "hash" | "wheel-diff" => benches.push(arg),
+            other => bail!(
+                "unknown benchmark `{other}`; usage: cargo xtask bench [hash] [wheel-diff] [--rounds N]"
+            ),
         }
     }
     ensure!(rounds > 0, "--rounds must be at least 1");
-    // `hash` is the only benchmark so far; no name means all of them.
-    hash(&sh, rounds)
+    // No name means all of them.
+    let wanted = |name: &str| benches.is_empty() || benches.iter().any(|b| b == name);
+    if wanted("hash") {
+        hash(&sh, rounds)?;
+    }
+    if wanted("wheel-diff") {
+        wheel_diff::run(&sh, rounds)?;
+    }
+    Ok(())
 }
 
 /// The generated files, laid out as a release repository.
@@ -67,11 +82,54 @@ struct Data {
     sums: BTreeMap<String, String>,
 }
 
-/// A way of hashing every file once, checking the result.
+/// One way of doing the benchmark's work once, checking the result.
 struct Contestant<'a> {
     name: &'static str,
     threads: usize,
     run: Box<dyn Fn() -> Result<()> + 'a>,
+}
+
+/// Runs every contestant once per round, interleaved so that interference
+/// from other work spreads across all of them; each one's times, sorted.
+/// `data` is named in the error when a run fails.
+fn time_rounds(contestants: &[Contestant], rounds: usize, data: &Path) -> Result<Vec<Vec<Duration>>> {
+    eprintln!("timing {} contestants × {rounds} rounds (interleaved)…", contestants.len());
+    let mut times = vec![Vec::with_capacity(rounds); contestants.len()];
+    for _ in 0..rounds {
+        for (contestant, times) in contestants.iter().zip(&mut times) {
+            let started = Instant::now();
+            (contestant.run)().with_context(|| {
+                format!("`{}` failed (if the data was altered, delete {})", contestant.name, data.display())
+            })?;
+            times.push(started.elapsed());
+        }
+    }
+    times.iter_mut().for_each(|t| t.sort());
+    Ok(times)
+}
+
+/// A deterministic pseudo-random byte stream (xorshift64*).
+struct Xorshift(u64);
+
+impl Xorshift {
+    /// The stream for `seed`.
+    fn new(seed: u64) -> Self {
+        Self((seed + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)) // never zero
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// Fills `buffer` (a multiple of 8 bytes long).
+    fn fill(&mut self, buffer: &mut [u8]) {
+        for word in buffer.chunks_exact_mut(8) {
+            word.copy_from_slice(&self.next_u64().to_le_bytes());
+        }
+    }
 }
 
 fn hash(sh: &Shell, rounds: usize) -> Result<()> {
@@ -136,22 +194,7 @@ fn hash(sh: &Shell, rounds: usize) -> Result<()> {
 
     print_environment(sh);
     warm_up(&data)?;
-    eprintln!("timing {} contestants × {rounds} rounds (interleaved)…", contestants.len());
-    let mut times = vec![Vec::with_capacity(rounds); contestants.len()];
-    for _ in 0..rounds {
-        for (contestant, times) in contestants.iter().zip(&mut times) {
-            let started = Instant::now();
-            (contestant.run)().with_context(|| {
-                format!(
-                    "`{}` failed (if the data was altered, delete {})",
-                    contestant.name,
-                    data.repo.display()
-                )
-            })?;
-            times.push(started.elapsed());
-        }
-    }
-    times.iter_mut().for_each(|t| t.sort());
+    let times = time_rounds(&contestants, rounds, &data.repo)?;
     let medians: Vec<Duration> = times.iter().map(|t| t[t.len() / 2]).collect();
     let bests: Vec<Duration> = times.iter().map(|t| t[0]).collect();
 
@@ -260,16 +303,11 @@ fn prepare(sh: &Shell) -> Result<Data> {
 
 /// Writes `FILE_SIZE` pseudo-random bytes (xorshift64*, seeded by `index`).
 fn generate(path: &Path, index: u64) -> Result<()> {
-    let mut state = (index + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15); // never zero
+    let mut rng = Xorshift::new(index);
     let mut buffer = vec![0u8; 1 << 20];
     let mut file = std::fs::File::create(path)?;
     for _ in 0..FILE_SIZE / buffer.len() as u64 {
-        for word in buffer.chunks_exact_mut(8) {
-            state ^= state >> 12;
-            state ^= state << 25;
-            state ^= state >> 27;
-            word.copy_from_slice(&state.wrapping_mul(0x2545_F491_4F6C_DD1D).to_le_bytes());
-        }
+        rng.fill(&mut buffer);
         file.write_all(&buffer)?;
     }
     Ok(())
@@ -286,22 +324,36 @@ fn warm_up(data: &Data) -> Result<()> {
 /// The machine, the tools, and which SHA-256 code sha2 runs on it.
 fn print_environment(sh: &Shell) {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let sha_ni =
+        cpuinfo.lines().any(|l| l.starts_with("flags") && l.split_whitespace().any(|f| f == "sha_ni"));
+    println!("{}, /proc/cpuinfo flag sha_ni: {}", machine(), yes(sha_ni));
+    println!("sha2 0.11 SHA-256 backend: {}", sha2_backend());
+    println!("tools: {}; {}", version(sh, "sha256sum", "--version"), version(sh, "openssl", "version"));
+    print_load();
+}
+
+/// The CPU model and the number of cores available.
+fn machine() -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let model = cpuinfo
         .lines()
         .find_map(|l| l.strip_prefix("model name").and_then(|r| r.split_once(':')).map(|(_, m)| m.trim()))
         .unwrap_or("unknown");
-    let sha_ni =
-        cpuinfo.lines().any(|l| l.starts_with("flags") && l.split_whitespace().any(|f| f == "sha_ni"));
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let version = |program: &str, arg: &str| {
-        cmd!(sh, "{program} {arg}").quiet().read().map_or_else(
-            |_| format!("{program}: not found"),
-            |v| v.lines().next().unwrap_or_default().to_owned(),
-        )
-    };
-    println!("CPU: {model}, {cores} cores available, /proc/cpuinfo flag sha_ni: {}", yes(sha_ni));
-    println!("sha2 0.11 SHA-256 backend: {}", sha2_backend());
-    println!("tools: {}; {}", version("sha256sum", "--version"), version("openssl", "version"));
+    format!("CPU: {model}, {cores} cores available")
+}
+
+/// The first line of `program arg`, or that it is not found.
+fn version(sh: &Shell, program: &str, arg: &str) -> String {
+    cmd!(sh, "{program} {arg}")
+        .quiet()
+        .ignore_stderr()
+        .read()
+        .map_or_else(|_| format!("{program}: not found"), |v| v.lines().next().unwrap_or_default().to_owned())
+}
+
+/// The 1-minute load average, with a warning when the machine is busy.
+fn print_load() {
     // Anything else running skews the results, the 2-thread rows most.
     let load = std::fs::read_to_string("/proc/loadavg").ok();
     if let Some(load) = load.as_deref().and_then(|l| l.split_whitespace().next()) {
