@@ -20,6 +20,7 @@
 
 pub mod link;
 pub mod recording;
+pub mod repo;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
@@ -33,6 +34,7 @@ use octocrab::Octocrab;
 use serde::de::DeserializeOwned;
 
 use crate::recording::{Exchange, Recorder, Replayer};
+pub use crate::repo::{Repo, encode};
 
 /// A GitHub token. Its `Debug` and `Display` never show the value.
 #[derive(Clone)]
