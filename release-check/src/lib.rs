@@ -6,6 +6,7 @@
 
 pub mod config;
 pub mod image_test;
+pub mod publish_command;
 pub mod registry;
 
 use std::ffi::OsString;
@@ -25,6 +26,8 @@ pub const EXIT_GO: u8 = 0;
 pub const EXIT_NO_GO: u8 = 1;
 /// Exit code: no verdict: bad usage, bad configuration, or the report could not be written.
 pub const EXIT_USAGE: u8 = 2;
+/// Exit code of `publish`: a step of posting to GitHub failed.
+pub const EXIT_PUBLISH_FAILED: u8 = 3;
 
 /// Can we ship this commit? Runs every release gate and prints a GO / NO-GO report.
 #[derive(Debug, Parser)]
@@ -91,9 +94,17 @@ pub enum Command {
     /// with 0, FAILED otherwise. The images gate's `tested` check reads it.
     #[command(after_help = IMAGE_TEST_HELP)]
     ImageTest(image_test::ImageTestArgs),
+    /// Post a JSON report to GitHub: a sticky pull-request comment, a commit
+    /// status and, inside GitHub Actions, the job summary and annotations.
+    ///
+    /// Without --post, prints exactly what would be posted and changes nothing.
+    #[command(after_help = PUBLISH_HELP)]
+    Publish(publish_command::PublishArgs),
 }
 
 const IMAGE_TEST_HELP: &str = "Example: release-check image-test ghcr.io/org/builder@sha256:<hex> -- docker run --rm ghcr.io/org/builder@sha256:<hex> make test\n\nExit codes: 0 the test passed, 1 it failed (both write a record), 2 usage error or COMMAND could not be started (no record).";
+
+const PUBLISH_HELP: &str = "The token comes from GITHUB_TOKEN, else GH_TOKEN; it needs pull-requests: write and statuses: write.\n\nExit codes: the report's (0 GO, 1 NO-GO); 2 the report cannot be read (an error status is still posted); 3 could not publish (a step failed; each step's outcome is printed).";
 
 const EXIT_CODES: &str = "Exit codes: 0 GO, 1 NO-GO, 2 usage, configuration or I/O error (no verdict).";
 
@@ -182,6 +193,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<u8> {
     let loaded = config::load(&cli.repo, cli.config.as_deref())?;
     match &cli.command {
         Some(Command::ImageTest(args)) => return image_test::run(args, &cli.repo, &loaded.config),
+        Some(Command::Publish(args)) => return publish_command::run(args),
         None => {}
     }
     let mut gates_config = loaded.config.gates.clone();

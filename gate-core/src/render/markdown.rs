@@ -59,6 +59,50 @@ fn icon(weight: Weight, status: Status) -> &'static str {
 
 /// Renders the report as GitHub-flavoured Markdown.
 pub fn markdown(report: &Report) -> String {
+    let mut out = summary(report);
+    sections(&mut out, report);
+    details(&mut out, report);
+    out
+}
+
+/// The report in at most `limit` characters. When the whole report is
+/// longer, the verdict, the per-gate counts and every blocker are kept,
+/// warnings, waivers and the item list are dropped, and `dropped` (a
+/// Markdown note, e.g. a link to the full report) says so. Blockers that
+/// still do not fit are counted instead of listed.
+pub fn markdown_within(report: &Report, limit: usize, dropped: &str) -> String {
+    let full = markdown(report);
+    if full.chars().count() <= limit {
+        return full;
+    }
+    let mut out = summary(report);
+    let blockers: Vec<&Item> = report.items().map(|(_, i)| i).filter(|i| i.weight() == Weight::Blocker).collect();
+    let tail = |left: usize| {
+        let more = if left > 0 { format!("\n… and {left} more blocker{}.\n", crate::model::plural(left)) } else { String::new() };
+        format!("{more}\n> {dropped}\n")
+    };
+    if !blockers.is_empty() {
+        out.push_str("\n### Blockers\n\n");
+    }
+    let mut length = out.chars().count();
+    for (index, item) in blockers.iter().enumerate() {
+        let mut entry = String::new();
+        item_entry(&mut entry, item);
+        let entry_length = entry.chars().count();
+        // Room must remain for the longest tail: "… and N more blockers" plus the note.
+        if length + entry_length + tail(blockers.len()).chars().count() > limit {
+            out.push_str(&tail(blockers.len() - index));
+            return out;
+        }
+        length += entry_length;
+        out.push_str(&entry);
+    }
+    out.push_str(&tail(0));
+    out
+}
+
+/// Title, headline and the per-gate table.
+fn summary(report: &Report) -> String {
     let mut out = String::new();
     let verdict = match report.verdict {
         Verdict::Go => "✅ GO",
@@ -96,6 +140,11 @@ pub fn markdown(report: &Report) -> String {
             format_millis(gate.duration_ms)
         );
     }
+    out
+}
+
+/// Blockers, warnings, waived items and unsettled waivers.
+fn sections(out: &mut String, report: &Report) {
     for (title, weight) in
         [("Blockers", Weight::Blocker), ("Warnings", Weight::Warning), ("Waived", Weight::Waived)]
     {
@@ -105,7 +154,7 @@ pub fn markdown(report: &Report) -> String {
         }
         let _ = writeln!(out, "\n### {title}\n");
         for item in items {
-            item_entry(&mut out, item);
+            item_entry(out, item);
         }
     }
     let unsettled = unsettled_waivers(report);
@@ -120,6 +169,10 @@ pub fn markdown(report: &Report) -> String {
             );
         }
     }
+}
+
+/// Every note and item, in a collapsed section.
+fn details(out: &mut String, report: &Report) {
     let notes: Vec<_> = report.gates.iter().flat_map(|g| g.notes.iter().map(move |n| (g, n))).collect();
     let total = report.gates.iter().map(|g| g.items.len()).sum::<usize>();
     let _ = writeln!(out, "\n<details><summary>All {total} items</summary>\n");
@@ -137,7 +190,6 @@ pub fn markdown(report: &Report) -> String {
         );
     }
     out.push_str("\n</details>\n");
-    out
 }
 
 fn item_entry(out: &mut String, item: &Item) {

@@ -3,7 +3,7 @@
 mod markdown;
 mod text;
 
-pub use markdown::{escape as escape_markdown, markdown};
+pub use markdown::{escape as escape_markdown, markdown, markdown_within};
 pub use text::{TextOptions, text, text_item};
 
 use crate::model::{Evidence, Report};

@@ -1,0 +1,140 @@
+//! `release-check publish REPORT.json`: post a report to GitHub.
+
+use std::path::PathBuf;
+
+use anyhow::{Context as _, bail};
+use gate_core::{REPORT_SCHEMA_VERSION, Report, Verdict};
+use github::Repo;
+use publish::{Actions, Options, Step, Target};
+
+use crate::{EXIT_GO, EXIT_NO_GO, EXIT_PUBLISH_FAILED, EXIT_USAGE};
+
+/// `release-check publish`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct PublishArgs {
+    /// A JSON report (`--format json --output report.json`, or `aggregate`'s).
+    #[arg(value_name = "REPORT.json")]
+    pub report: PathBuf,
+    /// Publish. Without it, print exactly what would be posted and change nothing.
+    #[arg(long)]
+    pub post: bool,
+    /// The repository, `owner/name` [default: GITHUB_REPOSITORY].
+    #[arg(long, value_name = "OWNER/NAME", value_parser = Repo::parse)]
+    pub repository: Option<Repo>,
+    /// The pull request to comment on [default: the pull request of a
+    /// pull_request event]; none: no comment.
+    #[arg(long, value_name = "N")]
+    pub pr: Option<u64>,
+    /// The commit to set the status on [default: a pull request event's head, else GITHUB_SHA].
+    #[arg(long, value_name = "SHA")]
+    pub sha: Option<String>,
+    /// The report's name: one sticky comment per pull request and name.
+    #[arg(long, value_name = "NAME", default_value = "release-check")]
+    pub name: String,
+    /// The commit status context.
+    #[arg(long, value_name = "CONTEXT", default_value = "release-check")]
+    pub context: String,
+    /// Post the comment as this login (the token's own by default; look-up needs `GET /user`).
+    #[arg(long, value_name = "LOGIN")]
+    pub author: Option<String>,
+    /// The REST API root [default: GITHUB_API_URL, else https://api.github.com].
+    #[arg(long, value_name = "URL")]
+    pub api_url: Option<String>,
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// The pull request number and head commit of a `pull_request` event, from `GITHUB_EVENT_PATH`.
+fn pull_request_event() -> (Option<u64>, Option<String>) {
+    let Some(event) = env("GITHUB_EVENT_PATH").and_then(|p| std::fs::read_to_string(p).ok()) else {
+        return (None, None);
+    };
+    let Ok(event) = serde_json::from_str::<serde_json::Value>(&event) else { return (None, None) };
+    let pull = &event["pull_request"];
+    (pull["number"].as_u64(), pull["head"]["sha"].as_str().map(str::to_owned))
+}
+
+fn read_report(path: &PathBuf) -> anyhow::Result<Report> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the report {}", path.display()))?;
+    let report: Report = serde_json::from_str(&text).map_err(|e| {
+        anyhow::anyhow!(
+            "{}:{}:{}: not a release-check JSON report: {e}",
+            path.display(),
+            e.line(),
+            e.column()
+        )
+    })?;
+    if report.schema_version != REPORT_SCHEMA_VERSION {
+        bail!(
+            "{}: report schema version {}, this release-check reads version {REPORT_SCHEMA_VERSION}",
+            path.display(),
+            report.schema_version
+        );
+    }
+    Ok(report)
+}
+
+/// Runs `publish`; the exit code is the report's verdict unless posting failed.
+pub fn run(args: &PublishArgs) -> anyhow::Result<u8> {
+    let report = read_report(&args.report);
+    let (event_pr, event_sha) = pull_request_event();
+    let repo = match (&args.repository, env("GITHUB_REPOSITORY")) {
+        (Some(repo), _) => repo.clone(),
+        (None, Some(text)) => Repo::parse(&text).map_err(|e| anyhow::anyhow!("GITHUB_REPOSITORY: {e}"))?,
+        (None, None) => bail!("no repository: pass --repository OWNER/NAME (GITHUB_REPOSITORY is not set)"),
+    };
+    let target = Target {
+        repo,
+        sha: args.sha.clone().or(event_sha).or_else(|| env("GITHUB_SHA")),
+        pr: args.pr.or(event_pr),
+    };
+    let options =
+        Options { name: args.name.clone(), context: args.context.clone(), author: args.author.clone() };
+    let actions = Actions::detect(env);
+    let why = report.as_ref().err().map(|e| format!("{e:#}"));
+    let verdict = match (&report, &why) {
+        (Ok(report), _) => Ok(report),
+        (Err(_), why) => Err(why.as_deref().unwrap_or_default()),
+    };
+    let publication = publish::prepare(verdict, &target, &options, actions.as_ref());
+    if !args.post {
+        print!("{publication}");
+    } else {
+        let config = github::Config {
+            api_url: args
+                .api_url
+                .clone()
+                .or_else(|| env("GITHUB_API_URL"))
+                .unwrap_or(github::DEFAULT_API_URL.into()),
+            token: github::Token::from_env(),
+            ..github::Config::default()
+        };
+        print!("{}", publication.annotations);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("cannot start the HTTP runtime")?;
+        let steps = runtime.block_on(async {
+            let client = github::Client::new(config)?;
+            Ok::<_, github::Error>(publish::post(&client, &target, &options, &publication).await)
+        });
+        let steps = steps.map_err(|e| anyhow::anyhow!("could not publish: {e}"))?;
+        for step in &steps {
+            eprintln!("{step}");
+        }
+        if steps.iter().any(Step::failed) {
+            eprintln!("error: could not publish everything (exit code {EXIT_PUBLISH_FAILED})");
+            return Ok(EXIT_PUBLISH_FAILED);
+        }
+    }
+    match report {
+        Ok(report) => Ok(if report.verdict == Verdict::Go { EXIT_GO } else { EXIT_NO_GO }),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            Ok(EXIT_USAGE)
+        }
+    }
+}
