@@ -233,6 +233,22 @@ release_check --repo "$good" image-test "ghcr.io/example/release-build@sha256:$i
     --url https://example.invalid/release-repo/actions/runs/1 \
     --config-file "$good/.github/workflows/ci.yml" -- true
 
+# The ci gate asks GitHub about example/release-repo; the example answers
+# from recorded evidence instead. The recording is what the gate recorded
+# against gate-ci's GitHub-shaped test server, and that test rewrites it.
+cat >"$good/release-check.toml" <<'EOF'
+# The wheels and images gates need no configuration here: they recognise the
+# repository's layout. The ci gate needs to know which GitHub repository and
+# ref to ask about; this example answers from its recorded evidence instead
+# of the network (`ci-evidence/`, see README.md), so it runs offline.
+[gates.ci]
+repository = "example/release-repo"
+ref = "main"
+replay = "ci-evidence"
+EOF
+(cd .. && RELEASE_CHECK_UPDATE_EXAMPLES=1 cargo test --quiet -p gate-ci --test example >/dev/null) \
+    || die "recording the ci evidence failed"
+
 fill >"$good/README.md" <<'EOF'
 # release-repo: a good example release repository
 
@@ -255,6 +271,8 @@ byte for byte; change the script or `../packages/`, not these files.
 | `dockerfiles/bookworm/Dockerfile` | the Debian build image, its base pinned by digest |
 | `dockerfiles/bookworm/image_hash` | the digest of the pushed build image, as `sha256:<hex>`, after a comment naming the image (SecureDrop's format) |
 | `.github/workflows/ci.yml` | CI that runs in that image, by digest, and checks the signature and the hashes |
+| `release-check.toml` | the ci gate's settings: which GitHub repository and ref, answered from `ci-evidence/` |
+| `ci-evidence/` | the GitHub answers the ci gate replays (required checks `verify-wheels` and `install`, both passed), recorded by `gate-ci/tests/example.rs` from a GitHub-shaped test server; not answers of github.com |
 | `dockerfiles/test-records/@IMAGE_HEX@.intoto.json` | the test record of that digest: an in-toto test-result Statement, PASSED, written by `release-check image-test` |
 
 ## How it is made
