@@ -443,7 +443,7 @@ fn a_duplicate_name_is_refused() {
 #[test]
 fn declared_sizes_that_lie_are_refused() {
     let members = base();
-    // Declares fewer bytes than it has: reading stops one byte past them.
+    // Declares fewer bytes than it has: reading stops as soon as it is past them.
     let (_dir, smaller) = patched(&members, &[("rc_demo.py", Field::Size, &50u32.to_le_bytes())]);
     let (_, rule) = refused(compare(&smaller, &smaller, &Limits::default()));
     assert_eq!(rule, Refusal::SizeMismatch { member: "rc_demo.py".into(), declared: 50, actual: None });

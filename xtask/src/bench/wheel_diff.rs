@@ -201,10 +201,10 @@ fn diffoscope_members(report: &str, names: &BTreeSet<String>) -> BTreeSet<String
     found
 }
 
-/// Writes the pair under `target/bench-data/wheel-diff/` (deterministic, so
-/// it is simply written again on every run).
+/// Writes the pair under `target/bench-wheel-diff/` (deterministic, so it
+/// is simply written again on every run).
 fn generate() -> Result<Pair> {
-    let dir = target_dir().join("bench-data/wheel-diff");
+    let dir = target_dir().join("bench-wheel-diff");
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let jan_1 = DateTime::from_date_and_time(2024, 1, 1, 0, 0, 0)?;
     let jan_2 = DateTime::from_date_and_time(2024, 1, 2, 0, 0, 0)?;
