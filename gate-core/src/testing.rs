@@ -25,3 +25,14 @@ pub fn shared_fixture(relative: &str) -> PathBuf {
 pub fn example(relative: &str) -> PathBuf {
     workspace().join("examples").join(relative)
 }
+
+/// Every location an item's evidence names, as `path:line:column`.
+pub fn locations(item: &crate::Item) -> Vec<String> {
+    item.evidence
+        .iter()
+        .filter_map(|e| match e {
+            crate::Evidence::Location(l) => Some(l.to_string()),
+            _ => None,
+        })
+        .collect()
+}

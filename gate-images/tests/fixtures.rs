@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use gate_core::testing::locations;
 use gate_core::{CancelToken, Context, Evidence, Gate, GateOutcome, Item, Location, Status};
 use gate_images::{Config, ImagesGate, Kind, collect};
 
@@ -12,16 +13,6 @@ fn fixture(name: &str) -> PathBuf {
 
 fn run(repo: &Path) -> GateOutcome {
     ImagesGate::new(Config::default()).run(&Context::new(repo))
-}
-
-fn locations(item: &Item) -> Vec<String> {
-    item.evidence
-        .iter()
-        .filter_map(|e| match e {
-            Evidence::Location(l) => Some(l.to_string()),
-            _ => None,
-        })
-        .collect()
 }
 
 fn item<'a>(outcome: &'a GateOutcome, check: &str, subject: &str) -> &'a Item {

@@ -18,6 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
+use gate_core::testing::locations;
 use gate_core::{CancelToken, Context, Evidence, Gate, GateOutcome, Item, Severity, Status};
 use gate_images::registry::{
     self, Client, Credentials, DOCKER_LIST, DOCKER_MANIFEST, Limits, OCI_INDEX, OCI_MANIFEST, Options,
@@ -494,16 +495,6 @@ fn fact<'a>(item: &'a Item, label: &str) -> Option<&'a str> {
         Evidence::Fact { label: l, value } if l == label => Some(value.as_str()),
         _ => None,
     })
-}
-
-fn locations(item: &Item) -> Vec<String> {
-    item.evidence
-        .iter()
-        .filter_map(|e| match e {
-            Evidence::Location(l) => Some(l.to_string()),
-            _ => None,
-        })
-        .collect()
 }
 
 const ABSENT: &str = "sha256:0000000000000000000000000000000000000000000000000000000000000000";

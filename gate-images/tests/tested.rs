@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use gate_core::testing::locations;
 use gate_core::{Context, Evidence, Gate, GateOutcome, Item, RunOptions, Severity, Status, Verdict};
 use gate_images::tested::{Outcome, Statement, TestResult};
 use gate_images::{Config, ImagesGate};
@@ -52,16 +53,6 @@ fn run_with(repo: &Path, config: &str) -> GateOutcome {
 
 fn tested(outcome: &GateOutcome) -> Vec<&Item> {
     outcome.items.iter().filter(|i| i.check.starts_with("tested")).collect()
-}
-
-fn locations(item: &Item) -> Vec<String> {
-    item.evidence
-        .iter()
-        .filter_map(|e| match e {
-            Evidence::Location(l) => Some(l.to_string()),
-            _ => None,
-        })
-        .collect()
 }
 
 fn record_path(hex: &str) -> String {

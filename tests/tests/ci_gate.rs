@@ -59,6 +59,12 @@ fn repo_for(api_url: &str, required: &str) -> tempfile::TempDir {
     repo
 }
 
+/// Arguments of a JSON report of the ci gate alone, recording or replaying in `dir`.
+fn ci_json(repo: &std::path::Path, flag: &str, dir: &std::path::Path) -> Vec<String> {
+    let path = |p: &std::path::Path| p.to_str().unwrap().to_owned();
+    ["--repo", &path(repo), "--gate", "ci", "--format", "json", flag, &path(dir)].map(str::to_owned).to_vec()
+}
+
 fn items(json: &str) -> Vec<(String, String, String)> {
     let report: Value = serde_json::from_str(json).unwrap();
     report["gates"][0]["items"]
@@ -85,19 +91,7 @@ fn the_token_is_sent_but_never_shown_or_recorded_and_the_recording_replays() {
         assert_eq!(run.code, 0, "{format}: {}{}", run.stdout, run.stderr);
         outputs.push(run.stdout + &run.stderr);
     }
-    let recorded = release_check_with_env(
-        [
-            "--repo",
-            repo.path().to_str().unwrap(),
-            "--gate",
-            "ci",
-            "--format",
-            "json",
-            "--record",
-            recording.to_str().unwrap(),
-        ],
-        &env,
-    );
+    let recorded = release_check_with_env(ci_json(repo.path(), "--record", &recording), &env);
     assert_eq!(recorded.code, 0, "{}", recorded.stderr);
     outputs.push(recorded.stdout.clone() + &recorded.stderr);
     for output in &outputs {
@@ -116,16 +110,7 @@ fn the_token_is_sent_but_never_shown_or_recorded_and_the_recording_replays() {
 
     // Offline, from the recording: the same items.
     drop(server);
-    let replayed = release_check([
-        "--repo",
-        repo.path().to_str().unwrap(),
-        "--gate",
-        "ci",
-        "--format",
-        "json",
-        "--replay",
-        recording.to_str().unwrap(),
-    ]);
+    let replayed = release_check(ci_json(repo.path(), "--replay", &recording));
     assert_eq!(replayed.code, 0, "{}", replayed.stderr);
     assert_eq!(items(&replayed.stdout), items(&recorded.stdout));
 }
