@@ -13,8 +13,13 @@ use serde_json::json;
 
 /// The hidden marker that identifies the comment of report `name`.
 pub fn marker(name: &str) -> String {
-    // `--` cannot appear inside an HTML comment; names are plain anyway.
-    format!("<!-- release-check: {} -->", name.replace("--", "- -"))
+    // No `--` may remain inside the HTML comment, or the name could close it:
+    // one pass would turn `--->` into `- -->`, so repeat until none is left.
+    let mut name = name.to_owned();
+    while name.contains("--") {
+        name = name.replace("--", "- -");
+    }
+    format!("<!-- release-check: {name} -->")
 }
 
 /// A comment, as far as finding ours needs.
