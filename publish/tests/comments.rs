@@ -223,3 +223,31 @@ fn a_report_too_long_for_a_comment_keeps_verdict_counts_and_blockers() {
     assert!(!steps[0].failed(), "{steps:?}");
     assert_eq!(github.comments_containing(&marker())[0]["body"], json!(body));
 }
+
+#[test]
+fn a_listing_that_keeps_failing_is_retried_a_bounded_number_of_times() {
+    let github = GitHub::start(BOT);
+    github.fail_with("GET", &format!("/repos/{REPO}/issues/{PR}/comments"), ResponseTemplate::new(503));
+    let steps = post(&github, &prepare(&no_go()));
+    let Step::Failed(why) = &steps[0] else { panic!("not failed: {steps:?}") };
+    assert!(why.contains(&format!("GET /repos/{REPO}/issues/{PR}/comments?per_page=100")), "{why}");
+    assert!(why.contains("503") && why.contains("after 4 attempts"), "{why}");
+    let lists = github.requests_of("GET").into_iter().filter(|r| r.contains("/comments")).count();
+    assert_eq!(lists, 4, "the first attempt and 3 retries");
+    assert!(!github.requests_of("POST").iter().any(|r| r.ends_with("/comments")), "nothing created blind");
+    assert!(matches!(&steps[1], Step::Done(_)), "{steps:?}");
+}
+
+#[test]
+fn a_rate_limit_fails_its_step_instead_of_degrading() {
+    let github = GitHub::start(BOT);
+    // The recorded answer has no reset time: waiting for it is not an option.
+    let limited = ResponseTemplate::new(403)
+        .set_body_json(support::fixture("error.403-rate-limit.json"))
+        .insert_header("x-ratelimit-remaining", "0");
+    github.fail_with("POST", &format!("/repos/{REPO}/statuses/"), limited);
+    let steps = post(&github, &prepare(&no_go()));
+    assert!(matches!(&steps[0], Step::Done(_)), "{steps:?}");
+    let Step::Failed(why) = &steps[1] else { panic!("a rate limit is not a permission problem: {steps:?}") };
+    assert!(why.contains("rate limited by GitHub") && why.contains("API Rate Limit Exceeded"), "{why}");
+}
