@@ -40,9 +40,21 @@ where
 }
 
 /// Environment variables that would change what the ci gate asks GitHub
-/// (the test's own CI may run inside GitHub Actions): removed for every run.
-const GITHUB_ENVIRONMENT: &[&str] =
-    &["GITHUB_TOKEN", "GH_TOKEN", "GITHUB_REPOSITORY", "GITHUB_SHA", "GITHUB_API_URL", "GITHUB_ACTIONS"];
+/// or what is posted (the test's own CI may run inside GitHub Actions):
+/// removed for every run.
+const GITHUB_ENVIRONMENT: &[&str] = &[
+    "GITHUB_TOKEN",
+    "GH_TOKEN",
+    "GITHUB_REPOSITORY",
+    "GITHUB_SHA",
+    "GITHUB_REF",
+    "GITHUB_API_URL",
+    "GITHUB_ACTIONS",
+    "GITHUB_EVENT_PATH",
+    "GITHUB_STEP_SUMMARY",
+    "GITHUB_SERVER_URL",
+    "GITHUB_RUN_ID",
+];
 
 /// Runs the binary with `args` and, of the GitHub environment, only `env`.
 pub fn release_check_with_env<I, S>(args: I, env: &[(&str, &str)]) -> Run
