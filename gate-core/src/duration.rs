@@ -12,9 +12,9 @@ impl std::str::FromStr for HumanDuration {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Self, String> {
-        let parsed: jiff::SignedDuration = text
-            .parse()
-            .map_err(|_| format!("invalid duration `{text}`, expected e.g. \"90s\", \"10m\" or \"1h 30m\""))?;
+        let parsed: jiff::SignedDuration = text.parse().map_err(|_| {
+            format!("invalid duration `{text}`, expected e.g. \"90s\", \"10m\" or \"1h 30m\"")
+        })?;
         Duration::try_from(parsed)
             .ok()
             .filter(|d| !d.is_zero())

@@ -76,9 +76,14 @@ pub fn markdown_within(report: &Report, limit: usize, dropped: &str) -> String {
         return full;
     }
     let mut out = summary(report);
-    let blockers: Vec<&Item> = report.items().map(|(_, i)| i).filter(|i| i.weight() == Weight::Blocker).collect();
+    let blockers: Vec<&Item> =
+        report.items().map(|(_, i)| i).filter(|i| i.weight() == Weight::Blocker).collect();
     let tail = |left: usize| {
-        let more = if left > 0 { format!("\n… and {left} more blocker{}.\n", crate::model::plural(left)) } else { String::new() };
+        let more = if left > 0 {
+            format!("\n… and {left} more blocker{}.\n", crate::model::plural(left))
+        } else {
+            String::new()
+        };
         format!("{more}\n> {dropped}\n")
     };
     if !blockers.is_empty() {
