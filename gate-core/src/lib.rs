@@ -12,6 +12,7 @@ pub mod duration;
 pub mod model;
 pub mod render;
 pub mod runner;
+pub mod shard;
 pub mod testing;
 pub mod waiver;
 
@@ -85,4 +86,14 @@ pub trait Gate: Send + Sync {
     /// a gate that cannot do its job reports an [`Status::Error`] item, which
     /// always blocks the release.
     fn run(&self, ctx: &Context) -> GateOutcome;
+
+    /// The independent pieces of work `run` would do on `ctx.repo` (for
+    /// example one per wheel), for sharding a run across CI jobs. Run with
+    /// [`Context::units`] set to some of them, the gate reports exactly the
+    /// items of those pieces, so that the items of every piece together are
+    /// the items of a whole run. Empty (the default): the gate is one piece.
+    fn units(&self, ctx: &Context) -> Vec<String> {
+        let _ = ctx;
+        Vec::new()
+    }
 }

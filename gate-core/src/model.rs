@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::waiver::{WaiverReport, WaiverState};
 
 /// Version of the JSON report's schema (`schema_version` in every report).
-pub const REPORT_SCHEMA_VERSION: u32 = 1;
+pub const REPORT_SCHEMA_VERSION: u32 = 2;
 
 /// What a gate concluded about one item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -347,6 +347,9 @@ pub struct Report {
     /// Every configured waiver and what became of it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub waivers: Vec<WaiverReport>,
+    /// In the partial report of one shard of a sharded run: which shard.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<crate::shard::ShardInfo>,
 }
 
 impl Report {
@@ -400,6 +403,7 @@ impl Report {
             summary,
             gates,
             waivers,
+            shard: None,
         }
     }
 

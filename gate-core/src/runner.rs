@@ -7,7 +7,7 @@
 //! records a timeout error item, raises the gate's [`CancelToken`] and moves
 //! on. A gate that wants async I/O starts its own runtime inside `run`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::panic::{self, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -48,6 +48,9 @@ pub struct Context {
     pub jobs: usize,
     /// Raised when the runner gives up on this gate.
     pub cancel: CancelToken,
+    /// The gate's units ([`Gate::units`]) to run, for one shard of a run;
+    /// `None`: all of them.
+    pub units: Option<BTreeSet<String>>,
 }
 
 impl Context {
@@ -63,7 +66,13 @@ impl Context {
             now: jiff::Timestamp::now().round(jiff::Unit::Second).unwrap_or_else(|_| jiff::Timestamp::now()),
             jobs: std::thread::available_parallelism().map_or(1, |n| n.get()),
             cancel: CancelToken::default(),
+            units: None,
         }
+    }
+
+    /// Whether this run includes the unit `unit` ([`Gate::units`]).
+    pub fn wants(&self, unit: &str) -> bool {
+        self.units.as_ref().is_none_or(|units| units.contains(unit))
     }
 }
 
@@ -211,9 +220,12 @@ pub fn run(gates: &[Arc<dyn Gate>], ctx: &Context, options: &RunOptions, reposit
         .collect();
     let waivers =
         waiver::apply(&options.waivers, reports.iter_mut().flat_map(|g| g.items.iter_mut()), ctx.today());
-    let generated_at =
-        jiff::Timestamp::now().round(jiff::Unit::Second).unwrap_or_else(|_| jiff::Timestamp::now());
-    Report::assemble(repository, generated_at.to_string(), reports, waivers)
+    Report::assemble(repository, generated_now(), reports, waivers)
+}
+
+/// The wall-clock time for a report's `generated_at`, to the second.
+pub(crate) fn generated_now() -> String {
+    jiff::Timestamp::now().round(jiff::Unit::Second).unwrap_or_else(|_| jiff::Timestamp::now()).to_string()
 }
 
 fn gate_report(
@@ -279,7 +291,7 @@ pub fn human_duration(d: Duration) -> String {
     let secs = d.as_secs();
     if d.subsec_nanos() != 0 {
         format!("{}ms", d.as_millis())
-    } else if secs >= 60 && secs % 60 == 0 {
+    } else if secs >= 60 && secs.is_multiple_of(60) {
         format!("{}m", secs / 60)
     } else {
         format!("{secs}s")

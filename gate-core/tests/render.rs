@@ -2,6 +2,7 @@
 //! JSON report against docs/report.schema.json.
 
 use gate_core::render::{self, TextOptions};
+use gate_core::shard::{Plan, sha256_hex};
 use gate_core::{
     Evidence, GateReport, GateRunStatus, Item, Location, Report, Severity, Waiver, WaiverReport, WaiverState,
 };
@@ -149,6 +150,24 @@ fn json_report_matches_the_published_schema() {
     let mut broken = report.clone();
     broken["gates"][0]["items"][0]["status"] = "maybe".into();
     assert!(!validator.is_valid(&broken), "the schema must reject an unknown status");
+
+    // A shard's partial report carries its `shard` block.
+    let plan = Plan::new(
+        &[("wheels", vec!["sha256sums.txt".into()]), ("ci", vec![])],
+        1,
+        "abc123",
+        &sha256_hex(b""),
+    );
+    let mut partial = sample();
+    partial.shard = Some(plan.info(&plan.shards[0]));
+    let partial: serde_json::Value = serde_json::from_str(&render::json(&partial)).unwrap();
+    let errors: Vec<String> =
+        validator.iter_errors(&partial).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    assert_eq!(partial["shard"]["units"], serde_json::json!(["sha256sums.txt"]));
+    let mut broken = partial.clone();
+    broken["shard"]["plan"] = "md5:00".into();
+    assert!(!validator.is_valid(&broken), "the schema must reject a plan digest that is not SHA-256");
 }
 
 #[test]

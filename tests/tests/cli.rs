@@ -64,7 +64,7 @@ fn json_output_validates_against_the_schema() {
         let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
         let errors: Vec<String> = validator.iter_errors(&report).map(|e| e.to_string()).collect();
         assert!(errors.is_empty(), "{name}: {errors:#?}");
-        assert_eq!(report["schema_version"], 1);
+        assert_eq!(report["schema_version"], 2);
         assert_eq!(report["verdict"], if code == 0 { "GO" } else { "NO-GO" });
     }
 }
