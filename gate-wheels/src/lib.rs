@@ -183,25 +183,8 @@ impl Gate for WheelsGate {
 
     fn run(&self, ctx: &Context) -> GateOutcome {
         let mut outcome = GateOutcome::new();
-        let sets = if self.config.set.is_empty() {
-            let found = layout::recognise(&ctx.repo);
-            match &found {
-                Some((name, sets)) => outcome.note(format!(
-                    "recognised the {name} layout: {}",
-                    sets.iter().map(WheelSet::describe).collect::<Vec<_>>().join(", ")
-                )),
-                None => outcome.note(
-                    "no sums file recognised (looked for sha256sums.txt, *-sha256sums.txt and <project>/sha256sums.txt with <project>/wheels/)",
-                ),
-            }
-            found.map(|(_, sets)| sets).unwrap_or_default()
-        } else {
-            outcome.note(format!(
-                "configured sets: {}",
-                self.config.set.iter().map(WheelSet::describe).collect::<Vec<_>>().join(", ")
-            ));
-            self.config.set.clone()
-        };
+        let (sets, note) = self.sets(&ctx.repo);
+        outcome.note(note);
         let pool = match rayon::ThreadPoolBuilder::new().num_threads(ctx.jobs.max(1)).build() {
             Ok(pool) => pool,
             Err(e) => {
@@ -211,23 +194,33 @@ impl Gate for WheelsGate {
         };
         let mut keyrings: BTreeMap<&str, Vec<signature::PublicKey>> = BTreeMap::new();
         let mut checked_sets: Vec<(&WheelSet, Vec<sums::Entry>)> = Vec::new();
-        for set in &sets {
+        for (index, set) in sets.iter().enumerate() {
             let dir = set.pubkeys_dir();
-            if !keyrings.contains_key(dir) && ctx.repo.join(dir).is_dir() {
+            if ctx.wants(&set.sums) && !keyrings.contains_key(dir) && ctx.repo.join(dir).is_dir() {
                 let (keys, problems) = signature::load_keys(&ctx.repo, dir);
-                outcome.items.extend(problems);
+                // A key directory's problems belong to the first set using
+                // it, so that a sharded run reports them once.
+                if sets.iter().position(|s| s.pubkeys_dir() == dir) == Some(index) {
+                    outcome.items.extend(problems);
+                }
                 keyrings.insert(dir, keys);
             }
             let (items, entries) = self.check_set(ctx, set, keyrings.get(dir).map(Vec::as_slice), &pool);
             outcome.items.extend(items);
             checked_sets.push((set, entries));
         }
+        if !sets.iter().any(|set| ctx.wants(&set.sums)) {
+            return outcome;
+        }
         let configured = !self.config.set.is_empty();
         let associations = pins::associate(&ctx.repo, &checked_sets, configured);
         let mut files_by_set: BTreeMap<usize, Vec<&pins::Association>> = BTreeMap::new();
         for association in &associations {
+            let sums = &checked_sets[association.set].0.sums;
+            if !ctx.wants(sums) {
+                continue;
+            }
             if let Some(why) = &association.why {
-                let sums = &checked_sets[association.set].0.sums;
                 outcome.note(format!("{} checked against {sums} ({why})", association.path));
             }
             files_by_set.entry(association.set).or_default().push(association);
@@ -237,6 +230,25 @@ impl Gate for WheelsGate {
             outcome.items.extend(pins::check(&files, set, entries));
         }
         outcome
+    }
+
+    /// One unit per set (its sums file: the set's own checks, signature,
+    /// unlisted files and requirements pins) and one per listed wheel (its
+    /// subject, `<wheels>/<name>`: whether it is present and its hash).
+    fn units(&self, ctx: &Context) -> Vec<String> {
+        let (sets, _) = self.sets(&ctx.repo);
+        let mut units: Vec<String> = Vec::new();
+        for set in &sets {
+            units.push(set.sums.clone());
+            if let Ok(bytes) = read_bounded(&ctx.repo.join(&set.sums), self.config.max_sums_bytes) {
+                let names: BTreeSet<String> =
+                    sums::parse(&bytes).entries.into_iter().map(|e| e.name).collect();
+                units.extend(names.iter().map(|name| wheel_subject(set, name)));
+            }
+        }
+        let mut seen = BTreeSet::new();
+        units.retain(|unit| seen.insert(unit.clone()));
+        units
     }
 }
 
@@ -281,7 +293,33 @@ fn check_signature(
     }
 }
 
+/// A wheel's subject, `<wheels>/<name>`, which is also its unit.
+fn wheel_subject(set: &WheelSet, name: &str) -> String {
+    format!("{}/{name}", set.wheels)
+}
+
 impl WheelsGate {
+    /// The configured sets, or the recognised ones, and a note saying which.
+    fn sets(&self, repo: &Path) -> (Vec<WheelSet>, String) {
+        let describe = |sets: &[WheelSet]| sets.iter().map(WheelSet::describe).collect::<Vec<_>>().join(", ");
+        if !self.config.set.is_empty() {
+            return (self.config.set.clone(), format!("configured sets: {}", describe(&self.config.set)));
+        }
+        match layout::recognise(repo) {
+            Some((name, sets)) => {
+                let note = format!("recognised the {name} layout: {}", describe(&sets));
+                (sets, note)
+            }
+            None => (
+                Vec::new(),
+                "no sums file recognised (looked for sha256sums.txt, *-sha256sums.txt and <project>/sha256sums.txt with <project>/wheels/)".to_owned(),
+            ),
+        }
+    }
+
+    /// The items of `set` that this run wants ([`Context::wants`]): the
+    /// set's own when its sums file is a wanted unit, and those of each
+    /// wanted wheel; and the set's parsed entries.
     fn check_set(
         &self,
         ctx: &Context,
@@ -291,8 +329,14 @@ impl WheelsGate {
     ) -> (Vec<Item>, Vec<sums::Entry>) {
         let sums_path = ctx.repo.join(&set.sums);
         let sums_name = set.sums.clone();
+        let whole = ctx.wants(&set.sums);
         let bytes = match read_bounded(&sums_path, self.config.max_sums_bytes) {
             Ok(bytes) => bytes,
+            Err(_)
+                if !whole && !ctx.units.iter().flatten().any(|u| u.starts_with(&wheel_subject(set, ""))) =>
+            {
+                return (vec![], vec![]);
+            }
             Err(reason) => {
                 let reason =
                     format!("{reason} (max-sums-bytes): a sums file of that size is not a list of wheels");
@@ -303,13 +347,12 @@ impl WheelsGate {
             }
         };
         let parsed = sums::parse(&bytes);
-        let mut items = vec![check_signature(ctx, set, &bytes, keys)];
-        items.extend(parsed.errors.iter().map(|e| {
-            Item::fail("sums-syntax", format!("{sums_name}:{}", e.line), e.message.clone())
-                .at(Location::at(&sums_name, e.line, e.column))
-        }));
-
+        let mut items = Vec::new();
+        if whole {
+            items.push(check_signature(ctx, set, &bytes, keys));
+        }
         let mut first_by_name: BTreeMap<&str, &sums::Entry> = BTreeMap::new();
+        let mut duplicates = Vec::new();
         for entry in &parsed.entries {
             let Some(first) = first_by_name.get(entry.name.as_str()) else {
                 first_by_name.insert(&entry.name, entry);
@@ -320,51 +363,27 @@ impl WheelsGate {
             } else {
                 format!("listed twice with different hashes (lines {} and {})", first.line, entry.line)
             };
-            items.push(
-                Item::fail("sums-duplicate", format!("{}/{}", set.wheels, entry.name), reason)
+            duplicates.push(
+                Item::fail("sums-duplicate", wheel_subject(set, &entry.name), reason)
                     .at(Location::at(&sums_name, first.line, 1))
                     .at(Location::at(&sums_name, entry.line, 1))
                     .with(Evidence::hash("sha256", first.sha256.clone(), Some(entry.sha256.clone()))),
             );
         }
-        if let Some((before, after, count)) = sums::order_inversions(&parsed.entries) {
-            items.push(
-                Item::fail(
-                    "sums-order",
-                    &sums_name,
-                    format!(
-                        "not sorted in byte order by file name: {count} adjacent pair{} out of order, first `{}` before `{}`",
-                        if count == 1 { "" } else { "s" },
-                        before.name,
-                        after.name
-                    ),
-                )
-                .severity(Severity::Warning)
-                .at(Location::at(&sums_name, after.line, 1)),
-            );
-        }
-
-        let wheels_dir = ctx.repo.join(&set.wheels);
-        let listed: BTreeSet<&str> = first_by_name.keys().copied().collect();
-        match list_files(&wheels_dir) {
-            Ok(present) => {
-                items.extend(present.iter().filter(|n| !listed.contains(n.as_str())).map(|name| {
-                    Item::fail(
-                        "unlisted",
-                        format!("{}/{name}", set.wheels),
-                        format!("present but not listed in {sums_name}"),
-                    )
-                    .at(Location::file(format!("{}/{name}", set.wheels)))
-                }))
-            }
-            Err(e) => items.push(
-                Item::error("missing", &set.wheels, format!("cannot list the wheels directory: {e}"))
-                    .at(Location::file(&set.wheels)),
-            ),
+        if whole {
+            items.extend(parsed.errors.iter().map(|e| {
+                Item::fail("sums-syntax", format!("{sums_name}:{}", e.line), e.message.clone())
+                    .at(Location::at(&sums_name, e.line, e.column))
+            }));
+            items.extend(duplicates);
+            items.extend(order_item(&parsed.entries, &sums_name));
+            items.extend(unlisted_items(ctx, set, &first_by_name));
         }
 
         let repo_root = ctx.repo.canonicalize().unwrap_or_else(|_| ctx.repo.clone());
-        let entries: Vec<&sums::Entry> = first_by_name.values().copied().collect();
+        let entries: Vec<&sums::Entry> =
+            first_by_name.values().copied().filter(|e| ctx.wants(&wheel_subject(set, &e.name))).collect();
+        let wheels_dir = ctx.repo.join(&set.wheels);
         let cancelled = || ctx.cancel.is_cancelled();
         let checked: Vec<Item> = pool.install(|| {
             entries
@@ -374,6 +393,47 @@ impl WheelsGate {
         });
         items.extend(checked);
         (items, parsed.entries)
+    }
+}
+
+/// The warning of a sums file not sorted in byte order, if it is not.
+fn order_item(entries: &[sums::Entry], sums_name: &str) -> Option<Item> {
+    let (before, after, count) = sums::order_inversions(entries)?;
+    Some(
+        Item::fail(
+            "sums-order",
+            sums_name,
+            format!(
+                "not sorted in byte order by file name: {count} adjacent pair{} out of order, first `{}` before `{}`",
+                if count == 1 { "" } else { "s" },
+                before.name,
+                after.name
+            ),
+        )
+        .severity(Severity::Warning)
+        .at(Location::at(sums_name, after.line, 1)),
+    )
+}
+
+/// The files of the wheels directory that the sums file does not list.
+fn unlisted_items(ctx: &Context, set: &WheelSet, listed: &BTreeMap<&str, &sums::Entry>) -> Vec<Item> {
+    match list_files(&ctx.repo.join(&set.wheels)) {
+        Ok(present) => present
+            .iter()
+            .filter(|n| !listed.contains_key(n.as_str()))
+            .map(|name| {
+                Item::fail(
+                    "unlisted",
+                    wheel_subject(set, name),
+                    format!("present but not listed in {}", set.sums),
+                )
+                .at(Location::file(wheel_subject(set, name)))
+            })
+            .collect(),
+        Err(e) => vec![
+            Item::error("missing", &set.wheels, format!("cannot list the wheels directory: {e}"))
+                .at(Location::file(&set.wheels)),
+        ],
     }
 }
 
@@ -412,7 +472,7 @@ fn check_wheel(
     entry: &sums::Entry,
     cancelled: &(dyn Fn() -> bool + Sync),
 ) -> Item {
-    let subject = format!("{}/{}", set.wheels, entry.name);
+    let subject = wheel_subject(set, &entry.name);
     let listed_at = Location::at(sums_name, entry.line, 1);
     if entry.name.contains(['/', '\\', '\0']) || entry.name == ".." || entry.name == "." {
         return Item::fail(
@@ -445,23 +505,19 @@ fn check_wheel(
     // A small file is read once: as an LFS pointer if it is one, else hashed
     // from the bytes already read.
     let small = (metadata.len() <= lfs::MAX_POINTER_BYTES).then(|| std::fs::read(&path));
-    if let Some(Ok(bytes)) = &small {
-        if let Some(pointer) = lfs::parse(bytes) {
-            let evidence = Evidence::hash("sha256", entry.sha256.clone(), Some(pointer.oid.clone()));
-            let size = Evidence::fact("LFS object size", pointer.size.to_string());
-            return if pointer.oid == entry.sha256 {
-                Item::pass(
-                    "hash",
-                    subject,
-                    "Git LFS pointer names the listed SHA-256 (object not downloaded)",
-                )
-            } else {
-                Item::fail("hash", subject, format!("Git LFS pointer's oid differs from {sums_name}"))
-            }
-            .with(evidence)
-            .with(size)
-            .at(listed_at);
+    if let Some(Ok(bytes)) = &small
+        && let Some(pointer) = lfs::parse(bytes)
+    {
+        let evidence = Evidence::hash("sha256", entry.sha256.clone(), Some(pointer.oid.clone()));
+        let size = Evidence::fact("LFS object size", pointer.size.to_string());
+        return if pointer.oid == entry.sha256 {
+            Item::pass("hash", subject, "Git LFS pointer names the listed SHA-256 (object not downloaded)")
+        } else {
+            Item::fail("hash", subject, format!("Git LFS pointer's oid differs from {sums_name}"))
         }
+        .with(evidence)
+        .with(size)
+        .at(listed_at);
     }
     let hashed = match small {
         Some(Ok(bytes)) => {
@@ -484,5 +540,97 @@ fn check_wheel(
         Err(reason) => Item::error("hash", subject, reason)
             .with(Evidence::hash("sha256", entry.sha256.clone(), None))
             .at(listed_at),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use gate_core::testing::example;
+
+    use super::*;
+
+    /// Every item of a run, as `id status reason`, sorted.
+    fn items(outcome: &GateOutcome) -> Vec<String> {
+        let mut items: Vec<String> = outcome
+            .items
+            .iter()
+            .map(|i| format!("{} {:?} {}", i.id_in("wheels"), i.status, i.reason))
+            .collect();
+        items.sort();
+        items
+    }
+
+    /// The items of a whole run, and those of one run per unit put together.
+    fn whole_and_by_unit(repo: &Path) -> (Vec<String>, Vec<String>) {
+        let gate = WheelsGate::default();
+        let ctx = Context::new(repo);
+        let mut by_unit = Vec::new();
+        for unit in gate.units(&ctx) {
+            let ctx = Context { units: Some(BTreeSet::from([unit])), ..ctx.clone() };
+            by_unit.extend(items(&gate.run(&ctx)));
+        }
+        by_unit.sort();
+        (items(&gate.run(&ctx)), by_unit)
+    }
+
+    #[test]
+    fn units_are_each_set_and_each_listed_wheel() {
+        let units = WheelsGate::default().units(&Context::new(example("release-repo")));
+        assert_eq!(
+            units,
+            [
+                "sha256sums.txt",
+                "localwheels/flit_core-3.9.0-py3-none-any.whl",
+                "localwheels/rc_greeting-1.0.0-py3-none-any.whl",
+                "localwheels/rc_stamp-2.1.0-py3-none-any.whl",
+                "localwheels/rc_units-0.3.1-py3-none-any.whl",
+            ]
+        );
+        let (whole, by_unit) = whole_and_by_unit(&example("release-repo"));
+        assert_eq!(whole.len(), 9, "{whole:#?}");
+        assert_eq!(by_unit, whole);
+    }
+
+    #[test]
+    fn every_problem_is_reported_by_exactly_one_unit() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |path: &str, text: &[u8]| {
+            let path = dir.path().join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        };
+        let good = hex(&<sha2::Sha256 as sha2::Digest>::digest(b"b"));
+        write("localwheels/b-1.0-py3-none-any.whl", b"b");
+        write("localwheels/c-1.0-py3-none-any.whl", b"unlisted");
+        write("bootstrap/d-1.0-py3-none-any.whl", b"changed");
+        write("pubkeys/notes.txt", b"not a key");
+        write(
+            "sha256sums.txt",
+            format!(
+                "{good}  b-1.0-py3-none-any.whl\n{good}  a-1.0-py3-none-any.whl\n{good}  b-1.0-py3-none-any.whl\nnot a line\n"
+            )
+            .as_bytes(),
+        );
+        write("bootstrap-sha256sums.txt", format!("{good}  d-1.0-py3-none-any.whl\n").as_bytes());
+        write("requirements.txt", format!("b==1.0 --hash=sha256:{good}\nunpinned\n").as_bytes());
+        let (whole, by_unit) = whole_and_by_unit(dir.path());
+        for expected in [
+            "wheels/pubkey/pubkeys/notes.txt",
+            "wheels/missing/localwheels/a-1.0-py3-none-any.whl",
+            "wheels/unlisted/localwheels/c-1.0-py3-none-any.whl",
+            "wheels/sums-duplicate/localwheels/b-1.0-py3-none-any.whl",
+            "wheels/sums-syntax/sha256sums.txt:4",
+            "wheels/sums-order/sha256sums.txt",
+            "wheels/hash/bootstrap/d-1.0-py3-none-any.whl",
+            "wheels/pin-unpinned/requirements.txt/unpinned",
+            "wheels/unpinned-wheel/requirements.txt/a-1.0-py3-none-any.whl",
+        ] {
+            assert_eq!(
+                whole.iter().filter(|i| i.starts_with(&format!("{expected} "))).count(),
+                1,
+                "{expected} in {whole:#?}"
+            );
+        }
+        assert_eq!(by_unit, whole);
     }
 }
