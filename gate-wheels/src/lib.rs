@@ -12,6 +12,7 @@ mod digest;
 mod layout;
 mod lfs;
 mod pins;
+pub mod rebuild;
 pub mod requirements;
 pub mod signature;
 pub mod sums;
@@ -38,11 +39,14 @@ pub struct Config {
     /// Largest sums file read, in bytes.
     #[serde(default = "default_max_sums_bytes")]
     pub max_sums_bytes: u64,
+    /// `[gates.wheels.rebuild]`: rebuild the wheels from source (opt-in).
+    #[serde(default)]
+    pub rebuild: Option<rebuild::Config>,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Self { set: Vec::new(), max_sums_bytes: default_max_sums_bytes() }
+        Self { set: Vec::new(), max_sums_bytes: default_max_sums_bytes(), rebuild: None }
     }
 }
 
@@ -166,6 +170,9 @@ const CHECKS: &[CheckInfo] = &[
         summary: "The file's SHA-256 (or its Git LFS pointer's oid) equals the listed hash.",
         remedy: "Find out which side changed: rebuild the wheel, or regenerate and re-sign the sums file.",
     },
+    rebuild::CHECKS[0],
+    rebuild::CHECKS[1],
+    rebuild::CHECKS[2],
 ];
 
 impl Gate for WheelsGate {
@@ -208,6 +215,10 @@ impl Gate for WheelsGate {
             let (items, entries) = self.check_set(ctx, set, keyrings.get(dir).map(Vec::as_slice), &pool);
             outcome.items.extend(items);
             checked_sets.push((set, entries));
+        }
+        // Each wheel's rebuild belongs to the wheel's unit.
+        if let Some(config) = &self.config.rebuild {
+            outcome.items.extend(rebuild::run(ctx, config, &checked_sets));
         }
         if !sets.iter().any(|set| ctx.wants(&set.sums)) {
             return outcome;

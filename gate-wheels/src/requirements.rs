@@ -594,7 +594,7 @@ fn parse_hash(value: &str) -> Result<PinnedHash, (usize, String)> {
 }
 
 /// PEP 503 normalisation: lowercase, every run of `-`, `_` and `.` becomes `-`.
-fn normalise_name(name: &str) -> String {
+pub(crate) fn normalise_name(name: &str) -> String {
     let mut normalised = String::with_capacity(name.len());
     let mut in_separator_run = false;
     for c in name.chars() {
@@ -609,6 +609,21 @@ fn normalise_name(name: &str) -> String {
         }
     }
     normalised
+}
+
+/// A normalised name and a PEP 440 version, when `version` is one.
+fn release(name: &str, version: &str) -> Option<(String, Version)> {
+    Some((normalise_name(name), Version::from_str(version).ok()?))
+}
+
+/// The normalised name and version of a wheel file name,
+/// `{distribution}-{version}(-{build})?-{python}-{abi}-{platform}.whl`.
+pub(crate) fn wheel_release(file_name: &str) -> Option<(String, Version)> {
+    let parts: Vec<&str> = file_name.strip_suffix(".whl")?.split('-').collect();
+    match parts[..] {
+        [name, version, _, _, _] | [name, version, _, _, _, _] => release(name, version),
+        _ => None,
+    }
 }
 
 /// What kind of distribution a listed file is.
@@ -633,13 +648,8 @@ struct ListedDistribution<'a> {
 /// sdist `{name}-{version}.tar.gz`. Other files are not distributions.
 fn classify(entry: &Entry) -> Option<ListedDistribution<'_>> {
     let file_name = entry.name.rsplit('/').next().unwrap_or(&entry.name);
-    let release = |name: &str, version: &str| Some((normalise_name(name), Version::from_str(version).ok()?));
-    if let Some(stem) = file_name.strip_suffix(".whl") {
-        let parts: Vec<&str> = stem.split('-').collect();
-        let release = match parts[..] {
-            [name, version, _, _, _] | [name, version, _, _, _, _] => release(name, version),
-            _ => None,
-        };
+    if file_name.ends_with(".whl") {
+        let release = wheel_release(file_name);
         return Some(ListedDistribution { entry, kind: DistributionKind::Wheel, release });
     }
     let stem = file_name.strip_suffix(".tar.gz")?;
