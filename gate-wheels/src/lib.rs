@@ -8,6 +8,7 @@
 //! Wheels kept in Git LFS and not fetched are checked through their pointer
 //! files, without downloading anything.
 
+pub mod build_deps;
 mod digest;
 mod layout;
 mod lfs;
@@ -42,11 +43,14 @@ pub struct Config {
     /// `[gates.wheels.rebuild]`: rebuild the wheels from source (opt-in).
     #[serde(default)]
     pub rebuild: Option<rebuild::Config>,
+    /// `[gates.wheels.build-deps]`: build-dependency analysis (opt-in).
+    #[serde(default)]
+    pub build_deps: Option<build_deps::Config>,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Self { set: Vec::new(), max_sums_bytes: default_max_sums_bytes(), rebuild: None }
+        Self { set: Vec::new(), max_sums_bytes: default_max_sums_bytes(), rebuild: None, build_deps: None }
     }
 }
 
@@ -173,6 +177,10 @@ const CHECKS: &[CheckInfo] = &[
     rebuild::CHECKS[0],
     rebuild::CHECKS[1],
     rebuild::CHECKS[2],
+    build_deps::CHECKS[0],
+    build_deps::CHECKS[1],
+    build_deps::CHECKS[2],
+    build_deps::CHECKS[3],
 ];
 
 impl Gate for WheelsGate {
@@ -219,6 +227,12 @@ impl Gate for WheelsGate {
         // Each wheel's rebuild belongs to the wheel's unit.
         if let Some(config) = &self.config.rebuild {
             outcome.items.extend(rebuild::run(ctx, config, &checked_sets));
+        }
+        // The build-dependency analysis belongs to the unit of the first set,
+        // or to a whole run when there is no set.
+        let analyses = sets.first().map_or(ctx.units.is_none(), |first| ctx.wants(&first.sums));
+        if let (Some(config), true) = (&self.config.build_deps, analyses) {
+            build_deps::run(ctx, config, &mut outcome);
         }
         if !sets.iter().any(|set| ctx.wants(&set.sums)) {
             return outcome;

@@ -1,0 +1,686 @@
+//! Build-dependency analysis per target Python, before anything is built:
+//! cycles in the build-time closure (which a `--no-binary` build can never
+//! finish) and build dependencies that build isolation would take, unpinned,
+//! from the index.
+//!
+//! Opt-in with `[gates.wheels.build-deps]` ([`Config`]). From the pinned
+//! requirements and build requirements, the analysis walks the index
+//! ([`index`]) breadth first: each distribution gets the version its pin
+//! names, else the newest sdist on the index that every requirement met so
+//! far allows, uploaded before the run's moment (`--as-of`). Its needs come
+//! from [`metadata`]; a need is followed when its marker is true for at least
+//! one target Python. The graph's cycles through a build edge ([`graph`]) are
+//! then found for each target Python on its own, and reported once each with
+//! the Pythons it is a cycle on.
+
+pub mod graph;
+pub mod index;
+pub mod metadata;
+
+use std::collections::{BTreeMap, VecDeque};
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr as _;
+
+use gate_core::{CheckInfo, Context, Evidence, GateOutcome, Item, Location, Severity};
+use pep508_rs::pep440_rs::{Version, VersionSpecifiers};
+use pep508_rs::{MarkerEnvironment, MarkerEnvironmentBuilder};
+use rayon::prelude::*;
+use serde::{Deserialize, Deserializer};
+
+use crate::read_bounded;
+use crate::requirements::{self, normalise_name};
+use index::{DistFile, Index, Limits, ProjectPage};
+use metadata::{Dependency, Metadata};
+
+/// `[gates.wheels.build-deps]` in the configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Config {
+    /// The Simple API root (PEP 691 JSON, else PEP 503 HTML).
+    #[serde(default = "default_index_url", deserialize_with = "index_url")]
+    pub index_url: String,
+    /// The Pythons markers are evaluated for, as `X.Y` or `X.Y.Z`.
+    pub target_pythons: Vec<TargetPython>,
+    /// Whether builds use pip's build isolation (the default).
+    #[serde(default = "yes")]
+    pub build_isolation: bool,
+    /// Where index answers are cached; default `$XDG_CACHE_HOME/release-check/index`
+    /// (else `~/.cache/release-check/index`). Relative to the repository.
+    #[serde(default)]
+    pub cache_dir: Option<PathBuf>,
+    /// Read only the cache; never send a request.
+    #[serde(default)]
+    pub offline: bool,
+    /// The pinned requirements, relative to the repository.
+    #[serde(default = "default_requirements")]
+    pub requirements: String,
+    /// The pinned build requirements, relative to the repository.
+    #[serde(default = "default_build_requirements")]
+    pub build_requirements: String,
+}
+
+fn default_index_url() -> String {
+    "https://pypi.org/simple/".to_owned()
+}
+
+fn default_requirements() -> String {
+    "requirements.txt".to_owned()
+}
+
+fn default_build_requirements() -> String {
+    "build-requirements.txt".to_owned()
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn index_url<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    let url = String::deserialize(deserializer)?;
+    if !["https://", "http://"].iter().any(|scheme| url.starts_with(scheme)) {
+        return Err(serde::de::Error::custom(format!(
+            "expected an https:// or http:// URL of a Simple API root, found `{url}`"
+        )));
+    }
+    Ok(url)
+}
+
+/// A target Python, by version, and the marker environment it gives.
+///
+/// `python_version` is `X.Y` and `python_full_version` the version as written
+/// (`X.Y` becomes `X.Y.0`); the platform fields are those of CPython on
+/// x86-64 Linux: `implementation_name = "cpython"`,
+/// `platform_python_implementation = "CPython"`, `os_name = "posix"`,
+/// `sys_platform = "linux"`, `platform_system = "Linux"`,
+/// `platform_machine = "x86_64"`, empty `platform_release` and
+/// `platform_version`.
+#[derive(Debug, Clone)]
+pub struct TargetPython {
+    /// As written in the configuration.
+    pub name: String,
+    /// The marker environment.
+    pub environment: MarkerEnvironment,
+}
+
+impl<'de> Deserialize<'de> for TargetPython {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        Self::from_version(&name).map_err(serde::de::Error::custom)
+    }
+}
+
+impl TargetPython {
+    /// The target Python of version `X.Y` or `X.Y.Z`.
+    pub fn from_version(name: &str) -> Result<Self, String> {
+        let expected = || {
+            format!(
+                "expected a Python version such as \"3.9\" or \"3.9.18\", found `{name}` (interpreter paths are not supported here yet)"
+            )
+        };
+        let parts: Vec<&str> = name.split('.').collect();
+        if !(2..=3).contains(&parts.len())
+            || parts.iter().any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err(expected());
+        }
+        let short = format!("{}.{}", parts[0], parts[1]);
+        let full = if parts.len() == 3 { name.to_owned() } else { format!("{short}.0") };
+        let environment = MarkerEnvironment::try_from(MarkerEnvironmentBuilder {
+            implementation_name: "cpython",
+            implementation_version: &full,
+            os_name: "posix",
+            platform_machine: "x86_64",
+            platform_python_implementation: "CPython",
+            platform_release: "",
+            platform_system: "Linux",
+            platform_version: "",
+            python_full_version: &full,
+            python_version: &short,
+            sys_platform: "linux",
+        })
+        .map_err(|_| expected())?;
+        Ok(Self { name: name.to_owned(), environment })
+    }
+}
+
+/// The checks of the analysis, part of the wheels gate's checks.
+pub(crate) const CHECKS: [CheckInfo; 4] = [
+    CheckInfo {
+        id: "build-cycle",
+        default_severity: Severity::Blocker,
+        summary: "The build-time closure of the requirements has no cycle on any target Python, so every distribution can be built from source (`--no-binary :all:`) (opt-in: [gates.wheels.build-deps]).",
+        remedy: "Read the cycle's edges: pin the distribution that brought the edge to a version without it, or allow a binary wheel for one member of the cycle.",
+    },
+    CheckInfo {
+        id: "unpinned-build-dep",
+        default_severity: Severity::Blocker,
+        summary: "Every build dependency of the closure is pinned in the build requirements (with build isolation, an unpinned one is taken newest from the index at build time).",
+        remedy: "Pin it (`name==version --hash=...`) in the build requirements; build without isolation from those pins.",
+    },
+    CheckInfo {
+        id: "index",
+        default_severity: Severity::Blocker,
+        summary: "The package index answers for every distribution of the closure: its project page, a matching sdist, its files with the listed SHA-256.",
+        remedy: "Check index-url, the network or the cache (offline); pin a version the index has as of the date.",
+    },
+    CheckInfo {
+        id: "build-metadata",
+        default_severity: Severity::Blocker,
+        summary: "Each distribution's needs are known statically: requirements files parse, and the index metadata file, PKG-INFO, pyproject.toml or setup.cfg give its build and run-time requirements.",
+        remedy: "Fix the requirement at the reported place, or pin a version whose metadata is static (Metadata 2.2).",
+    },
+];
+
+/// One distribution of the graph.
+#[derive(Debug)]
+struct Node {
+    name: String,
+    /// The version analysed, and the newest the index allows as of the date.
+    chosen: Option<Chosen>,
+}
+
+#[derive(Debug)]
+struct Chosen {
+    version: Version,
+    newest: Option<Version>,
+}
+
+impl fmt::Display for Node {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.chosen {
+            Some(chosen) => write!(f, "{} {}", self.name, chosen.version),
+            None => f.write_str(&self.name),
+        }
+    }
+}
+
+/// An edge and why it exists.
+#[derive(Debug)]
+struct Need {
+    edge: graph::Edge,
+    dependency: Dependency,
+    /// Whether its marker is true, per target Python.
+    active: Vec<bool>,
+}
+
+/// A distribution read from the index.
+struct Resolved {
+    chosen: Chosen,
+    metadata: Result<Metadata, Box<Item>>,
+    /// Whether the project page was PEP 691 JSON.
+    json: bool,
+}
+
+/// What the walk knows about a name when it reads it.
+struct Wanted {
+    specifiers: Vec<VersionSpecifiers>,
+    pin: Option<Version>,
+}
+
+/// Runs the analysis, adding its items and notes to `outcome`.
+pub(crate) fn run(ctx: &Context, config: &Config, outcome: &mut GateOutcome) {
+    let mut pins: BTreeMap<String, Version> = BTreeMap::new();
+    let mut build_pins: BTreeMap<String, Version> = BTreeMap::new();
+    let mut roots: Vec<String> = Vec::new();
+    for (path, is_build) in [(&config.requirements, false), (&config.build_requirements, true)] {
+        let text = match read_bounded(&ctx.repo.join(path), 16 * 1024 * 1024) {
+            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            Err(reason) => {
+                outcome.push(Item::error("build-metadata", path, reason).at(Location::file(path)));
+                continue;
+            }
+        };
+        let parsed = requirements::parse(&text);
+        for error in &parsed.errors {
+            outcome.push(
+                Item::error("build-metadata", format!("{path}:{}", error.line), error.message.clone())
+                    .at(Location::at(path, error.line, error.column)),
+            );
+        }
+        for requirement in parsed.requirements {
+            let active = match &requirement.marker {
+                Some(marker) => pep508_rs::MarkerTree::from_str(marker)
+                    .map(|m| config.target_pythons.iter().any(|p| m.evaluate(&p.environment, &[])))
+                    .unwrap_or(true),
+                None => true,
+            };
+            if !active {
+                continue;
+            }
+            if let Some(version) = &requirement.version {
+                let pinned = if is_build { &mut build_pins } else { &mut pins };
+                pinned.insert(requirement.name.clone(), version.clone());
+            }
+            roots.push(requirement.name);
+        }
+    }
+    let cache = match &config.cache_dir {
+        Some(dir) => Ok(ctx.repo.join(dir)),
+        None => default_cache_dir(),
+    };
+    let cache = match cache {
+        Ok(cache) => cache,
+        Err(reason) => {
+            outcome.push(Item::error("index", "", reason));
+            return;
+        }
+    };
+    let index = Index::new(&config.index_url, &cache, config.offline, Limits::default());
+    let pythons: Vec<&str> = config.target_pythons.iter().map(|p| p.name.as_str()).collect();
+    let as_of = ctx.now;
+    let mut walk =
+        Walk { nodes: Vec::new(), by_name: BTreeMap::new(), needs: Vec::new(), wanted: BTreeMap::new() };
+    let mut frontier: VecDeque<usize> = VecDeque::new();
+    for name in roots {
+        if let Some(node) = walk.add(&name) {
+            frontier.push_back(node);
+        }
+    }
+    let threads = ctx.jobs.clamp(1, 8);
+    let pool = match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
+        Ok(pool) => pool,
+        Err(e) => {
+            outcome.push(Item::error("index", "", format!("could not start index threads: {e}")));
+            return;
+        }
+    };
+    let mut html_pages = Vec::new();
+    while !frontier.is_empty() {
+        let level: Vec<usize> = frontier.drain(..).collect();
+        let jobs: Vec<(usize, String, Wanted)> = level
+            .iter()
+            .map(|&node| {
+                let name = walk.nodes[node].name.clone();
+                let wanted = Wanted {
+                    specifiers: walk.wanted.remove(&name).unwrap_or_default(),
+                    pin: build_pins.get(&name).or(pins.get(&name)).cloned(),
+                };
+                (node, name, wanted)
+            })
+            .collect();
+        let results: Vec<(usize, Result<Resolved, Box<Item>>)> = pool.install(|| {
+            jobs.par_iter()
+                .map(|(node, name, wanted)| (*node, resolve(ctx, &index, name, wanted, as_of)))
+                .collect()
+        });
+        for (node, result) in results {
+            let resolved = match result {
+                Ok(found) => found,
+                Err(item) => {
+                    outcome.push(*item);
+                    continue;
+                }
+            };
+            if !resolved.json {
+                html_pages.push(walk.nodes[node].name.clone());
+            }
+            walk.nodes[node].chosen = Some(resolved.chosen);
+            let metadata = match resolved.metadata {
+                Ok(metadata) => metadata,
+                Err(item) => {
+                    outcome.push(*item);
+                    continue;
+                }
+            };
+            let run = match metadata.run {
+                Ok(run) => run,
+                Err(why) => {
+                    outcome.push(Item::error("build-metadata", walk.nodes[node].to_string(), why));
+                    Vec::new()
+                }
+            };
+            for dependency in metadata.build.into_iter().chain(run) {
+                let active: Vec<bool> = config
+                    .target_pythons
+                    .iter()
+                    .map(|p| dependency.marker.evaluate(&p.environment, &[]))
+                    .collect();
+                if !active.contains(&true) {
+                    continue;
+                }
+                if let Some(added) = walk.add(&dependency.requirement.name) {
+                    frontier.push_back(added);
+                }
+                let to = walk.by_name[&dependency.requirement.name];
+                if let Ok(specifiers) = VersionSpecifiers::from_str(dependency.requirement.specifier.trim()) {
+                    walk.wanted.entry(dependency.requirement.name.clone()).or_default().push(specifiers);
+                }
+                let edge = graph::Edge { from: node, to, build: dependency.source.is_build() };
+                walk.needs.push(Need { edge, dependency, active });
+            }
+        }
+    }
+    let snapshot = format!("index {} as of {as_of}", config.index_url);
+    outcome.note(format!(
+        "build-deps: {} distributions, {} needs, {} requests to the {snapshot}",
+        walk.nodes.len(),
+        walk.needs.len(),
+        index.requests()
+    ));
+    if !html_pages.is_empty() {
+        outcome.note(format!(
+            "build-deps: the index served PEP 503 HTML for {}: no upload times, so --as-of could not filter their files",
+            html_pages.join(", ")
+        ));
+    }
+    outcome.items.extend(cycle_items(&walk, &pythons, &snapshot));
+    outcome.items.extend(unpinned_items(&walk, config, &build_pins, &pythons, &snapshot));
+}
+
+/// The graph as it is walked.
+struct Walk {
+    nodes: Vec<Node>,
+    by_name: BTreeMap<String, usize>,
+    needs: Vec<Need>,
+    wanted: BTreeMap<String, Vec<VersionSpecifiers>>,
+}
+
+impl Walk {
+    /// The new node of `name`, or `None` when it already has one.
+    fn add(&mut self, name: &str) -> Option<usize> {
+        let name = normalise_name(name);
+        if self.by_name.contains_key(&name) {
+            return None;
+        }
+        self.by_name.insert(name.clone(), self.nodes.len());
+        self.nodes.push(Node { name, chosen: None });
+        Some(self.nodes.len() - 1)
+    }
+}
+
+/// `$XDG_CACHE_HOME/release-check/index`, else `~/.cache/release-check/index`.
+fn default_cache_dir() -> Result<PathBuf, String> {
+    let non_empty = |name| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    non_empty("XDG_CACHE_HOME")
+        .or_else(|| non_empty("HOME").map(|home| home.join(".cache")))
+        .map(|dir| dir.join("release-check").join("index"))
+        .ok_or_else(|| "no cache directory: set cache-dir, XDG_CACHE_HOME or HOME".to_owned())
+}
+
+/// The version of an sdist of project `name` from its file name
+/// (`{name}-{version}.tar.gz` or `.zip`, the name in any spelling).
+fn sdist_version(name: &str, filename: &str) -> Option<Version> {
+    let stem = filename.strip_suffix(".tar.gz").or_else(|| filename.strip_suffix(".zip"))?;
+    stem.match_indices('-')
+        .find(|(at, _)| normalise_name(&stem[..*at]) == name)
+        .and_then(|(at, _)| Version::from_str(&stem[at + 1..]).ok())
+}
+
+/// Chooses `name`'s version and reads what it needs.
+fn resolve(
+    ctx: &Context,
+    index: &Index,
+    name: &str,
+    wanted: &Wanted,
+    as_of: jiff::Timestamp,
+) -> Result<Resolved, Box<Item>> {
+    let page = index.project(name, &ctx.cancel).map_err(|e| problem("index", name, e.to_string()))?;
+    let (chosen, sdist) = choose(&page, name, wanted, as_of)?;
+    let subject = format!("{name} {}", chosen.version);
+    let metadata_file = match &sdist.core_metadata {
+        Some(hash) => {
+            let url = format!("{}.metadata", sdist.url);
+            index
+                .file(&url, hash.as_deref(), &ctx.cancel)
+                .ok()
+                .and_then(|bytes| String::from_utf8(bytes).ok())
+                .map(|text| (format!("{}.metadata", sdist.filename), text))
+        }
+        None => None,
+    };
+    let bytes = index
+        .file(&sdist.url, sdist.sha256.as_deref(), &ctx.cancel)
+        .map_err(|e| problem("index", &subject, e.to_string()))?;
+    let metadata = if sdist.filename.ends_with(".tar.gz") {
+        metadata::sdist_files(&sdist.filename, &bytes).map_err(|why| problem("build-metadata", &subject, why))
+    } else {
+        let why = format!("{}: only .tar.gz sdists are read", sdist.filename);
+        Err(problem("build-metadata", &subject, why))
+    }
+    .and_then(|files| {
+        metadata::read(&sdist.filename, metadata_file.as_ref().map(|(n, t)| (n.as_str(), t.as_str())), &files)
+            .map_err(|e| problem("build-metadata", &subject, e.to_string()))
+    });
+    Ok(Resolved { chosen, metadata, json: page.json })
+}
+
+/// An error item of `check` about `subject`.
+fn problem(check: &str, subject: &str, reason: impl Into<String>) -> Box<Item> {
+    Box::new(Item::error(check, subject, reason))
+}
+
+/// The version `wanted` gets from `page` as of `as_of`, and its sdist.
+fn choose<'a>(
+    page: &'a ProjectPage,
+    name: &str,
+    wanted: &Wanted,
+    as_of: jiff::Timestamp,
+) -> Result<(Chosen, &'a DistFile), Box<Item>> {
+    let mut sdists: Vec<(Version, &DistFile)> =
+        page.as_of(as_of).filter_map(|file| Some((sdist_version(name, &file.filename)?, file))).collect();
+    // The newest version first; of one version, a .tar.gz before a .zip.
+    sdists.sort_by(|a, b| {
+        b.0.cmp(&a.0).then(a.1.filename.ends_with(".zip").cmp(&b.1.filename.ends_with(".zip")))
+    });
+    let allowed = |version: &Version, file: &DistFile| {
+        !file.yanked && !version.any_prerelease() && wanted.specifiers.iter().all(|s| s.contains(version))
+    };
+    let newest = sdists.iter().find(|(v, f)| allowed(v, f));
+    let chosen = match &wanted.pin {
+        Some(pin) => sdists.iter().find(|(v, _)| v == pin),
+        None => newest,
+    };
+    match chosen {
+        Some((version, file)) => {
+            Ok((Chosen { version: version.clone(), newest: newest.map(|(v, _)| v.clone()) }, *file))
+        }
+        None => {
+            let what = match &wanted.pin {
+                Some(pin) => format!("no sdist of the pinned {name}=={pin}"),
+                None if wanted.specifiers.is_empty() => format!("no sdist of {name}"),
+                None => format!(
+                    "no sdist of {name} matching {}",
+                    wanted.specifiers.iter().map(ToString::to_string).collect::<Vec<_>>().join(" and ")
+                ),
+            };
+            Err(problem("index", name, format!("{what} uploaded before {as_of} on {}", page.url)))
+        }
+    }
+}
+
+/// `3.7` or `3.7, 3.9`.
+fn list(pythons: &[&str], on: impl Fn(usize) -> bool) -> String {
+    pythons.iter().enumerate().filter(|(i, _)| on(*i)).map(|(_, p)| *p).collect::<Vec<_>>().join(", ")
+}
+
+/// How one need reads in a cycle: `→ imeta 4.12 (imeta; python_version < "3.8"
+/// [Requires-Dist, sdist PKG-INFO]: active on 3.7, inactive on 3.9)`.
+fn describe_need(walk: &Walk, need: &Need, pythons: &[&str]) -> String {
+    let activity = if need.active.iter().all(|a| *a) {
+        String::new()
+    } else {
+        let inactive = list(pythons, |i| !need.active[i]);
+        format!(": active on {}, inactive on {inactive}", list(pythons, |i| need.active[i]))
+    };
+    format!(
+        "→ {} ({} [{}]{activity})",
+        walk.nodes[need.edge.to], need.dependency.text, need.dependency.source
+    )
+}
+
+/// One `build-cycle` item per cycle, with the Pythons it is a cycle on; a
+/// pass when there is none.
+fn cycle_items(walk: &Walk, pythons: &[&str], snapshot: &str) -> Vec<Item> {
+    let mut cycles: BTreeMap<Vec<usize>, Vec<bool>> = BTreeMap::new();
+    for python in 0..pythons.len() {
+        let active: Vec<usize> = (0..walk.needs.len()).filter(|&i| walk.needs[i].active[python]).collect();
+        let edges: Vec<graph::Edge> = active.iter().map(|&i| walk.needs[i].edge).collect();
+        for cycle in graph::build_cycles(walk.nodes.len(), &edges) {
+            let mut cycle: Vec<usize> = cycle.into_iter().map(|e| active[e]).collect();
+            let smallest =
+                (0..cycle.len()).min_by_key(|&i| walk.nodes[walk.needs[cycle[i]].edge.from].name.clone());
+            cycle.rotate_left(smallest.unwrap_or(0));
+            cycles.entry(cycle).or_insert_with(|| vec![false; pythons.len()])[python] = true;
+        }
+    }
+    if cycles.is_empty() {
+        return vec![
+            Item::pass(
+                "build-cycle",
+                "",
+                format!(
+                    "no build-time cycle among {} distributions on {}",
+                    walk.nodes.len(),
+                    pythons.join(", ")
+                ),
+            )
+            .with(Evidence::fact("snapshot", snapshot)),
+        ];
+    }
+    cycles
+        .into_iter()
+        .map(|(cycle, on)| {
+            let first = &walk.nodes[walk.needs[cycle[0]].edge.from];
+            let names: Vec<&str> =
+                cycle.iter().map(|&e| walk.nodes[walk.needs[e].edge.from].name.as_str()).collect();
+            let path: Vec<String> =
+                cycle.iter().map(|&e| describe_need(walk, &walk.needs[e], pythons)).collect();
+            let not_on = list(pythons, |i| !on[i]);
+            let reason = format!(
+                "build-time cycle on {}{}: {first} {}",
+                list(pythons, |i| on[i]),
+                if not_on.is_empty() { String::new() } else { format!(" (not on {not_on})") },
+                path.join(" ")
+            );
+            let mut item = Item::fail("build-cycle", names.join("→"), reason);
+            for (step, &e) in cycle.iter().enumerate() {
+                let need = &walk.needs[e];
+                let when = if need.edge.build { "to build" } else { "at run time" };
+                item = item.with(Evidence::fact(
+                    format!("edge {}", step + 1),
+                    format!(
+                        "{} needs {} {when}: `{}` from {}",
+                        walk.nodes[need.edge.from],
+                        walk.nodes[need.edge.to].name,
+                        need.dependency.text,
+                        need.dependency.source
+                    ),
+                ));
+            }
+            item.with(Evidence::fact("snapshot", snapshot))
+        })
+        .collect()
+}
+
+/// One `unpinned-build-dep` item per build dependency that the build
+/// requirements do not pin (with build isolation) or do not satisfy
+/// (without).
+fn unpinned_items(
+    walk: &Walk,
+    config: &Config,
+    build_pins: &BTreeMap<String, Version>,
+    pythons: &[&str],
+    snapshot: &str,
+) -> Vec<Item> {
+    let mut by_dependency: BTreeMap<usize, Vec<&Need>> = BTreeMap::new();
+    for need in walk.needs.iter().filter(|n| n.edge.build) {
+        by_dependency.entry(need.edge.to).or_default().push(need);
+    }
+    let file = &config.build_requirements;
+    let mut items = Vec::new();
+    for (node, needs) in by_dependency {
+        let node = &walk.nodes[node];
+        let pin = build_pins.get(&node.name);
+        let unmet: Vec<&&Need> = needs
+            .iter()
+            .filter(|need| {
+                let specifiers = VersionSpecifiers::from_str(need.dependency.requirement.specifier.trim());
+                match (pin, specifiers) {
+                    (None, _) => true,
+                    (Some(pin), Ok(specifiers)) => !config.build_isolation && !specifiers.contains(pin),
+                    (Some(_), Err(_)) => !config.build_isolation,
+                }
+            })
+            .collect();
+        if unmet.is_empty() {
+            continue;
+        }
+        let by: Vec<String> = unmet
+            .iter()
+            .map(|need| {
+                let on = if need.active.iter().all(|a| *a) {
+                    String::new()
+                } else {
+                    format!(", on {}", list(pythons, |i| need.active[i]))
+                };
+                format!(
+                    "{} (`{}`, {}{on})",
+                    walk.nodes[need.edge.from], need.dependency.text, need.dependency.source
+                )
+            })
+            .collect();
+        let newest = node.chosen.as_ref().and_then(|c| c.newest.as_ref());
+        let reason = match (config.build_isolation, pin) {
+            (true, _) => format!(
+                "needed to build {} but not pinned in {file}: build isolation installs {}",
+                by.join(", "),
+                match newest {
+                    Some(version) => format!("{} {version}, the newest the {snapshot} allows", node.name),
+                    None =>
+                        format!("whatever the index has ({} has no matching sdist as of the date)", node.name),
+                }
+            ),
+            (false, None) => format!(
+                "needed to build {} but not in {file}: a build without isolation does not have it",
+                by.join(", ")
+            ),
+            (false, Some(pin)) => format!(
+                "needed to build {} but {file} pins {}=={pin}, which does not satisfy it",
+                by.join(", "),
+                node.name
+            ),
+        };
+        let mut item = Item::fail("unpinned-build-dep", &node.name, reason).at(Location::file(file));
+        if let Some(version) = newest {
+            item = item.with(Evidence::fact("index gives", format!("{} {version}", node.name)));
+        }
+        items.push(item.with(Evidence::fact("snapshot", snapshot)));
+    }
+    items
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn target_pythons_give_marker_environments() {
+        let old = TargetPython::from_version("3.7").unwrap();
+        let marker =
+            pep508_rs::MarkerTree::from_str("python_version < \"3.8\" and sys_platform == \"linux\"")
+                .unwrap();
+        assert!(marker.evaluate(&old.environment, &[]));
+        assert!(!marker.evaluate(&TargetPython::from_version("3.9.18").unwrap().environment, &[]));
+        for bad in ["3", "3.x", "/usr/bin/python3", "3..9", "3.9.1.2"] {
+            assert!(
+                TargetPython::from_version(bad).unwrap_err().contains("expected a Python version"),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn sdist_versions_come_from_file_names_in_any_spelling() {
+        assert_eq!(
+            sdist_version("setuptools-scm", "setuptools_scm-7.0.4.tar.gz"),
+            Version::from_str("7.0.4").ok()
+        );
+        assert_eq!(
+            sdist_version("setuptools-scm", "setuptools-scm-6.4.2.tar.gz"),
+            Version::from_str("6.4.2").ok()
+        );
+        assert_eq!(sdist_version("a", "a-1.0-py3-none-any.whl"), None);
+        assert_eq!(sdist_version("a", "ab-1.0.tar.gz"), None);
+    }
+}
