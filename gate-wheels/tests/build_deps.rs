@@ -1,0 +1,523 @@
+//! The build-dependency analysis against a real package index on
+//! 127.0.0.1: a small HTTP server started by each test, serving PEP 691
+//! JSON (or PEP 503 HTML) project pages and sdists that the tests build
+//! with Python's `tarfile`, uploaded at chosen times.
+
+use std::collections::HashMap;
+use std::io::{BufRead as _, BufReader, Write as _};
+use std::net::TcpListener;
+use std::path::Path;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use gate_core::{Context, Gate as _, GateOutcome, Item, Status};
+use gate_wheels::{Config, WheelsGate, hex};
+use sha2::Digest as _;
+
+/// One answer of the server.
+#[derive(Clone)]
+struct Answer {
+    status: u16,
+    content_type: String,
+    body: Vec<u8>,
+    etag: Option<String>,
+}
+
+impl Answer {
+    fn ok(content_type: &str, body: impl Into<Vec<u8>>) -> Self {
+        Self { status: 200, content_type: content_type.to_owned(), body: body.into(), etag: None }
+    }
+
+    fn status(status: u16) -> Self {
+        Self { status, ..Self::ok("text/plain", "no") }
+    }
+}
+
+/// A package index on 127.0.0.1: answers by path, and a log of every
+/// request as `path` or `path If-None-Match: <etag>`.
+struct Server {
+    root: String,
+    routes: Arc<Mutex<HashMap<String, Answer>>>,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+impl Server {
+    fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let root = format!("http://{}", listener.local_addr().unwrap());
+        let routes: Arc<Mutex<HashMap<String, Answer>>> = Arc::default();
+        let log: Arc<Mutex<Vec<String>>> = Arc::default();
+        let (shared_routes, shared_log) = (routes.clone(), log.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let (routes, log) = (shared_routes.clone(), shared_log.clone());
+                std::thread::spawn(move || {
+                    let mut reader = BufReader::new(stream.try_clone().unwrap());
+                    let mut request_line = String::new();
+                    reader.read_line(&mut request_line).unwrap();
+                    let path = request_line.split(' ').nth(1).unwrap_or("").to_owned();
+                    let mut etag = None;
+                    loop {
+                        let mut line = String::new();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
+                            break;
+                        }
+                        if let Some((name, value)) = line.split_once(':')
+                            && name.eq_ignore_ascii_case("if-none-match")
+                        {
+                            etag = Some(value.trim().to_owned());
+                        }
+                    }
+                    let answer = routes.lock().unwrap_or_else(PoisonError::into_inner).get(&path).cloned();
+                    let mut answer = answer.unwrap_or_else(|| Answer::status(404));
+                    let entry = match &etag {
+                        Some(etag) => format!("{path} If-None-Match: {etag}"),
+                        None => path,
+                    };
+                    log.lock().unwrap_or_else(PoisonError::into_inner).push(entry);
+                    if answer.etag.is_some() && answer.etag == etag {
+                        answer = Answer { status: 304, body: Vec::new(), ..answer };
+                    }
+                    let mut head = format!(
+                        "HTTP/1.1 {} X\r\nContent-Length: {}\r\nContent-Type: {}\r\nConnection: close\r\n",
+                        answer.status,
+                        answer.body.len(),
+                        answer.content_type
+                    );
+                    if let Some(etag) = &answer.etag {
+                        head.push_str(&format!("ETag: {etag}\r\n"));
+                    }
+                    head.push_str("\r\n");
+                    let _ = stream.write_all(head.as_bytes());
+                    let _ = stream.write_all(&answer.body);
+                });
+            }
+        });
+        Self { root, routes, log }
+    }
+
+    fn serve(&self, path: &str, answer: Answer) {
+        self.routes.lock().unwrap().insert(path.to_owned(), answer);
+    }
+
+    fn index_url(&self) -> String {
+        format!("{}/simple/", self.root)
+    }
+
+    /// Every request so far, and forgets them.
+    fn requests(&self) -> Vec<String> {
+        std::mem::take(&mut *self.log.lock().unwrap())
+    }
+}
+
+/// An sdist `name-version.tar.gz` holding `name-version/<file>` for each
+/// file, written by Python's `tarfile`.
+fn sdist(dir: &Path, name: &str, version: &str, files: &[(&str, &str)]) -> Vec<u8> {
+    let top = dir.join(format!("{name}-{version}"));
+    std::fs::create_dir_all(&top).unwrap();
+    for (file, text) in files {
+        std::fs::write(top.join(file), text).unwrap();
+    }
+    let archive = dir.join(format!("{name}-{version}.tar.gz"));
+    let status = std::process::Command::new("python3")
+        .args(["-c", "import sys, tarfile\nwith tarfile.open(sys.argv[1], 'w:gz') as t: t.add(sys.argv[2], arcname=sys.argv[3])"])
+        .arg(&archive)
+        .arg(&top)
+        .arg(format!("{name}-{version}"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    std::fs::read(archive).unwrap()
+}
+
+/// A release on the index: its sdist, upload time and served metadata file.
+struct Release<'a> {
+    version: &'a str,
+    uploaded: &'a str,
+    files: Vec<(&'a str, String)>,
+    metadata_file: Option<&'a str>,
+}
+
+/// Serves `name`'s releases: the JSON page at `/simple/<name>/`, each sdist
+/// at `/files/<sdist>` and each metadata file at `/files/<sdist>.metadata`.
+fn publish(server: &Server, work: &Path, name: &str, releases: &[Release]) {
+    let mut files = Vec::new();
+    for release in releases {
+        let members: Vec<(&str, &str)> = release.files.iter().map(|(f, t)| (*f, t.as_str())).collect();
+        let bytes = sdist(work, name, release.version, &members);
+        let filename = format!("{name}-{}.tar.gz", release.version);
+        let mut file = serde_json::json!({
+            "filename": filename,
+            "url": format!("/files/{filename}"),
+            "hashes": {"sha256": hex(&sha2::Sha256::digest(&bytes))},
+            "upload-time": release.uploaded,
+        });
+        if let Some(metadata) = release.metadata_file {
+            let hash = hex(&sha2::Sha256::digest(metadata.as_bytes()));
+            file["core-metadata"] = serde_json::json!({"sha256": hash});
+            server.serve(&format!("/files/{filename}.metadata"), Answer::ok("text/plain", metadata));
+        }
+        server.serve(&format!("/files/{filename}"), Answer::ok("application/gzip", bytes));
+        files.push(file);
+    }
+    let page = serde_json::json!({"meta": {"api-version": "1.1"}, "name": name, "files": files});
+    let answer = Answer {
+        etag: Some(format!("\"{name}-{}\"", releases.len())),
+        ..Answer::ok("application/vnd.pypi.simple.v1+json", page.to_string())
+    };
+    server.serve(&format!("/simple/{name}/"), answer);
+}
+
+fn pkg_info(name: &str, version: &str, metadata_version: &str, requires: &[&str]) -> String {
+    let mut text = format!("Metadata-Version: {metadata_version}\nName: {name}\nVersion: {version}\n");
+    for requirement in requires {
+        text.push_str(&format!("Requires-Dist: {requirement}\n"));
+    }
+    text
+}
+
+fn build_system(requires: &[&str]) -> String {
+    let quoted: Vec<String> = requires.iter().map(|r| format!("\"{r}\"")).collect();
+    format!("[build-system]\nrequires = [{}]\nbuild-backend = \"setuptools.build_meta\"\n", quoted.join(", "))
+}
+
+/// The 2022 case in miniature: `scm` (setuptools-scm) 7.0 starts to require
+/// `imeta` (importlib-metadata) on Python < 3.8, and `imeta` builds with
+/// `scm`. `setuptools` is served as PEP 503 HTML.
+fn the_2022_index(server: &Server, work: &Path) {
+    let scm_build = build_system(&["setuptools>=45"]);
+    publish(
+        server,
+        work,
+        "scm",
+        &[
+            Release {
+                version: "6.4",
+                uploaded: "2022-03-01T12:00:00Z",
+                files: vec![
+                    ("PKG-INFO", pkg_info("scm", "6.4", "2.2", &[])),
+                    ("pyproject.toml", scm_build.clone()),
+                ],
+                metadata_file: None,
+            },
+            Release {
+                version: "7.0",
+                uploaded: "2022-06-22T10:00:00.123456Z",
+                files: vec![
+                    ("PKG-INFO", pkg_info("scm", "7.0", "2.2", &["imeta; python_version < \"3.8\""])),
+                    ("pyproject.toml", scm_build),
+                ],
+                metadata_file: None,
+            },
+        ],
+    );
+    // The index's metadata file wins over the sdist's old PKG-INFO.
+    publish(
+        server,
+        work,
+        "imeta",
+        &[Release {
+            version: "4.12",
+            uploaded: "2022-01-01T00:00:00Z",
+            files: vec![
+                ("PKG-INFO", pkg_info("imeta", "4.12", "2.1", &["not-this"])),
+                ("pyproject.toml", build_system(&["setuptools>=56", "scm>=3.4.1"])),
+            ],
+            metadata_file: Some(
+                "Metadata-Version: 2.1\nName: imeta\nVersion: 4.12\nRequires-Dist: zipp>=0.5\n",
+            ),
+        }],
+    );
+    publish(
+        server,
+        work,
+        "zipp",
+        &[Release {
+            version: "3.8",
+            uploaded: "2022-01-01T00:00:00Z",
+            files: vec![(
+                "pyproject.toml",
+                format!(
+                    "{}\n[project]\nname = \"zipp\"\ndependencies = []\n",
+                    build_system(&["setuptools>=56"])
+                ),
+            )],
+            metadata_file: None,
+        }],
+    );
+    // setuptools builds with itself, in tree: no build requirement.
+    let in_tree = "[build-system]\nrequires = []\nbuild-backend = \"_in_tree\"\nbackend-path = [\".\"]\n";
+    let setuptools = sdist(
+        work,
+        "setuptools",
+        "60.0",
+        &[("PKG-INFO", &pkg_info("setuptools", "60.0", "2.2", &[])), ("pyproject.toml", in_tree)],
+    );
+    let hash = hex(&sha2::Sha256::digest(&setuptools));
+    server.serve("/files/setuptools-60.0.tar.gz", Answer::ok("application/gzip", setuptools));
+    server.serve(
+        "/simple/setuptools/",
+        Answer::ok(
+            "text/html",
+            format!(
+                "<!DOCTYPE html>\n<html><body>\n<a href=\"../../files/setuptools-60.0.tar.gz#sha256={hash}\">setuptools-60.0.tar.gz</a>\n</body></html>\n"
+            ),
+        ),
+    );
+}
+
+/// A repository with these requirements files, and its analysis config.
+fn repo(
+    server: &Server,
+    requirements: &str,
+    build_requirements: &str,
+    extra: &str,
+) -> (tempfile::TempDir, Config) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("requirements.txt"), requirements).unwrap();
+    std::fs::write(dir.path().join("build-requirements.txt"), build_requirements).unwrap();
+    let cache = dir.path().join("cache");
+    let config: Config = toml::from_str(&format!(
+        "[build-deps]\nindex-url = \"{}\"\ntarget-pythons = [\"3.7\", \"3.9\"]\ncache-dir = {:?}\n{extra}",
+        server.index_url(),
+        cache.to_str().unwrap()
+    ))
+    .unwrap();
+    (dir, config)
+}
+
+fn run(repo: &Path, config: &Config, as_of: &str) -> GateOutcome {
+    let ctx = Context { now: as_of.parse().unwrap(), ..Context::new(repo) };
+    WheelsGate::new(config.clone()).run(&ctx)
+}
+
+fn items<'a>(outcome: &'a GateOutcome, check: &str) -> Vec<&'a Item> {
+    outcome.items.iter().filter(|i| i.check == check).collect()
+}
+
+fn facts(item: &Item) -> String {
+    serde_json::to_string(&item.evidence).unwrap()
+}
+
+#[test]
+fn a_cycle_behind_a_marker_is_found_on_37_only_and_not_before_the_bump() {
+    let server = Server::start();
+    let work = tempfile::tempdir().unwrap();
+    the_2022_index(&server, work.path());
+    let (dir, config) = repo(&server, "imeta==4.12\n", "setuptools==60.0\n", "");
+
+    let after = run(dir.path(), &config, "2022-07-01T00:00:00Z");
+    let cycles = items(&after, "build-cycle");
+    assert_eq!(cycles.len(), 1, "{:#?}", after);
+    let cycle = cycles[0];
+    assert_eq!(cycle.status, Status::Fail);
+    assert_eq!(cycle.subject, "imeta→scm");
+    assert_eq!(
+        cycle.reason,
+        "build-time cycle on 3.7 (not on 3.9): imeta 4.12 → scm 7.0 (scm>=3.4.1 [build-system]) → imeta 4.12 \
+         (imeta; python_version < \"3.8\" [Requires-Dist, sdist PKG-INFO]: active on 3.7, inactive on 3.9)"
+    );
+    assert!(facts(cycle).contains("imeta 4.12 needs scm to build"), "{}", facts(cycle));
+    let unpinned = items(&after, "unpinned-build-dep");
+    assert_eq!(unpinned.len(), 1, "{unpinned:#?}");
+    assert_eq!(unpinned[0].subject, "scm");
+    assert!(
+        unpinned[0].reason.starts_with(
+            "needed to build imeta 4.12 (`scm>=3.4.1`, build-system) but not pinned in build-requirements.txt: build isolation installs scm 7.0"
+        ),
+        "{}",
+        unpinned[0].reason
+    );
+    assert!(items(&after, "index").is_empty() && items(&after, "build-metadata").is_empty(), "{after:#?}");
+    // imeta's needs came from the metadata file (zipp), not from the
+    // sdist's PKG-INFO (not-this, which would be a fifth distribution).
+    assert!(after.notes.iter().any(|n| n.starts_with("build-deps: 4 distributions")), "{:?}", after.notes);
+    assert!(after.notes.iter().any(|n| n.contains("PEP 503 HTML for setuptools")), "{:?}", after.notes);
+
+    // Before setuptools-scm 7.0 was uploaded: no cycle, and 6.4 is what
+    // build isolation would take.
+    let before = run(dir.path(), &config, "2022-06-01T00:00:00Z");
+    let cycles = items(&before, "build-cycle");
+    assert_eq!(cycles.len(), 1);
+    assert_eq!(cycles[0].status, Status::Pass, "{before:#?}");
+    assert_eq!(cycles[0].reason, "no build-time cycle among 4 distributions on 3.7, 3.9");
+    assert!(items(&before, "unpinned-build-dep")[0].reason.contains("installs scm 6.4"));
+}
+
+#[test]
+fn the_cache_is_revalidated_by_etag_and_offline_sends_nothing() {
+    let server = Server::start();
+    let work = tempfile::tempdir().unwrap();
+    the_2022_index(&server, work.path());
+    let (dir, config) = repo(&server, "imeta==4.12\n", "setuptools==60.0\n", "");
+    let as_of = "2022-07-01T00:00:00Z";
+    let ids = |outcome: &GateOutcome| {
+        outcome
+            .items
+            .iter()
+            .map(|i| format!("{} {:?} {}", i.id_in("wheels"), i.status, i.reason))
+            .collect::<Vec<_>>()
+    };
+    let cold = run(dir.path(), &config, as_of);
+    let mut first = server.requests();
+    first.sort();
+    assert_eq!(
+        first,
+        [
+            "/files/imeta-4.12.tar.gz",
+            "/files/imeta-4.12.tar.gz.metadata",
+            "/files/scm-7.0.tar.gz",
+            "/files/setuptools-60.0.tar.gz",
+            "/files/zipp-3.8.tar.gz",
+            "/simple/imeta/",
+            "/simple/scm/",
+            "/simple/setuptools/",
+            "/simple/zipp/",
+        ]
+    );
+    let warm = run(dir.path(), &config, as_of);
+    assert_eq!(ids(&warm), ids(&cold));
+    let mut second = server.requests();
+    second.sort();
+    // Pages with an ETag are revalidated (and answered 304); files are
+    // never asked again; the HTML page without an ETag is read again.
+    assert_eq!(
+        second,
+        [
+            "/simple/imeta/ If-None-Match: \"imeta-1\"",
+            "/simple/scm/ If-None-Match: \"scm-2\"",
+            "/simple/setuptools/",
+            "/simple/zipp/ If-None-Match: \"zipp-1\"",
+        ]
+    );
+    let offline: Config = Config {
+        build_deps: config.build_deps.clone().map(|b| gate_wheels::build_deps::Config { offline: true, ..b }),
+        ..config.clone()
+    };
+    let from_cache = run(dir.path(), &offline, as_of);
+    assert_eq!(ids(&from_cache), ids(&cold));
+    assert!(server.requests().is_empty());
+    assert!(from_cache.notes.iter().any(|n| n.contains(" 0 requests")), "{:?}", from_cache.notes);
+
+    // An empty cache, offline: an error, not a pass.
+    let (empty, offline) = repo(&server, "imeta==4.12\n", "", "offline = true\n");
+    let outcome = run(empty.path(), &offline, as_of);
+    let errors = items(&outcome, "index");
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0].status, Status::Error);
+    assert!(errors[0].reason.contains("offline, and not in the cache"), "{}", errors[0].reason);
+    assert!(server.requests().is_empty());
+}
+
+#[test]
+fn a_self_build_dependency_is_a_cycle_of_length_one() {
+    let server = Server::start();
+    let work = tempfile::tempdir().unwrap();
+    publish(
+        &server,
+        work.path(),
+        "selfie",
+        &[Release {
+            version: "1.0",
+            uploaded: "2022-01-01T00:00:00Z",
+            files: vec![
+                ("PKG-INFO", pkg_info("selfie", "1.0", "2.2", &[])),
+                ("pyproject.toml", build_system(&["selfie"])),
+            ],
+            metadata_file: None,
+        }],
+    );
+    let (dir, config) = repo(&server, "selfie==1.0\n", "selfie==1.0\n", "");
+    let outcome = run(dir.path(), &config, "2023-01-01T00:00:00Z");
+    let cycles = items(&outcome, "build-cycle");
+    assert_eq!(cycles.len(), 1, "{outcome:#?}");
+    assert_eq!(cycles[0].subject, "selfie");
+    assert_eq!(
+        cycles[0].reason,
+        "build-time cycle on 3.7, 3.9: selfie 1.0 → selfie 1.0 (selfie [build-system])"
+    );
+    // Pinned in the build requirements: not an unpinned build dependency.
+    assert!(items(&outcome, "unpinned-build-dep").is_empty(), "{outcome:#?}");
+}
+
+#[test]
+fn without_build_isolation_the_pins_must_satisfy_every_build_need() {
+    let server = Server::start();
+    let work = tempfile::tempdir().unwrap();
+    the_2022_index(&server, work.path());
+    let (dir, config) = repo(&server, "zipp==3.8\n", "setuptools==60.0\n", "build-isolation = false\n");
+    let outcome = run(dir.path(), &config, "2022-07-01T00:00:00Z");
+    assert!(items(&outcome, "unpinned-build-dep").is_empty(), "{outcome:#?}");
+    let (dir, config) = repo(&server, "imeta==4.12\n", "setuptools==60.0\n", "build-isolation = false\n");
+    let outcome = run(dir.path(), &config, "2022-07-01T00:00:00Z");
+    let unpinned = items(&outcome, "unpinned-build-dep");
+    assert_eq!(unpinned.len(), 1);
+    assert!(
+        unpinned[0]
+            .reason
+            .ends_with("but not in build-requirements.txt: a build without isolation does not have it"),
+        "{}",
+        unpinned[0].reason
+    );
+}
+
+#[test]
+fn index_failures_are_error_items_after_bounded_retries() {
+    let server = Server::start();
+    let work = tempfile::tempdir().unwrap();
+    server.serve("/simple/broken/", Answer::status(500));
+    server.serve(
+        "/simple/garbage/",
+        Answer::ok(
+            "application/vnd.pypi.simple.v1+json",
+            "{\"meta\": {\"api-version\": \"1.1\"},\n\"files\": [oops]}",
+        ),
+    );
+    server.serve("/simple/plain/", Answer::ok("text/plain", "hello"));
+    publish(
+        &server,
+        work.path(),
+        "tampered",
+        &[Release {
+            version: "1.0",
+            uploaded: "2022-01-01T00:00:00Z",
+            files: vec![("PKG-INFO", pkg_info("tampered", "1.0", "2.2", &[]))],
+            metadata_file: None,
+        }],
+    );
+    server.serve("/files/tampered-1.0.tar.gz", Answer::ok("application/gzip", "not the listed bytes"));
+    let (dir, config) =
+        repo(&server, "broken==1\ngarbage==1\nplain==1\ngone==1\ntampered==1.0\nbad ==\n", "", "");
+    let outcome = run(dir.path(), &config, "2023-01-01T00:00:00Z");
+    let reasons: HashMap<&str, &str> =
+        items(&outcome, "index").iter().map(|i| (i.subject.as_str(), i.reason.as_str())).collect();
+    assert!(items(&outcome, "index").iter().all(|i| i.status == Status::Error));
+    let url = |name: &str| format!("GET {}{name}/", server.index_url());
+    assert_eq!(reasons["broken"], format!("{}: answered 500 Internal Server Error 3 times", url("broken")));
+    assert!(reasons["garbage"].contains("PEP 691 JSON expected, at line 2 column"), "{}", reasons["garbage"]);
+    assert!(reasons["plain"].contains("Content-Type `text/plain`"), "{}", reasons["plain"]);
+    assert_eq!(
+        reasons["gone"],
+        format!("{}: answered 404 Not Found: the index does not have it", url("gone"))
+    );
+    assert!(reasons["tampered 1.0"].contains("SHA-256 is"), "{}", reasons["tampered 1.0"]);
+    let requests = server.requests();
+    assert_eq!(requests.iter().filter(|r| *r == "/simple/broken/").count(), 3, "{requests:?}");
+    // The unparseable line of requirements.txt is located.
+    let syntax = items(&outcome, "build-metadata");
+    assert_eq!(syntax.len(), 1, "{syntax:#?}");
+    assert_eq!(syntax[0].subject, "requirements.txt:6");
+    assert_eq!(gate_core::testing::locations(syntax[0]), ["requirements.txt:6:5"]);
+}
+
+#[test]
+fn bad_configuration_is_refused_with_what_was_expected() {
+    let error = toml::from_str::<Config>("[build-deps]\ntarget-pythons = [\"python3\"]\n").unwrap_err();
+    assert!(error.to_string().contains("expected a Python version such as \"3.9\""), "{error}");
+    let error =
+        toml::from_str::<Config>("[build-deps]\ntarget-pythons = [\"3.9\"]\nindex-url = \"ftp://x\"\n")
+            .unwrap_err();
+    assert!(error.to_string().contains("expected an https:// or http:// URL"), "{error}");
+    let error = toml::from_str::<Config>("[build-deps]\ntarget-python = [\"3.9\"]\n").unwrap_err();
+    assert!(error.to_string().contains("target-python"), "{error}");
+}
