@@ -8,6 +8,7 @@ pub mod config;
 pub mod image_test;
 pub mod publish_command;
 pub mod registry;
+pub mod shard;
 
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write as _};
@@ -18,7 +19,7 @@ use std::sync::Arc;
 use anyhow::{Context as _, bail};
 use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand, ValueEnum};
 use gate_core::render::{self, Format, TextOptions};
-use gate_core::{Context, Gate, Verdict};
+use gate_core::{Context, Gate, Report, RunOptions, Verdict};
 
 /// Exit code: every blocker passed.
 pub const EXIT_GO: u8 = 0;
@@ -42,15 +43,17 @@ pub struct Cli {
     /// Configuration file [default: release-check.toml or Cargo workspace metadata in the repository].
     #[arg(long, value_name = "FILE", global = true)]
     pub config: Option<PathBuf>,
+    /// The report's options.
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+/// The options of a report: of a plain run, and of `run`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ReportArgs {
     /// Run only this gate (repeatable).
     #[arg(long = "gate", value_name = "NAME")]
     pub gates: Vec<String>,
-    /// Report format.
-    #[arg(long, value_enum, default_value_t = FormatArg::Text)]
-    pub format: FormatArg,
-    /// Write the report to FILE (atomically) instead of standard output.
-    #[arg(long, value_name = "FILE")]
-    pub output: Option<PathBuf>,
     /// List every gate and the checks it performs, then exit.
     #[arg(long)]
     pub list_gates: bool,
@@ -62,12 +65,6 @@ pub struct Cli {
     /// (`2022-07-05T18:42:08Z`) or a date (`2022-07-05`, midnight UTC).
     #[arg(long, value_name = "WHEN", value_parser = parse_as_of)]
     pub as_of: Option<jiff::Timestamp>,
-    /// List passing items too.
-    #[arg(long, short)]
-    pub verbose: bool,
-    /// When to colour text output.
-    #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
-    pub color: ColorArg,
     /// ci gate: the branch, tag, SHA or pull request (`pull/N`) to check,
     /// instead of `[gates.ci] ref`.
     #[arg(long = "ref", value_name = "REF")]
@@ -81,6 +78,26 @@ pub struct Cli {
     /// ci gate: answer every GitHub request from the recording in DIR, offline.
     #[arg(long, value_name = "DIR")]
     pub replay: Option<PathBuf>,
+    /// How the report is written.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// How a report is written: by a run and by `aggregate`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct OutputArgs {
+    /// Report format [default: text; json for `run --shard`].
+    #[arg(long, value_enum)]
+    pub format: Option<FormatArg>,
+    /// Write the report to FILE (atomically) instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// List passing items too.
+    #[arg(long, short)]
+    pub verbose: bool,
+    /// When to colour text output.
+    #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
+    pub color: ColorArg,
 }
 
 /// Subcommands. Without one, release-check runs the gates and reports; the
@@ -100,6 +117,23 @@ pub enum Command {
     /// Without --post, prints exactly what would be posted and changes nothing.
     #[command(after_help = PUBLISH_HELP)]
     Publish(publish_command::PublishArgs),
+    /// List the work of a run as shards, for one CI job each.
+    ///
+    /// Each gate is one shard, except the wheels gate, whose sets and wheels
+    /// are grouped `--max-per-shard` to a shard (at most 256 shards, a GitHub
+    /// Actions matrix's limit: groups grow when needed).
+    #[command(after_help = shard::PLAN_HELP)]
+    Plan(shard::PlanArgs),
+    /// Run the gates, like release-check without a subcommand; with
+    /// --shard, only that shard of the plan, writing a partial JSON report.
+    #[command(after_help = EXIT_CODES)]
+    Run(shard::RunArgs),
+    /// Merge the partial reports of every shard into the final report.
+    ///
+    /// A missing or duplicate shard, or one of another commit, configuration
+    /// or plan, is an error item of the `aggregate` gate: NO-GO.
+    #[command(after_help = EXIT_CODES)]
+    Aggregate(shard::AggregateArgs),
 }
 
 const IMAGE_TEST_HELP: &str = "Example: release-check image-test ghcr.io/org/builder@sha256:<hex> -- docker run --rm ghcr.io/org/builder@sha256:<hex> make test\n\nExit codes: 0 the test passed, 1 it failed (both write a record), 2 usage error or COMMAND could not be started (no record).";
@@ -192,61 +226,82 @@ pub fn run(cli: &Cli) -> anyhow::Result<u8> {
     }
     let loaded = config::load(&cli.repo, cli.config.as_deref())?;
     match &cli.command {
-        Some(Command::ImageTest(args)) => return image_test::run(args, &cli.repo, &loaded.config),
-        Some(Command::Publish(args)) => return publish_command::run(args),
-        None => {}
+        Some(Command::ImageTest(args)) => image_test::run(args, &cli.repo, &loaded.config),
+        Some(Command::Publish(args)) => publish_command::run(args),
+        Some(Command::Plan(args)) => shard::plan(args, &cli.repo, &loaded),
+        Some(Command::Run(args)) => shard::run(args, &cli.repo, &loaded),
+        Some(Command::Aggregate(args)) => shard::aggregate(args, &cli.repo, &loaded),
+        None => report(&cli.report, &cli.repo, &loaded),
     }
+}
+
+/// Runs the selected gates and writes the report (or lists the gates, or
+/// explains an item, as the options ask).
+pub fn report(args: &ReportArgs, repo: &Path, loaded: &config::Loaded) -> anyhow::Result<u8> {
+    let Prepared { gates, options, ctx } = prepare(args, repo, loaded)?;
+    if args.list_gates {
+        print!("{}", list_gates(&gates, &options));
+        return Ok(EXIT_GO);
+    }
+    if let Some(item) = &args.explain {
+        return explain(item, &gates, &ctx, &options);
+    }
+    let mut report = gate_core::runner::run(&gates, &ctx, &options, repo.display().to_string());
+    report.config = loaded.source.to_string();
+    emit(&report, &args.output, FormatArg::Text)
+}
+
+/// What a run needs, from the options and the configuration.
+pub struct Prepared {
+    /// The selected gates, configured.
+    pub gates: Vec<Arc<dyn Gate>>,
+    /// The runner's options.
+    pub options: RunOptions,
+    /// The context of the run.
+    pub ctx: Context,
+}
+
+/// The gates a run selects, the runner's options and the context.
+pub fn prepare(args: &ReportArgs, repo: &Path, loaded: &config::Loaded) -> anyhow::Result<Prepared> {
     let mut gates_config = loaded.config.gates.clone();
-    apply_ci_flags(cli, &mut gates_config)?;
-    let gates = select_gates(registry::all_gates(&gates_config), &cli.gates)?;
+    apply_ci_flags(args, &mut gates_config)?;
+    let gates = select_gates(registry::all_gates(&gates_config), &args.gates)?;
     let mut options = loaded.config.run_options();
     if let Some(longest) = gates_config.ci.as_ref().and_then(gate_ci::longest_run) {
         let timeout = options.timeouts.entry("ci".to_owned()).or_insert(options.default_timeout);
         *timeout = (*timeout).max(longest);
     }
-
-    if cli.list_gates {
-        print!("{}", list_gates(&gates, &options));
-        return Ok(EXIT_GO);
-    }
-    let mut ctx = Context::new(&cli.repo);
-    if let Some(when) = cli.as_of {
+    let mut ctx = Context::new(repo);
+    if let Some(when) = args.as_of {
         ctx.now = when;
     }
     if let Some(jobs) = loaded.config.run.jobs {
         ctx.jobs = jobs.get();
     }
-    if let Some(item) = &cli.explain {
-        return explain(item, &gates, &ctx, &options);
-    }
+    Ok(Prepared { gates, options, ctx })
+}
 
-    let mut report = gate_core::runner::run(&gates, &ctx, &options, cli.repo.display().to_string());
-    report.config = loaded.source.to_string();
-    let format = match cli.format {
+/// Renders `report` as `args` ask (in `default` without `--format`), writes
+/// it, and returns the exit code of its verdict.
+pub fn emit(report: &Report, args: &OutputArgs, default: FormatArg) -> anyhow::Result<u8> {
+    let format = match args.format.unwrap_or(default) {
         FormatArg::Text => Format::Text,
         FormatArg::Json => Format::Json,
         FormatArg::Markdown => Format::Markdown,
     };
-    let color = match cli.color {
+    let color = match args.color {
         ColorArg::Always => true,
         ColorArg::Never => false,
         ColorArg::Auto => {
-            cli.output.is_none()
+            args.output.is_none()
                 && std::io::stdout().is_terminal()
                 && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
         }
     };
-    let rendered = render::render(&report, format, TextOptions { color, verbose: cli.verbose });
-    match &cli.output {
-        Some(path) => {
-            write_atomically(path, rendered.as_bytes())?;
-            eprintln!("{}: {} (report written to {})", report.verdict, report.headline, path.display());
-        }
-        None => {
-            let mut stdout = std::io::stdout().lock();
-            stdout.write_all(rendered.as_bytes()).context("cannot write the report to standard output")?;
-            stdout.flush().context("cannot write the report to standard output")?;
-        }
+    let rendered = render::render(report, format, TextOptions { color, verbose: args.verbose });
+    write_output(args.output.as_deref(), rendered.as_bytes())?;
+    if let Some(path) = &args.output {
+        eprintln!("{}: {} (report written to {})", report.verdict, report.headline, path.display());
     }
     Ok(match report.verdict {
         Verdict::Go => EXIT_GO,
@@ -256,23 +311,23 @@ pub fn run(cli: &Cli) -> anyhow::Result<u8> {
 
 /// `--ref`, `--wait`, `--record`, `--replay` override `[gates.ci]`; their
 /// paths are relative to the current directory, like `--config`.
-fn apply_ci_flags(cli: &Cli, gates: &mut registry::GatesConfig) -> anyhow::Result<()> {
-    if cli.git_ref.is_none() && cli.wait.is_none() && cli.record.is_none() && cli.replay.is_none() {
+fn apply_ci_flags(args: &ReportArgs, gates: &mut registry::GatesConfig) -> anyhow::Result<()> {
+    if args.git_ref.is_none() && args.wait.is_none() && args.record.is_none() && args.replay.is_none() {
         return Ok(());
     }
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
     let ci = gates.ci.get_or_insert_with(Default::default);
-    if let Some(git_ref) = &cli.git_ref {
+    if let Some(git_ref) = &args.git_ref {
         ci.target = Some(git_ref.clone());
     }
-    if let Some(wait) = cli.wait {
+    if let Some(wait) = args.wait {
         ci.wait = Some(wait);
     }
-    if let Some(dir) = &cli.record {
+    if let Some(dir) = &args.record {
         ci.record = Some(cwd.join(dir));
         ci.replay = None;
     }
-    if let Some(dir) = &cli.replay {
+    if let Some(dir) = &args.replay {
         if !dir.is_dir() {
             bail!("--replay {}: not a directory", dir.display());
         }
@@ -282,7 +337,7 @@ fn apply_ci_flags(cli: &Cli, gates: &mut registry::GatesConfig) -> anyhow::Resul
     Ok(())
 }
 
-fn parse_as_of(text: &str) -> Result<jiff::Timestamp, String> {
+pub(crate) fn parse_as_of(text: &str) -> Result<jiff::Timestamp, String> {
     text.parse::<jiff::Timestamp>()
         .or_else(|_| {
             text.parse::<jiff::civil::Date>()
@@ -365,6 +420,18 @@ fn explain(
     }
     print!("{out}");
     Ok(EXIT_GO)
+}
+
+/// Writes `bytes` atomically to `path`, or to standard output.
+pub fn write_output(path: Option<&Path>, bytes: &[u8]) -> anyhow::Result<()> {
+    match path {
+        Some(path) => write_atomically(path, bytes),
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            stdout.write_all(bytes).context("cannot write to standard output")?;
+            stdout.flush().context("cannot write to standard output")
+        }
+    }
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same directory
