@@ -110,24 +110,28 @@ impl Server {
     }
 }
 
-/// An sdist `name-version.tar.gz` holding `name-version/<file>` for each
-/// file, written by Python's `tarfile`.
-fn sdist(dir: &Path, name: &str, version: &str, files: &[(&str, &str)]) -> Vec<u8> {
-    let top = dir.join(format!("{name}-{version}"));
-    std::fs::create_dir_all(&top).unwrap();
-    for (file, text) in files {
-        std::fs::write(top.join(file), text).unwrap();
+/// Sdists `name-version.tar.gz`, each holding `name-version/<file>` for
+/// each of its files, written by one run of Python's `tarfile`.
+fn sdists(dir: &Path, specs: &[(&str, &str, Vec<(&str, &str)>)]) -> Vec<Vec<u8>> {
+    let mut python = std::process::Command::new("python3");
+    python.args([
+        "-c",
+        "import sys, tarfile\nfor archive, top, name in zip(*[iter(sys.argv[1:])] * 3):\n    \
+         with tarfile.open(archive, 'w:gz') as t: t.add(top, arcname=name)",
+    ]);
+    let mut archives = Vec::new();
+    for (name, version, files) in specs {
+        let top = dir.join(format!("{name}-{version}"));
+        std::fs::create_dir_all(&top).unwrap();
+        for (file, text) in files {
+            std::fs::write(top.join(file), text).unwrap();
+        }
+        let archive = dir.join(format!("{name}-{version}.tar.gz"));
+        python.arg(&archive).arg(&top).arg(format!("{name}-{version}"));
+        archives.push(archive);
     }
-    let archive = dir.join(format!("{name}-{version}.tar.gz"));
-    let status = std::process::Command::new("python3")
-        .args(["-c", "import sys, tarfile\nwith tarfile.open(sys.argv[1], 'w:gz') as t: t.add(sys.argv[2], arcname=sys.argv[3])"])
-        .arg(&archive)
-        .arg(&top)
-        .arg(format!("{name}-{version}"))
-        .status()
-        .unwrap();
-    assert!(status.success());
-    std::fs::read(archive).unwrap()
+    assert!(python.status().unwrap().success());
+    archives.iter().map(|archive| std::fs::read(archive).unwrap()).collect()
 }
 
 /// A release on the index: its sdist, upload time and served metadata file.
@@ -138,34 +142,50 @@ struct Release<'a> {
     metadata_file: Option<&'a str>,
 }
 
-/// Serves `name`'s releases: the JSON page at `/simple/<name>/`, each sdist
-/// at `/files/<sdist>` and each metadata file at `/files/<sdist>.metadata`.
+/// Serves `name`'s releases.
 fn publish(server: &Server, work: &Path, name: &str, releases: &[Release]) {
-    let mut files = Vec::new();
-    for release in releases {
-        let members: Vec<(&str, &str)> = release.files.iter().map(|(f, t)| (*f, t.as_str())).collect();
-        let bytes = sdist(work, name, release.version, &members);
-        let filename = format!("{name}-{}.tar.gz", release.version);
-        let mut file = serde_json::json!({
-            "filename": filename,
-            "url": format!("/files/{filename}"),
-            "hashes": {"sha256": hex(&sha2::Sha256::digest(&bytes))},
-            "upload-time": release.uploaded,
-        });
-        if let Some(metadata) = release.metadata_file {
-            let hash = hex(&sha2::Sha256::digest(metadata.as_bytes()));
-            file["core-metadata"] = serde_json::json!({"sha256": hash});
-            server.serve(&format!("/files/{filename}.metadata"), Answer::ok("text/plain", metadata));
+    publish_all(server, work, &[(name, releases)]);
+}
+
+/// Serves each project's releases: the JSON page at `/simple/<name>/`, each
+/// sdist at `/files/<sdist>` and each metadata file at
+/// `/files/<sdist>.metadata`.
+fn publish_all(server: &Server, work: &Path, projects: &[(&str, &[Release])]) {
+    let specs: Vec<(&str, &str, Vec<(&str, &str)>)> = projects
+        .iter()
+        .flat_map(|(name, releases)| {
+            releases
+                .iter()
+                .map(|r| (*name, r.version, r.files.iter().map(|(f, t)| (*f, t.as_str())).collect()))
+        })
+        .collect();
+    let mut archives = sdists(work, &specs).into_iter();
+    for (name, releases) in projects {
+        let mut files = Vec::new();
+        for release in *releases {
+            let bytes = archives.next().unwrap();
+            let filename = format!("{name}-{}.tar.gz", release.version);
+            let mut file = serde_json::json!({
+                "filename": filename,
+                "url": format!("/files/{filename}"),
+                "hashes": {"sha256": hex(&sha2::Sha256::digest(&bytes))},
+                "upload-time": release.uploaded,
+            });
+            if let Some(metadata) = release.metadata_file {
+                let hash = hex(&sha2::Sha256::digest(metadata.as_bytes()));
+                file["core-metadata"] = serde_json::json!({"sha256": hash});
+                server.serve(&format!("/files/{filename}.metadata"), Answer::ok("text/plain", metadata));
+            }
+            server.serve(&format!("/files/{filename}"), Answer::ok("application/gzip", bytes));
+            files.push(file);
         }
-        server.serve(&format!("/files/{filename}"), Answer::ok("application/gzip", bytes));
-        files.push(file);
+        let page = serde_json::json!({"meta": {"api-version": "1.1"}, "name": name, "files": files});
+        let answer = Answer {
+            etag: Some(format!("\"{name}-{}\"", releases.len())),
+            ..Answer::ok("application/vnd.pypi.simple.v1+json", page.to_string())
+        };
+        server.serve(&format!("/simple/{name}/"), answer);
     }
-    let page = serde_json::json!({"meta": {"api-version": "1.1"}, "name": name, "files": files});
-    let answer = Answer {
-        etag: Some(format!("\"{name}-{}\"", releases.len())),
-        ..Answer::ok("application/vnd.pypi.simple.v1+json", page.to_string())
-    };
-    server.serve(&format!("/simple/{name}/"), answer);
 }
 
 fn pkg_info(name: &str, version: &str, metadata_version: &str, requires: &[&str]) -> String {
@@ -247,12 +267,10 @@ fn the_2022_index(server: &Server, work: &Path) {
     );
     // setuptools builds with itself, in tree: no build requirement.
     let in_tree = "[build-system]\nrequires = []\nbuild-backend = \"_in_tree\"\nbackend-path = [\".\"]\n";
-    let setuptools = sdist(
-        work,
-        "setuptools",
-        "60.0",
-        &[("PKG-INFO", &pkg_info("setuptools", "60.0", "2.2", &[])), ("pyproject.toml", in_tree)],
-    );
+    let info = pkg_info("setuptools", "60.0", "2.2", &[]);
+    let setuptools =
+        sdists(work, &[("setuptools", "60.0", vec![("PKG-INFO", &info), ("pyproject.toml", in_tree)])])
+            .remove(0);
     let hash = hex(&sha2::Sha256::digest(&setuptools));
     server.serve("/files/setuptools-60.0.tar.gz", Answer::ok("application/gzip", setuptools));
     server.serve(
@@ -520,4 +538,57 @@ fn bad_configuration_is_refused_with_what_was_expected() {
     assert!(error.to_string().contains("expected an https:// or http:// URL"), "{error}");
     let error = toml::from_str::<Config>("[build-deps]\ntarget-python = [\"3.9\"]\n").unwrap_err();
     assert!(error.to_string().contains("target-python"), "{error}");
+}
+
+#[test]
+fn ninety_pinned_packages_cost_one_page_and_one_file_each_cold_and_nothing_warm() {
+    let server = Server::start();
+    let work = tempfile::tempdir().unwrap();
+    let release = |files: Vec<(&'static str, String)>| Release {
+        version: "1.0",
+        uploaded: "2022-01-01T00:00:00Z",
+        files,
+        metadata_file: None,
+    };
+    let backend =
+        vec![("PKG-INFO", pkg_info("backend", "1.0", "2.2", &[])), ("pyproject.toml", build_system(&[]))];
+    publish(&server, work.path(), "backend", &[release(backend)]);
+    let names: Vec<String> = (0..90).map(|i| format!("p{i:02}")).collect();
+    let releases: Vec<[Release; 1]> = (0..90)
+        .map(|i| {
+            let next = format!("p{:02}>=1", i + 1);
+            let requires: Vec<&str> = if i < 89 { vec![next.as_str()] } else { vec![] };
+            [release(vec![
+                ("PKG-INFO", pkg_info(&names[i], "1.0", "2.2", &requires)),
+                ("pyproject.toml", build_system(&["backend"])),
+            ])]
+        })
+        .collect();
+    let projects: Vec<(&str, &[Release])> =
+        names.iter().zip(&releases).map(|(name, r)| (name.as_str(), &r[..])).collect();
+    publish_all(&server, work.path(), &projects);
+    let requirements: String = names.iter().map(|name| format!("{name}==1.0\n")).collect();
+    let (dir, config) = repo(&server, &requirements, "backend==1.0\n", "");
+    let as_of = "2023-01-01T00:00:00Z";
+    let started = std::time::Instant::now();
+    let cold = run(dir.path(), &config, as_of);
+    let cold_time = started.elapsed();
+    let requests = server.requests();
+    assert_eq!(requests.len(), 91 * 2, "{requests:?}");
+    assert!(
+        cold.notes.iter().any(|n| n.starts_with("build-deps: 91 distributions, 179 needs, 182 requests"))
+    );
+    assert_eq!(cold.items.len(), 1, "{cold:#?}");
+    assert_eq!(cold.items[0].status, Status::Pass);
+    let offline = Config {
+        build_deps: config.build_deps.clone().map(|b| gate_wheels::build_deps::Config { offline: true, ..b }),
+        ..config
+    };
+    let started = std::time::Instant::now();
+    let warm = run(dir.path(), &offline, as_of);
+    let warm_time = started.elapsed();
+    assert!(server.requests().is_empty());
+    assert_eq!(warm.items, cold.items);
+    eprintln!("91 distributions: cold {cold_time:?}, warm offline {warm_time:?}");
+    assert!(warm_time < std::time::Duration::from_secs(1), "{warm_time:?}");
 }
