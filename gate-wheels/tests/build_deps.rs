@@ -110,9 +110,12 @@ impl Server {
     }
 }
 
+/// A project name, a version and the files (name and text) of an sdist.
+type SdistSpec<'a> = (&'a str, &'a str, Vec<(&'a str, &'a str)>);
+
 /// Sdists `name-version.tar.gz`, each holding `name-version/<file>` for
 /// each of its files, written by one run of Python's `tarfile`.
-fn sdists(dir: &Path, specs: &[(&str, &str, Vec<(&str, &str)>)]) -> Vec<Vec<u8>> {
+fn sdists(dir: &Path, specs: &[SdistSpec]) -> Vec<Vec<u8>> {
     let mut python = std::process::Command::new("python3");
     python.args([
         "-c",
@@ -151,7 +154,7 @@ fn publish(server: &Server, work: &Path, name: &str, releases: &[Release]) {
 /// sdist at `/files/<sdist>` and each metadata file at
 /// `/files/<sdist>.metadata`.
 fn publish_all(server: &Server, work: &Path, projects: &[(&str, &[Release])]) {
-    let specs: Vec<(&str, &str, Vec<(&str, &str)>)> = projects
+    let specs: Vec<SdistSpec> = projects
         .iter()
         .flat_map(|(name, releases)| {
             releases
