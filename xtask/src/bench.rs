@@ -1,10 +1,14 @@
-//! `cargo xtask bench [hash] [wheel-diff] [--rounds N]`: release-check side
+//! `cargo xtask bench [hash] [wheel-diff] [rebuild] [--rounds N]`: release-check side
 //! by side with the tools a user would otherwise run, on the same data, in
 //! one run. See `docs/benchmarks.md`.
 //!
 //! - `hash`: SHA-256 hashing against `sha256sum` and `openssl`.
 //! - `wheel-diff` ([`wheel_diff`]): explaining why two wheels differ,
 //!   against `diffoscope`.
+//! - `rebuild` ([`rebuild`]): rebuilding eight small wheels from source,
+//!   two jobs against one after another, and a cached re-run against a
+//!   cold one. One round unless `--rounds` says otherwise: a round takes
+//!   minutes.
 //!
 //! The hashing data (64 pseudo-random files, 1 GiB in all, and their
 //! `sha256sums.txt` written by `sha256sum`) is generated once under
@@ -24,6 +28,7 @@ use gate_core::{Gate, Status};
 use gate_wheels::{Config, WheelSet, WheelsGate};
 use xshell::{Shell, cmd};
 
+mod rebuild;
 mod wheel_diff;
 
 const FILES: usize = 64;
@@ -46,18 +51,19 @@ pub fn main(args: Vec<String>) -> Result<()> {
             .quiet()
             .run()?);
     }
-    let mut rounds = DEFAULT_ROUNDS;
+    let mut given_rounds = None;
     let mut benches = Vec::new();
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "--rounds" => rounds = args.next().context("--rounds needs a number")?.parse()?,
-            "hash" | "wheel-diff" => benches.push(arg),
+            "--rounds" => given_rounds = Some(args.next().context("--rounds needs a number")?.parse()?),
+            "hash" | "wheel-diff" | "rebuild" => benches.push(arg),
             other => bail!(
-                "unknown benchmark `{other}`; usage: cargo xtask bench [hash] [wheel-diff] [--rounds N]"
+                "unknown benchmark `{other}`; usage: cargo xtask bench [hash] [wheel-diff] [rebuild] [--rounds N]"
             ),
         }
     }
+    let rounds = given_rounds.unwrap_or(DEFAULT_ROUNDS);
     ensure!(rounds > 0, "--rounds must be at least 1");
     // No name means all of them.
     let wanted = |name: &str| benches.is_empty() || benches.iter().any(|b| b == name);
@@ -66,6 +72,9 @@ pub fn main(args: Vec<String>) -> Result<()> {
     }
     if wanted("wheel-diff") {
         wheel_diff::run(&sh, rounds)?;
+    }
+    if wanted("rebuild") {
+        rebuild::run(&sh, given_rounds.unwrap_or(1))?;
     }
     Ok(())
 }

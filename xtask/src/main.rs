@@ -3,10 +3,11 @@
 //! - `release-check [ARGS]`: the release-check command line. Without
 //!   `--repo`, it works on the bundled example repository (subcommands such
 //!   as `image-test` too).
-//! - `bench [hash] [wheel-diff] [--rounds N]`: release-check's hashing
-//!   against `sha256sum` and `openssl`, and its explanation of two wheels'
-//!   differences against `diffoscope` (see `docs/benchmarks.md`). Re-runs
-//!   itself built in release mode.
+//! - `bench [hash] [wheel-diff] [rebuild] [--rounds N]`: release-check's
+//!   hashing against `sha256sum` and `openssl`, its explanation of two
+//!   wheels' differences against `diffoscope`, and rebuilding wheels in
+//!   parallel and from the cache (see `docs/benchmarks.md`). Re-runs itself
+//!   built in release mode.
 
 mod bench;
 
@@ -35,7 +36,7 @@ fn main() -> ExitCode {
         other => {
             eprintln!(
                 "{}usage: cargo xtask release-check [ARGS]   (see `cargo xtask release-check --help`)\n       \
-                 cargo xtask bench [hash] [wheel-diff] [--rounds N]",
+                 cargo xtask bench [hash] [wheel-diff] [rebuild] [--rounds N]",
                 other.map(|t| format!("unknown task `{t}`\n")).unwrap_or_default()
             );
             ExitCode::from(2)
