@@ -595,3 +595,69 @@ fn ninety_pinned_packages_cost_one_page_and_one_file_each_cold_and_nothing_warm(
     eprintln!("91 distributions: cold {cold_time:?}, warm offline {warm_time:?}");
     assert!(warm_time < std::time::Duration::from_secs(1), "{warm_time:?}");
 }
+
+#[test]
+fn an_unusable_metadata_file_falls_back_to_the_sdist_and_says_so() {
+    let server = Server::start();
+    let work = tempfile::tempdir().unwrap();
+    let release = |files: Vec<(&'static str, String)>, metadata_file| Release {
+        version: "1.0",
+        uploaded: "2022-01-01T00:00:00Z",
+        files,
+        metadata_file,
+    };
+    let top =
+        vec![("PKG-INFO", pkg_info("top", "1.0", "2.2", &[])), ("pyproject.toml", build_system(&["helper"]))];
+    let helper =
+        vec![("PKG-INFO", pkg_info("helper", "1.0", "2.2", &["top"])), ("pyproject.toml", build_system(&[]))];
+    let listed = "Metadata-Version: 2.1\nName: helper\nVersion: 1.0\n";
+    publish_all(
+        &server,
+        work.path(),
+        &[("top", &[release(top, None)]), ("helper", &[release(helper, Some(listed))])],
+    );
+    // The metadata file served is not the one the page lists.
+    server.serve("/files/helper-1.0.tar.gz.metadata", Answer::ok("text/plain", "Requires-Dist: other\n"));
+    let (dir, config) = repo(&server, "top==1.0\n", "helper==1.0\n", "");
+    let outcome = run(dir.path(), &config, "2023-01-01T00:00:00Z");
+    let cycles = items(&outcome, "build-cycle");
+    assert_eq!(cycles.len(), 1, "{outcome:#?}");
+    assert_eq!(
+        cycles[0].reason,
+        "build-time cycle on 3.7, 3.9: helper 1.0 → top 1.0 (top [Requires-Dist, sdist PKG-INFO]) → helper 1.0 (helper [build-system])"
+    );
+    let evidence = facts(cycles[0]);
+    assert!(
+        evidence.contains("helper 1.0 needs top at run time: `top` from Requires-Dist, sdist PKG-INFO (passed over: the index metadata file is unusable: GET "),
+        "{evidence}"
+    );
+    assert!(evidence.contains("SHA-256 is"), "{evidence}");
+}
+
+#[test]
+fn sdists_with_long_names_are_read_and_hostile_ones_refused() {
+    use gate_wheels::build_deps::metadata::sdist_files;
+    let work = tempfile::tempdir().unwrap();
+    // A top directory longer than a tar header's 100 bytes: a PAX header.
+    let long = "a".repeat(120);
+    let huge = "Requires-Dist: x\n".repeat(300_000);
+    let built = sdists(
+        work.path(),
+        &[
+            (
+                long.as_str(),
+                "1.0",
+                vec![("PKG-INFO", "Metadata-Version: 2.2\n"), ("setup.cfg", "[options]\n")],
+            ),
+            ("huge", "1.0", vec![("PKG-INFO", huge.as_str())]),
+        ],
+    );
+    let files = sdist_files("long.tar.gz", &built[0]).unwrap();
+    assert_eq!(files.pkg_info.as_deref(), Some("Metadata-Version: 2.2\n"));
+    assert_eq!(files.setup_cfg.as_deref(), Some("[options]\n"));
+    assert_eq!(files.pyproject, None);
+    let error = sdist_files("huge.tar.gz", &built[1]).unwrap_err();
+    assert!(error.contains("PKG-INFO is larger than 4194304 bytes"), "{error}");
+    let error = sdist_files("cut.tar.gz", &built[0][..built[0].len() / 2]).unwrap_err();
+    assert!(error.contains("truncated"), "{error}");
+}

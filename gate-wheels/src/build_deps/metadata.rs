@@ -109,17 +109,26 @@ pub struct SdistFiles {
 /// Largest member of an sdist that is read.
 const MAX_MEMBER: u64 = 4 * 1024 * 1024;
 
+/// Most bytes an sdist may unpack to (a gzip bomb is refused).
+const MAX_UNPACKED: u64 = 1024 * 1024 * 1024;
+
 /// Reads `PKG-INFO`, `pyproject.toml` and `setup.cfg` from the top
 /// directory of a `.tar.gz` sdist, streaming, never trusting a declared size
-/// for an allocation.
+/// for an allocation, and stopping when all three are read.
 pub fn sdist_files(name: &str, bytes: &[u8]) -> Result<SdistFiles, String> {
-    let mut reader = flate2::read::GzDecoder::new(bytes);
+    let mut reader = flate2::read::GzDecoder::new(bytes).take(MAX_UNPACKED);
     let mut files = SdistFiles::default();
     let mut header = [0u8; 512];
     let mut long_name: Option<String> = None;
     loop {
+        if files.pkg_info.is_some() && files.pyproject.is_some() && files.setup_cfg.is_some() {
+            return Ok(files);
+        }
         if let Err(e) = reader.read_exact(&mut header) {
-            return Err(format!("{name}: not a gzip-compressed tar archive: {e}"));
+            if reader.limit() == 0 {
+                return Err(format!("{name}: unpacks to more than {MAX_UNPACKED} bytes"));
+            }
+            return Err(format!("{name}: not a gzip-compressed tar archive, or truncated: {e}"));
         }
         if header.iter().all(|&b| b == 0) {
             return Ok(files);

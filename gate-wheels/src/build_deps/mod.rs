@@ -178,6 +178,8 @@ struct Node {
     name: String,
     /// The version analysed, and the newest the index allows as of the date.
     chosen: Option<Chosen>,
+    /// Metadata sources passed over, and why.
+    fallbacks: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -317,7 +319,10 @@ pub(crate) fn run(ctx: &Context, config: &Config, outcome: &mut GateOutcome) {
             }
             walk.nodes[node].chosen = Some(resolved.chosen);
             let metadata = match resolved.metadata {
-                Ok(metadata) => metadata,
+                Ok(metadata) => {
+                    walk.nodes[node].fallbacks = metadata.fallbacks.clone();
+                    metadata
+                }
                 Err(item) => {
                     outcome.push(*item);
                     continue;
@@ -384,7 +389,7 @@ impl Walk {
             return None;
         }
         self.by_name.insert(name.clone(), self.nodes.len());
-        self.nodes.push(Node { name, chosen: None });
+        self.nodes.push(Node { name, chosen: None, fallbacks: Vec::new() });
         Some(self.nodes.len() - 1)
     }
 }
@@ -418,16 +423,16 @@ fn resolve(
     let page = index.project(name, &ctx.cancel).map_err(|e| problem("index", name, e.to_string()))?;
     let (chosen, sdist) = choose(&page, name, wanted, as_of)?;
     let subject = format!("{name} {}", chosen.version);
-    let metadata_file = match &sdist.core_metadata {
+    let (metadata_file, unread) = match &sdist.core_metadata {
         Some(hash) => {
             let url = format!("{}.metadata", sdist.url);
-            index
-                .file(&url, hash.as_deref(), &ctx.cancel)
-                .ok()
-                .and_then(|bytes| String::from_utf8(bytes).ok())
-                .map(|text| (format!("{}.metadata", sdist.filename), text))
+            match index.file(&url, hash.as_deref(), &ctx.cancel).map(String::from_utf8) {
+                Ok(Ok(text)) => (Some((format!("{}.metadata", sdist.filename), text)), None),
+                Ok(Err(_)) => (None, Some(format!("the index metadata file {url} is not UTF-8"))),
+                Err(e) => (None, Some(format!("the index metadata file is unusable: {e}"))),
+            }
         }
-        None => None,
+        None => (None, None),
     };
     let bytes = index
         .file(&sdist.url, sdist.sha256.as_deref(), &ctx.cancel)
@@ -441,6 +446,10 @@ fn resolve(
     .and_then(|files| {
         metadata::read(&sdist.filename, metadata_file.as_ref().map(|(n, t)| (n.as_str(), t.as_str())), &files)
             .map_err(|e| problem("build-metadata", &subject, e.to_string()))
+    });
+    let metadata = metadata.map(|mut metadata| {
+        metadata.fallbacks.splice(0..0, unread);
+        metadata
     });
     Ok(Resolved { chosen, metadata, json: page.json })
 }
@@ -557,14 +566,16 @@ fn cycle_items(walk: &Walk, pythons: &[&str], snapshot: &str) -> Vec<Item> {
             for (step, &e) in cycle.iter().enumerate() {
                 let need = &walk.needs[e];
                 let when = if need.edge.build { "to build" } else { "at run time" };
+                let from = &walk.nodes[need.edge.from];
+                let passed_over = match (need.edge.build, from.fallbacks.is_empty()) {
+                    (false, false) => format!(" (passed over: {})", from.fallbacks.join("; ")),
+                    _ => String::new(),
+                };
                 item = item.with(Evidence::fact(
                     format!("edge {}", step + 1),
                     format!(
-                        "{} needs {} {when}: `{}` from {}",
-                        walk.nodes[need.edge.from],
-                        walk.nodes[need.edge.to].name,
-                        need.dependency.text,
-                        need.dependency.source
+                        "{from} needs {} {when}: `{}` from {}{passed_over}",
+                        walk.nodes[need.edge.to].name, need.dependency.text, need.dependency.source
                     ),
                 ));
             }
