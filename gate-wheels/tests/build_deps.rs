@@ -443,7 +443,7 @@ fn a_self_build_dependency_is_a_cycle_of_length_one() {
             uploaded: "2022-01-01T00:00:00Z",
             files: vec![
                 ("PKG-INFO", pkg_info("selfie", "1.0", "2.2", &[])),
-                ("pyproject.toml", build_system(&["selfie"])),
+                ("pyproject.toml", build_system(&["selfie>=2"])),
             ],
             metadata_file: None,
         }],
@@ -455,7 +455,15 @@ fn a_self_build_dependency_is_a_cycle_of_length_one() {
     assert_eq!(cycles[0].subject, "selfie");
     assert_eq!(
         cycles[0].reason,
-        "build-time cycle on 3.7, 3.9: selfie 1.0 → selfie 1.0 (selfie [build-system])"
+        "build-time cycle on 3.7, 3.9: selfie 1.0 → selfie 1.0 (selfie>=2 [build-system])"
+    );
+    // One version per distribution: the pin, said when a need disagrees.
+    assert!(
+        outcome.notes.iter().any(|n| n.starts_with(
+            "build-deps: selfie 1.0 needs `selfie>=2` (build-system), but the analysis uses selfie 1.0"
+        )),
+        "{:?}",
+        outcome.notes
     );
     // Pinned in the build requirements: not an unpinned build dependency.
     assert!(items(&outcome, "unpinned-build-dep").is_empty(), "{outcome:#?}");

@@ -220,11 +220,20 @@ struct Wanted {
     pin: Option<Version>,
 }
 
-/// Runs the analysis, adding its items and notes to `outcome`.
-pub(crate) fn run(ctx: &Context, config: &Config, outcome: &mut GateOutcome) {
-    let mut pins: BTreeMap<String, Version> = BTreeMap::new();
-    let mut build_pins: BTreeMap<String, Version> = BTreeMap::new();
-    let mut roots: Vec<String> = Vec::new();
+/// The pins of the requirements files and the names the walk starts from.
+#[derive(Default)]
+struct Pins {
+    /// `==` pins of the requirements.
+    run: BTreeMap<String, Version>,
+    /// `==` pins of the build requirements.
+    build: BTreeMap<String, Version>,
+    /// Every requirement whose marker is true on a target Python, in file order.
+    roots: Vec<String>,
+}
+
+/// Reads both requirements files; their problems are `build-metadata` errors.
+fn read_pins(ctx: &Context, config: &Config, outcome: &mut GateOutcome) -> Pins {
+    let mut pins = Pins::default();
     for (path, is_build) in [(&config.requirements, false), (&config.build_requirements, true)] {
         let text = match read_bounded(&ctx.repo.join(path), 16 * 1024 * 1024) {
             Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
@@ -241,22 +250,29 @@ pub(crate) fn run(ctx: &Context, config: &Config, outcome: &mut GateOutcome) {
             );
         }
         for requirement in parsed.requirements {
-            let active = match &requirement.marker {
-                Some(marker) => pep508_rs::MarkerTree::from_str(marker)
+            // A marker that does not parse keeps the requirement: better
+            // one distribution too many than a cycle missed.
+            let active = requirement.marker.as_ref().is_none_or(|marker| {
+                pep508_rs::MarkerTree::from_str(marker)
                     .map(|m| config.target_pythons.iter().any(|p| m.evaluate(&p.environment, &[])))
-                    .unwrap_or(true),
-                None => true,
-            };
+                    .unwrap_or(true)
+            });
             if !active {
                 continue;
             }
             if let Some(version) = &requirement.version {
-                let pinned = if is_build { &mut build_pins } else { &mut pins };
+                let pinned = if is_build { &mut pins.build } else { &mut pins.run };
                 pinned.insert(requirement.name.clone(), version.clone());
             }
-            roots.push(requirement.name);
+            pins.roots.push(requirement.name);
         }
     }
+    pins
+}
+
+/// Runs the analysis, adding its items and notes to `outcome`.
+pub(crate) fn run(ctx: &Context, config: &Config, outcome: &mut GateOutcome) {
+    let pins = read_pins(ctx, config, outcome);
     let cache = match &config.cache_dir {
         Some(dir) => Ok(ctx.repo.join(dir)),
         None => default_cache_dir(),
@@ -274,8 +290,8 @@ pub(crate) fn run(ctx: &Context, config: &Config, outcome: &mut GateOutcome) {
     let mut walk =
         Walk { nodes: Vec::new(), by_name: BTreeMap::new(), needs: Vec::new(), wanted: BTreeMap::new() };
     let mut frontier: VecDeque<usize> = VecDeque::new();
-    for name in roots {
-        if let Some(node) = walk.add(&name) {
+    for name in &pins.roots {
+        if let Some(node) = walk.add(name) {
             frontier.push_back(node);
         }
     }
@@ -296,7 +312,7 @@ pub(crate) fn run(ctx: &Context, config: &Config, outcome: &mut GateOutcome) {
                 let name = walk.nodes[node].name.clone();
                 let wanted = Wanted {
                     specifiers: walk.wanted.remove(&name).unwrap_or_default(),
-                    pin: build_pins.get(&name).or(pins.get(&name)).cloned(),
+                    pin: pins.build.get(&name).or(pins.run.get(&name)).cloned(),
                 };
                 (node, name, wanted)
             })
@@ -363,6 +379,18 @@ pub(crate) fn run(ctx: &Context, config: &Config, outcome: &mut GateOutcome) {
         walk.needs.len(),
         index.requests()
     ));
+    for need in &walk.needs {
+        let (from, to) = (&walk.nodes[need.edge.from], &walk.nodes[need.edge.to]);
+        let specifiers = VersionSpecifiers::from_str(need.dependency.requirement.specifier.trim());
+        if let (Some(chosen), Ok(specifiers)) = (&to.chosen, specifiers)
+            && !specifiers.contains(&chosen.version)
+        {
+            outcome.note(format!(
+                "build-deps: {from} needs `{}` ({}), but the analysis uses {to}: one version per distribution, from its pin or the first requirements met",
+                need.dependency.text, need.dependency.source
+            ));
+        }
+    }
     if !html_pages.is_empty() {
         outcome.note(format!(
             "build-deps: the index served PEP 503 HTML for {}: no upload times, so --as-of could not filter their files",
@@ -370,7 +398,7 @@ pub(crate) fn run(ctx: &Context, config: &Config, outcome: &mut GateOutcome) {
         ));
     }
     outcome.items.extend(cycle_items(&walk, &pythons, &snapshot));
-    outcome.items.extend(unpinned_items(&walk, config, &build_pins, &pythons, &snapshot));
+    outcome.items.extend(unpinned_items(&walk, config, &pins.build, &pythons, &snapshot));
 }
 
 /// The graph as it is walked.
