@@ -9,6 +9,8 @@ use serde_json::Value;
 
 const SHA: &str = "0123456789abcdef0123456789abcdef01234567";
 const OTHER_SHA: &str = "fedcba9876543210fedcba9876543210fedcba98";
+/// The moment every run is judged at: the signature item records it.
+const AS_OF: &str = "2026-11-01T00:00:00Z";
 
 /// Runs the binary on `repo` with `args`, as in a job of commit `sha`.
 fn on(repo: &Path, sha: &str, args: &[&str]) -> Run {
@@ -55,7 +57,8 @@ fn run_every_shard(dir: &Path) -> Vec<String> {
     let ids = shard_ids(&plan(&repo, &[]));
     for id in &ids {
         let output = dir.join(format!("{id}.json"));
-        let run = on(&repo, SHA, &["run", "--shard", id, "--output", output.to_str().unwrap()]);
+        let run =
+            on(&repo, SHA, &["run", "--shard", id, "--as-of", AS_OF, "--output", output.to_str().unwrap()]);
         assert_eq!(run.code, 0, "{id}: {}", run.stderr);
     }
     ids
@@ -134,7 +137,7 @@ fn every_shard_aggregated_is_the_unsharded_run() {
     assert!(validator.iter_errors(&aggregated).next().is_none());
     assert!(aggregated.get("shard").is_none(), "the final report is not a partial one");
 
-    let whole = on(&example("release-repo"), SHA, &["--format", "json"]);
+    let whole = on(&example("release-repo"), SHA, &["--format", "json", "--as-of", AS_OF]);
     assert_eq!(whole.code, 0, "{}", whole.stderr);
     let whole: Value = serde_json::from_str(&whole.stdout).unwrap();
     assert_eq!(aggregated["verdict"], whole["verdict"]);
@@ -323,4 +326,32 @@ fn three_hundred_wheels_fit_in_one_matrix() {
     let matrix = on(repo.path(), SHA, &["plan", "--format", "github-matrix"]);
     let matrix: Value = serde_json::from_str(&matrix.stdout).unwrap();
     assert_eq!(matrix["include"].as_array().unwrap().len(), shards.len());
+}
+
+#[test]
+fn an_unknown_commit_is_a_warning_of_the_aggregate() {
+    let repo = example("release-repo");
+    let dir = tempfile::tempdir().unwrap();
+    let unknown = |args: &[&str]| {
+        let mut all: Vec<OsString> = args.iter().map(Into::into).collect();
+        all.extend(["--repo".into(), repo.as_os_str().to_owned()]);
+        release_check_with_env(all, &[])
+    };
+    let plan: Value = serde_json::from_str(&unknown(&["plan", "--format", "json"]).stdout).unwrap();
+    assert_eq!(plan["commit"], "unknown");
+    for id in shard_ids(&plan) {
+        let output = dir.path().join(format!("{id}.json"));
+        let run = unknown(&["run", "--shard", &id, "--output", output.to_str().unwrap()]);
+        assert_eq!(run.code, 0, "{id}: {}", run.stderr);
+    }
+    let run = unknown(&["aggregate", dir.path().to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert!(run.stdout.contains("! warning aggregate/commit: the commit is unknown"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .trim_end()
+            .ends_with("GO: no blockers, 1 warning (18 passed, 0 blockers, 1 warning, 0 waived)"),
+        "{}",
+        run.stdout
+    );
 }
