@@ -78,6 +78,13 @@ pub struct ReportArgs {
     /// ci gate: answer every GitHub request from the recording in DIR, offline.
     #[arg(long, value_name = "DIR")]
     pub replay: Option<PathBuf>,
+    /// wheels gate: rebuild only this wheel (file or project name; repeatable),
+    /// instead of `[gates.wheels.rebuild] wheels`.
+    #[arg(long = "wheel", value_name = "NAME")]
+    pub wheels: Vec<String>,
+    /// wheels gate: rebuild without reading or writing the rebuild cache.
+    #[arg(long)]
+    pub no_cache: bool,
     /// How the report is written.
     #[command(flatten)]
     pub output: OutputArgs,
@@ -265,6 +272,7 @@ pub struct Prepared {
 pub fn prepare(args: &ReportArgs, repo: &Path, loaded: &config::Loaded) -> anyhow::Result<Prepared> {
     let mut gates_config = loaded.config.gates.clone();
     apply_ci_flags(args, &mut gates_config)?;
+    apply_wheel_flags(args, &mut gates_config)?;
     let gates = select_gates(registry::all_gates(&gates_config), &args.gates)?;
     let mut options = loaded.config.run_options();
     if let Some(longest) = gates_config.ci.as_ref().and_then(gate_ci::longest_run) {
@@ -333,6 +341,26 @@ fn apply_ci_flags(args: &ReportArgs, gates: &mut registry::GatesConfig) -> anyho
         }
         ci.replay = Some(cwd.join(dir));
         ci.record = None;
+    }
+    Ok(())
+}
+
+/// `--wheel` and `--no-cache` override `[gates.wheels.rebuild]`, which
+/// they need.
+fn apply_wheel_flags(args: &ReportArgs, gates: &mut registry::GatesConfig) -> anyhow::Result<()> {
+    if args.wheels.is_empty() && !args.no_cache {
+        return Ok(());
+    }
+    let Some(rebuild) = gates.wheels.as_mut().and_then(|wheels| wheels.rebuild.as_mut()) else {
+        bail!(
+            "--wheel and --no-cache choose what the wheels gate rebuilds, and rebuilding is not configured: add [gates.wheels.rebuild] (docs/config.md)"
+        );
+    };
+    if !args.wheels.is_empty() {
+        rebuild.wheels = args.wheels.clone();
+    }
+    if args.no_cache {
+        rebuild.cache = false;
     }
     Ok(())
 }
