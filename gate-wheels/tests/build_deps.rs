@@ -541,7 +541,7 @@ fn index_failures_are_error_items_after_bounded_retries() {
 
 #[test]
 fn bad_configuration_is_refused_with_what_was_expected() {
-    let error = toml::from_str::<Config>("[build-deps]\ntarget-pythons = [\"python3\"]\n").unwrap_err();
+    let error = toml::from_str::<Config>("[build-deps]\ntarget-pythons = [\"3.x\"]\n").unwrap_err();
     assert!(error.to_string().contains("expected a Python version such as \"3.9\""), "{error}");
     let error =
         toml::from_str::<Config>("[build-deps]\ntarget-pythons = [\"3.9\"]\nindex-url = \"ftp://x\"\n")
@@ -668,4 +668,33 @@ fn sdists_with_long_names_are_read_and_hostile_ones_refused() {
     assert!(error.contains("PKG-INFO is larger than 4194304 bytes"), "{error}");
     let error = sdist_files("cut.tar.gz", &built[0][..built[0].len() / 2]).unwrap_err();
     assert!(error.contains("truncated"), "{error}");
+}
+
+#[test]
+fn an_interpreter_is_asked_for_its_markers_and_one_that_cannot_answer_is_an_error() {
+    let server = Server::start();
+    let work = tempfile::tempdir().unwrap();
+    let files = vec![
+        ("PKG-INFO", pkg_info("selfie", "1.0", "2.2", &["nothing; python_version < \"3\""])),
+        ("pyproject.toml", build_system(&["selfie"])),
+    ];
+    let release = Release { version: "1.0", uploaded: "2022-01-01T00:00:00Z", files, metadata_file: None };
+    publish(&server, work.path(), "selfie", &[release]);
+    let (dir, _) = repo(&server, "selfie==1.0\n", "selfie==1.0\n", "");
+    let config: Config = toml::from_str(&format!(
+        "[build-deps]\nindex-url = \"{}\"\ntarget-pythons = [\"python3\", \"bin/no-python\"]\ncache-dir = \"cache\"\n",
+        server.index_url()
+    ))
+    .unwrap();
+    let outcome = run(dir.path(), &config, "2023-01-01T00:00:00Z");
+    let errors = items(&outcome, "build-metadata");
+    assert_eq!(errors.len(), 1, "{outcome:#?}");
+    assert_eq!(errors[0].subject, "bin/no-python");
+    assert!(errors[0].reason.contains("cannot run"), "{}", errors[0].reason);
+    let cycles = items(&outcome, "build-cycle");
+    assert_eq!(cycles.len(), 1, "{outcome:#?}");
+    assert_eq!(
+        cycles[0].reason,
+        "build-time cycle on python3: selfie 1.0 → selfie 1.0 (selfie [build-system])"
+    );
 }

@@ -16,6 +16,7 @@
 pub mod graph;
 pub mod index;
 pub mod metadata;
+mod python;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
@@ -23,8 +24,8 @@ use std::path::PathBuf;
 use std::str::FromStr as _;
 
 use gate_core::{CheckInfo, Context, Evidence, GateOutcome, Item, Location, Severity};
+use pep508_rs::MarkerEnvironment;
 use pep508_rs::pep440_rs::{Version, VersionSpecifiers};
-use pep508_rs::{MarkerEnvironment, MarkerEnvironmentBuilder};
 use rayon::prelude::*;
 use serde::{Deserialize, Deserializer};
 
@@ -32,6 +33,7 @@ use crate::read_bounded;
 use crate::requirements::{self, normalise_name};
 use index::{DistFile, Index, Limits, ProjectPage};
 use metadata::{Dependency, Metadata};
+pub use python::TargetPython;
 
 /// `[gates.wheels.build-deps]` in the configuration.
 #[derive(Debug, Clone, Deserialize)]
@@ -40,7 +42,8 @@ pub struct Config {
     /// The Simple API root (PEP 691 JSON, else PEP 503 HTML).
     #[serde(default = "default_index_url", deserialize_with = "index_url")]
     pub index_url: String,
-    /// The Pythons markers are evaluated for, as `X.Y` or `X.Y.Z`.
+    /// The Pythons markers are evaluated for: versions `X.Y` or `X.Y.Z`, or
+    /// interpreters ([`TargetPython`]).
     pub target_pythons: Vec<TargetPython>,
     /// Whether builds use pip's build isolation (the default).
     #[serde(default = "yes")]
@@ -84,64 +87,6 @@ fn index_url<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Er
         )));
     }
     Ok(url)
-}
-
-/// A target Python, by version, and the marker environment it gives.
-///
-/// `python_version` is `X.Y` and `python_full_version` the version as written
-/// (`X.Y` becomes `X.Y.0`); the platform fields are those of CPython on
-/// x86-64 Linux: `implementation_name = "cpython"`,
-/// `platform_python_implementation = "CPython"`, `os_name = "posix"`,
-/// `sys_platform = "linux"`, `platform_system = "Linux"`,
-/// `platform_machine = "x86_64"`, empty `platform_release` and
-/// `platform_version`.
-#[derive(Debug, Clone)]
-pub struct TargetPython {
-    /// As written in the configuration.
-    pub name: String,
-    /// The marker environment.
-    pub environment: MarkerEnvironment,
-}
-
-impl<'de> Deserialize<'de> for TargetPython {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let name = String::deserialize(deserializer)?;
-        Self::from_version(&name).map_err(serde::de::Error::custom)
-    }
-}
-
-impl TargetPython {
-    /// The target Python of version `X.Y` or `X.Y.Z`.
-    pub fn from_version(name: &str) -> Result<Self, String> {
-        let expected = || {
-            format!(
-                "expected a Python version such as \"3.9\" or \"3.9.18\", found `{name}` (interpreter paths are not supported here yet)"
-            )
-        };
-        let parts: Vec<&str> = name.split('.').collect();
-        if !(2..=3).contains(&parts.len())
-            || parts.iter().any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()))
-        {
-            return Err(expected());
-        }
-        let short = format!("{}.{}", parts[0], parts[1]);
-        let full = if parts.len() == 3 { name.to_owned() } else { format!("{short}.0") };
-        let environment = MarkerEnvironment::try_from(MarkerEnvironmentBuilder {
-            implementation_name: "cpython",
-            implementation_version: &full,
-            os_name: "posix",
-            platform_machine: "x86_64",
-            platform_python_implementation: "CPython",
-            platform_release: "",
-            platform_system: "Linux",
-            platform_version: "",
-            python_full_version: &full,
-            python_version: &short,
-            sys_platform: "linux",
-        })
-        .map_err(|_| expected())?;
-        Ok(Self { name: name.to_owned(), environment })
-    }
 }
 
 /// The checks of the analysis, part of the wheels gate's checks.
@@ -232,7 +177,12 @@ struct Pins {
 }
 
 /// Reads both requirements files; their problems are `build-metadata` errors.
-fn read_pins(ctx: &Context, config: &Config, outcome: &mut GateOutcome) -> Pins {
+fn read_pins(
+    ctx: &Context,
+    config: &Config,
+    environments: &[MarkerEnvironment],
+    outcome: &mut GateOutcome,
+) -> Pins {
     let mut pins = Pins::default();
     for (path, is_build) in [(&config.requirements, false), (&config.build_requirements, true)] {
         let text = match read_bounded(&ctx.repo.join(path), 16 * 1024 * 1024) {
@@ -254,7 +204,7 @@ fn read_pins(ctx: &Context, config: &Config, outcome: &mut GateOutcome) -> Pins 
             // one distribution too many than a cycle missed.
             let active = requirement.marker.as_ref().is_none_or(|marker| {
                 pep508_rs::MarkerTree::from_str(marker)
-                    .map(|m| config.target_pythons.iter().any(|p| m.evaluate(&p.environment, &[])))
+                    .map(|m| environments.iter().any(|e| m.evaluate(e, &[])))
                     .unwrap_or(true)
             });
             if !active {
@@ -272,7 +222,21 @@ fn read_pins(ctx: &Context, config: &Config, outcome: &mut GateOutcome) -> Pins 
 
 /// Runs the analysis, adding its items and notes to `outcome`.
 pub(crate) fn run(ctx: &Context, config: &Config, outcome: &mut GateOutcome) {
-    let pins = read_pins(ctx, config, outcome);
+    let mut pythons: Vec<&str> = Vec::new();
+    let mut environments: Vec<MarkerEnvironment> = Vec::new();
+    for target in &config.target_pythons {
+        match target.environment(&ctx.repo) {
+            Ok(environment) => {
+                pythons.push(&target.name);
+                environments.push(environment);
+            }
+            Err(why) => outcome.push(Item::error("build-metadata", &target.name, why)),
+        }
+    }
+    if environments.is_empty() {
+        return;
+    }
+    let pins = read_pins(ctx, config, &environments, outcome);
     let cache = match &config.cache_dir {
         Some(dir) => Ok(ctx.repo.join(dir)),
         None => default_cache_dir(),
@@ -285,7 +249,6 @@ pub(crate) fn run(ctx: &Context, config: &Config, outcome: &mut GateOutcome) {
         }
     };
     let index = Index::new(&config.index_url, &cache, config.offline, Limits::default());
-    let pythons: Vec<&str> = config.target_pythons.iter().map(|p| p.name.as_str()).collect();
     let as_of = ctx.now;
     let mut walk =
         Walk { nodes: Vec::new(), by_name: BTreeMap::new(), needs: Vec::new(), wanted: BTreeMap::new() };
@@ -352,11 +315,8 @@ pub(crate) fn run(ctx: &Context, config: &Config, outcome: &mut GateOutcome) {
                 }
             };
             for dependency in metadata.build.into_iter().chain(run) {
-                let active: Vec<bool> = config
-                    .target_pythons
-                    .iter()
-                    .map(|p| dependency.marker.evaluate(&p.environment, &[]))
-                    .collect();
+                let active: Vec<bool> =
+                    environments.iter().map(|e| dependency.marker.evaluate(e, &[])).collect();
                 if !active.contains(&true) {
                     continue;
                 }
@@ -692,22 +652,6 @@ fn unpinned_items(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn target_pythons_give_marker_environments() {
-        let old = TargetPython::from_version("3.7").unwrap();
-        let marker =
-            pep508_rs::MarkerTree::from_str("python_version < \"3.8\" and sys_platform == \"linux\"")
-                .unwrap();
-        assert!(marker.evaluate(&old.environment, &[]));
-        assert!(!marker.evaluate(&TargetPython::from_version("3.9.18").unwrap().environment, &[]));
-        for bad in ["3", "3.x", "/usr/bin/python3", "3..9", "3.9.1.2"] {
-            assert!(
-                TargetPython::from_version(bad).unwrap_err().contains("expected a Python version"),
-                "{bad}"
-            );
-        }
-    }
 
     #[test]
     fn sdist_versions_come_from_file_names_in_any_spelling() {
