@@ -90,11 +90,9 @@ fn instructions(text: &str, escape: char) -> Vec<Logical> {
             column: u32::try_from(indent + 1).unwrap_or(u32::MAX),
         });
         logical.chars.extend(content.chars());
-        if !continues {
-            if let Some(done) = current.take() {
-                heredocs.extend(heredoc_terminators(&done));
-                out.push(done);
-            }
+        if !continues && let Some(done) = current.take() {
+            heredocs.extend(heredoc_terminators(&done));
+            out.push(done);
         }
     }
     out.extend(current);

@@ -83,10 +83,10 @@ pub fn parse(text: &str) -> Result<ImageRef, ReferenceError> {
         Err(e) => return Err(ReferenceError::Grammar(describe(&e, text))),
     };
     let digest = parsed.digest().map(str::to_owned);
-    if let Some(d) = &digest {
-        if d.chars().any(|c| c.is_ascii_uppercase()) {
-            return Err(ReferenceError::DigestCase(d.clone()));
-        }
+    if let Some(d) = &digest
+        && d.chars().any(|c| c.is_ascii_uppercase())
+    {
+        return Err(ReferenceError::DigestCase(d.clone()));
     }
     let (name, _) = split_name(text);
     let tag = match name.rfind('/') {

@@ -505,10 +505,10 @@ impl Client {
             other => return Err(fail("HEAD", Problem::Status(status_text(other)))),
         }
         let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::trim);
-        if let Some(digest) = header("docker-content-digest") {
-            if digest != target.digest {
-                return Err(fail("HEAD", Problem::OtherDigest(digest.to_owned())));
-            }
+        if let Some(digest) = header("docker-content-digest")
+            && digest != target.digest
+        {
+            return Err(fail("HEAD", Problem::OtherDigest(digest.to_owned())));
         }
         let media_type = header("content-type").map_or("", |t| t.split(';').next().unwrap_or("").trim());
         let answered = response.get_uri().to_string();

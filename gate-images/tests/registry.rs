@@ -109,10 +109,10 @@ impl Registry {
             if self.child.try_wait().unwrap().is_some() {
                 return false;
             }
-            if let Ok(response) = agent.get(format!("{}/v2/", self.base())).call() {
-                if response.status() == 200 {
-                    return true;
-                }
+            if let Ok(response) = agent.get(format!("{}/v2/", self.base())).call()
+                && response.status() == 200
+            {
+                return true;
             }
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -269,12 +269,13 @@ fn decode(text: &str) -> String {
     let mut out = Vec::new();
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(byte) = u8::from_str_radix(&text[i + 1..i + 3], 16) {
-                out.push(byte);
-                i += 3;
-                continue;
-            }
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let Ok(byte) = u8::from_str_radix(&text[i + 1..i + 3], 16)
+        {
+            out.push(byte);
+            i += 3;
+            continue;
         }
         out.push(if bytes[i] == b'+' { b' ' } else { bytes[i] });
         i += 1;

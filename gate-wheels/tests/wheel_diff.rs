@@ -525,7 +525,7 @@ fn deflate_zeros(n: u64) -> Vec<u8> {
         /// `count` bits of `value`, least significant first (header fields).
         fn bits(&mut self, value: u32, count: u32) {
             for i in 0..count {
-                if self.bit % 8 == 0 {
+                if self.bit.is_multiple_of(8) {
                     self.bytes.push(0);
                 }
                 *self.bytes.last_mut().unwrap() |= (((value >> i) & 1) as u8) << (self.bit % 8);

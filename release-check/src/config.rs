@@ -135,10 +135,11 @@ pub fn load(repo: &Path, explicit: Option<&Path>) -> anyhow::Result<Loaded> {
         return Ok(Loaded { config: parse(&own, &text)?, source: Source::File(own) });
     }
     let manifest = repo.join("Cargo.toml");
-    if manifest.is_file() && declares_release_check_metadata(&manifest) {
-        if let Some(loaded) = load_cargo_workspace(repo, &manifest)? {
-            return Ok(loaded);
-        }
+    if manifest.is_file()
+        && declares_release_check_metadata(&manifest)
+        && let Some(loaded) = load_cargo_workspace(repo, &manifest)?
+    {
+        return Ok(loaded);
     }
     Ok(Loaded { config: Config::default(), source: Source::Defaults })
 }

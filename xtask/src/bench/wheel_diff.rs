@@ -192,10 +192,11 @@ fn diffoscope_members(report: &str, names: &BTreeSet<String>) -> BTreeSet<String
             if names.contains(title) {
                 found.insert(title.to_owned());
             }
-        } else if in_zipinfo && (line.starts_with("│ -") || line.starts_with("│ +")) {
-            if let Some(name) = line.split_whitespace().last().filter(|n| names.contains(*n)) {
-                found.insert(name.to_owned());
-            }
+        } else if in_zipinfo
+            && (line.starts_with("│ -") || line.starts_with("│ +"))
+            && let Some(name) = line.split_whitespace().last().filter(|n| names.contains(*n))
+        {
+            found.insert(name.to_owned());
         }
     }
     found
