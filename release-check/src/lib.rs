@@ -147,7 +147,7 @@ const IMAGE_TEST_HELP: &str = "Example: release-check image-test ghcr.io/org/bui
 
 const PUBLISH_HELP: &str = "The token comes from GITHUB_TOKEN, else GH_TOKEN; it needs pull-requests: write and statuses: write.\n\nExit codes: the report's (0 GO, 1 NO-GO); 2 the report cannot be read (an error status is still posted); 3 could not publish (a step failed; each step's outcome is printed).";
 
-const EXIT_CODES: &str = "Exit codes: 0 GO, 1 NO-GO, 2 usage, configuration or I/O error (no verdict).";
+const EXIT_CODES: &str = "Exit codes: 0 GO, 1 NO-GO, 2 usage, configuration or I/O error (no verdict); `publish` adds 3: could not publish.";
 
 /// `--format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
