@@ -427,6 +427,16 @@ fn the_cache_is_revalidated_by_etag_and_offline_sends_nothing() {
     assert_eq!(errors.len(), 1);
     assert_eq!(errors[0].status, Status::Error);
     assert!(errors[0].reason.contains("offline, and not in the cache"), "{}", errors[0].reason);
+    // Nothing was read: no cycle was seen, but that is not a pass.
+    let cycles = items(&outcome, "build-cycle");
+    assert_eq!(cycles[0].status, Status::Skipped);
+    assert!(
+        cycles[0].reason.ends_with(
+            "the needs of imeta are unknown (see the errors), so a cycle through them cannot be ruled out"
+        ),
+        "{}",
+        cycles[0].reason
+    );
     assert!(server.requests().is_empty());
 }
 
