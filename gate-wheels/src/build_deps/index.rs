@@ -354,10 +354,13 @@ fn status_text(status: StatusCode) -> String {
 fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
+    // Unique per process and per write, so that two writers never share one.
+    static WRITES: AtomicUsize = AtomicUsize::new(0);
     let temporary = dir.join(format!(
-        ".{}.{}.tmp",
+        ".{}.{}.{}.tmp",
         path.file_name().unwrap_or_default().to_string_lossy(),
-        std::process::id()
+        std::process::id(),
+        WRITES.fetch_add(1, Ordering::Relaxed)
     ));
     std::fs::write(&temporary, bytes)?;
     std::fs::rename(&temporary, path)
