@@ -536,7 +536,7 @@ fn line_column(text: &str, at: usize) -> (usize, usize) {
 }
 
 /// `link` resolved against the page at `base` (RFC 3986, for the paths
-/// indexes write: absolute URLs, `/root`-relative and `../` relative).
+/// indexes write: absolute URLs, host-relative `/path` and `../` relative).
 pub fn join(base: &str, link: &str) -> String {
     if link.contains("://") {
         return link.to_owned();

@@ -185,7 +185,12 @@ mod tests {
         assert!(this_python.evaluate(&python3, &[]));
         let missing = TargetPython::new("bin/no-such-python").unwrap().environment(repo).unwrap_err();
         assert!(missing.starts_with("target Python `bin/no-such-python`: cannot run"), "{missing}");
-        let not_python = TargetPython::new("/bin/true").unwrap().environment(repo).unwrap_err();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("bin")).unwrap();
+        let fake = dir.path().join("bin/python");
+        std::fs::write(&fake, "#!/bin/sh\necho not json\n").unwrap();
+        std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        let not_python = TargetPython::new("bin/python").unwrap().environment(dir.path()).unwrap_err();
         assert!(not_python.contains("did not describe itself"), "{not_python}");
     }
 }
