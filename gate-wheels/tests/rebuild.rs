@@ -107,7 +107,7 @@ prepare_metadata_for_build_wheel = build_wheel = _hang
 
 fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
+    for entry in std::fs::read_dir(from).unwrap_or_else(|e| panic!("{}: {e}", from.display())) {
         let entry = entry.unwrap();
         if entry.file_type().unwrap().is_dir() {
             copy_tree(&entry.path(), &to.join(entry.file_name()));
@@ -400,8 +400,50 @@ fn what_the_jobs_share_is_checked_before_anything_is_built() {
     assert_eq!(items[0].status, Status::Error);
     assert!(items[0].reason.starts_with("no pin `rc-units==0.3.1` with --hash"), "{}", describe(&items));
 
+    // A cache directory that cannot be written (here: below a file), as a
+    // full disk would: an error item naming it, before pip runs.
+    let pin = format!("rc-units==0.3.1 --hash=sha256:{}\n", sdist("rc_units-0.3.1.tar.gz"));
+    std::fs::write(repo.path().join("sdist-requirements.txt"), pin).unwrap();
+    let unwritable = repo.path().join("sha256sums.txt/cache");
+    let items = repo.rebuild(rebuild::Config { cache_dir: Some(unwritable), ..repo.config(&["3.11"]) }, 1);
+    assert_eq!(items[0].status, Status::Error);
+    assert!(items[0].reason.contains("sha256sums.txt/cache/rebuild/work/"), "{}", describe(&items));
+
     let items =
         repo.rebuild(rebuild::Config { wheels: vec!["rc-unit".to_owned()], ..repo.config(&["3.11"]) }, 1);
     assert_eq!(items.len(), 1, "{}", describe(&items));
     assert_eq!((items[0].subject.as_str(), items[0].status), ("rc-unit", Status::Error));
+}
+
+/// Two real pure-Python packages, their sdists and build backend fetched
+/// from PyPI (CI can reach it) by hash: their wheels, rebuilt with
+/// `SOURCE_DATE_EPOCH=1700000000` by CPython 3.11, must be these. (PyPI's
+/// own wheels were built at another time, so they differ in timestamps.)
+#[test]
+fn real_packages_from_pypi_rebuild_reproducibly() {
+    let wheels = [
+        (
+            "flit_core-3.9.0-py3-none-any.whl",
+            "6e1737dfb9bcb469ea9a8d88385a5d201146d3ee76c62502ed88a99872a55076",
+        ),
+        ("tomli-2.0.1-py3-none-any.whl", "fb9a6957ccfad3faf6ffe8cd114748408b8b8a2792ca33116f813751ebc65dcc"),
+    ];
+    let repo = Repo::new(
+        &[],
+        &[
+            (
+                "flit-core==3.9.0",
+                "72ad266176c4a3fcfab5f2930d76896059851240570ce9a98733b658cb786eba".to_owned(),
+            ),
+            ("tomli==2.0.1", "de526c12914f0c550d15924c62d72abc48d6fe7364aa87328337a31007fe8a4f".to_owned()),
+        ],
+    );
+    let sums: String = wheels.iter().map(|(name, hash)| format!("{hash}  {name}\n")).collect();
+    std::fs::write(repo.path().join("sha256sums.txt"), sums).unwrap();
+    let config = rebuild::Config { find_links: Vec::new(), ..repo.config(&["3.11"]) };
+    let items = repo.rebuild(config, 2);
+    assert_eq!(items.len(), 2, "{}", describe(&items));
+    for item in &items {
+        assert_eq!((item.check.as_str(), item.status), ("rebuild", Status::Pass), "{}", describe(&items));
+    }
 }
