@@ -80,6 +80,9 @@ pub enum StepError {
         /// The command.
         command: String,
     },
+    /// A step finished but did not leave what it should have.
+    #[error("{0}")]
+    Unexpected(String),
     /// A file of the build could not be written or read.
     #[error("{what}: {source}")]
     Io {

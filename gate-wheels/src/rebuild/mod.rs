@@ -320,8 +320,9 @@ fn rebuild(ctx: &Context, config: &Config, shared: &Shared, job: &Job) -> Item {
     let subject = job.subject();
     let item = match prepare_job(shared, job) {
         Err(item) => *item,
-        Ok((python, pin, epoch, cache_root, key)) => {
-            let cached = config.cache.then(|| cache::load(cache_root, &key)).flatten();
+        Ok(plan) => {
+            let python = plan.python;
+            let cached = config.cache.then(|| cache::load(plan.cache_root, &plan.key)).flatten();
             let built = match cached {
                 Some(built) => Ok((built, "reused from the cache")),
                 None => {
@@ -330,13 +331,13 @@ fn rebuild(ctx: &Context, config: &Config, shared: &Shared, job: &Job) -> Item {
                         python.implementation, python.version
                     );
                     let deadline = started + config.timeout.0;
-                    build_twice(ctx, config, shared, job, python, pin, epoch, cache_root, &key, deadline)
+                    build_twice(ctx, config, shared, job, &plan, deadline)
                 }
             };
             match built {
                 Ok((built, how)) => judge(shared, job, python, &built, how)
-                    .with(Evidence::fact("SOURCE_DATE_EPOCH", epoch.to_string()))
-                    .with(Evidence::fact("cache key", key)),
+                    .with(Evidence::fact("SOURCE_DATE_EPOCH", plan.epoch.to_string()))
+                    .with(Evidence::fact("cache key", plan.key)),
                 Err(item) => *item,
             }
         }
@@ -346,11 +347,22 @@ fn rebuild(ctx: &Context, config: &Config, shared: &Shared, job: &Job) -> Item {
     item.with(Evidence::Timing { label: "rebuild".to_owned(), millis })
 }
 
-type Prepared<'a> = (&'a Interpreter, &'a Requirement, i64, &'a Path, String);
+/// What a job needs before building.
+struct Plan<'a> {
+    /// The target interpreter.
+    python: &'a Interpreter,
+    /// The requirement pinning the sdist's hashes.
+    pin: &'a Requirement,
+    /// `SOURCE_DATE_EPOCH`.
+    epoch: i64,
+    /// The cache and work directory.
+    cache_root: &'a Path,
+    /// The cache key.
+    key: String,
+}
 
-/// What a job needs before building: the interpreter, the sdist's pin, the
-/// epoch, the cache and the cache key; or the reason it cannot start.
-fn prepare_job<'a>(shared: &'a Shared, job: &Job) -> Result<Prepared<'a>, Box<Item>> {
+/// The job's [`Plan`], or the item saying why it cannot start.
+fn prepare_job<'a>(shared: &'a Shared, job: &Job) -> Result<Plan<'a>, Box<Item>> {
     let fail = |reason: &str| Box::new(job.failed(reason));
     if let Some(refusal) = &shared.refusal {
         return Err(fail(refusal));
@@ -384,24 +396,20 @@ fn prepare_job<'a>(shared: &'a Shared, job: &Job) -> Result<Prepared<'a>, Box<It
         epoch.to_string().as_bytes(),
         variants.as_bytes(),
     ]);
-    Ok((python, pin, epoch, cache_root, key))
+    Ok(Plan { python, pin, epoch, cache_root, key })
 }
 
 /// Builds the job's wheel twice, in a work directory named by `key`, and
 /// stores the result in the cache when it is enabled.
-#[allow(clippy::too_many_arguments)]
 fn build_twice(
     ctx: &Context,
     config: &Config,
     shared: &Shared,
     job: &Job,
-    python: &Interpreter,
-    pin: &Requirement,
-    epoch: i64,
-    cache_root: &Path,
-    key: &str,
+    plan: &Plan,
     deadline: Instant,
 ) -> Result<(cache::Built, &'static str), Box<Item>> {
+    let Plan { python, pin, epoch, cache_root, ref key } = *plan;
     let short = &key[..16];
     let work = cache_root.join("work").join(short);
     let build_root = cache_root.join("build").join(short);
@@ -470,13 +478,10 @@ fn build_twice(
             std::fs::read_dir(work.join("sdist")).into_iter().flatten().flatten().map(|e| e.path()).collect();
         match &downloaded[..] {
             [sdist] if sdist.to_string_lossy().ends_with(".tar.gz") => Ok(sdist.clone()),
-            other => Err(StepError::Io {
-                what: format!(
-                    "pip downloaded {:?}, expected one .tar.gz sdist",
-                    other.iter().filter_map(|p| p.file_name()).collect::<Vec<_>>()
-                ),
-                source: std::io::Error::other("unexpected download"),
-            }),
+            other => Err(StepError::Unexpected(format!(
+                "pip downloaded {:?}, expected one .tar.gz sdist",
+                other.iter().filter_map(|p| p.file_name()).collect::<Vec<_>>()
+            ))),
         }
     };
     let sdist = setup().map_err(|e| failed(&setup_log, e))?;
@@ -540,8 +545,7 @@ fn build_one(
         &source_text,
     ]);
     runner.run(&wheel, &source, variant, log)?;
-    build::single_wheel(&out)
-        .map_err(|what| StepError::Io { what, source: std::io::Error::other("no wheel") })
+    build::single_wheel(&out).map_err(StepError::Unexpected)
 }
 
 /// Most differences shown as evidence.
