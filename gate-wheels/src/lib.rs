@@ -259,7 +259,8 @@ impl Gate for WheelsGate {
 
     /// One unit per set (its sums file: the set's own checks, signature,
     /// unlisted files and requirements pins) and one per listed wheel (its
-    /// subject, `<wheels>/<name>`: whether it is present and its hash).
+    /// subject, `<wheels>/<name>`: whether it is present, its hash and, with
+    /// `[gates.wheels.rebuild]`, its rebuilds).
     fn units(&self, ctx: &Context) -> Vec<String> {
         let (sets, _) = self.sets(&ctx.repo);
         let mut units: Vec<String> = Vec::new();
