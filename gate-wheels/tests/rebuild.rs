@@ -447,3 +447,43 @@ fn real_packages_from_pypi_rebuild_reproducibly() {
         assert_eq!((item.check.as_str(), item.status), ("rebuild", Status::Pass), "{}", describe(&items));
     }
 }
+
+#[test]
+fn a_sharded_run_rebuilds_each_wheel_once() {
+    let names = ["rc_greeting-1.0.0-py3-none-any.whl", "rc_units-0.3.1-py3-none-any.whl"];
+    let repo = Repo::new(&names.map(|w| (w, Some(committed(w)))), &[]);
+    // No sdist pins: every job stops before building, with an error item.
+    let config = rebuild::Config {
+        wheels: vec!["rc-units".to_owned(), "rc-nope".to_owned()],
+        ..repo.config(&["3.11", "3.9"])
+    };
+    let gate = WheelsGate::new(Config { rebuild: Some(config), ..Config::default() });
+    let ctx = Context::new(repo.path());
+    let ids = |ctx: &Context| -> Vec<String> {
+        gate.run(ctx)
+            .items
+            .iter()
+            .filter(|i| i.check.starts_with("rebuild"))
+            .map(|i| i.id_in("wheels"))
+            .collect()
+    };
+    let mut whole = ids(&ctx);
+    whole.sort();
+    assert_eq!(
+        whole,
+        [
+            "wheels/rebuild-failed/localwheels/rc_units-0.3.1-py3-none-any.whl@3.11",
+            "wheels/rebuild-failed/localwheels/rc_units-0.3.1-py3-none-any.whl@3.9",
+            "wheels/rebuild-failed/rc-nope",
+        ]
+    );
+    let mut by_unit: Vec<String> = gate
+        .units(&ctx)
+        .into_iter()
+        .flat_map(|unit| {
+            ids(&Context { units: Some(std::collections::BTreeSet::from([unit])), ..ctx.clone() })
+        })
+        .collect();
+    by_unit.sort();
+    assert_eq!(by_unit, whole);
+}

@@ -209,9 +209,6 @@ pub(crate) fn run(ctx: &Context, config: &Config, sets: &[(&WheelSet, Vec<sums::
     for (set, entries) in sets {
         let mut seen = std::collections::BTreeSet::new();
         for entry in entries.iter().filter(|e| e.name.ends_with(".whl") && seen.insert(&e.name)) {
-            if !ctx.wants(&wheel_subject(set, &entry.name)) {
-                continue;
-            }
             let project = requirements::wheel_release(&entry.name).map(|(name, _)| name);
             let selected: Vec<usize> = (0..config.wheels.len())
                 .filter(|&i| {
@@ -220,7 +217,8 @@ pub(crate) fn run(ctx: &Context, config: &Config, sets: &[(&WheelSet, Vec<sums::
                 })
                 .collect();
             selected.iter().for_each(|&i| matched[i] = true);
-            if config.wheels.is_empty() || !selected.is_empty() {
+            let wanted = ctx.wants(&wheel_subject(set, &entry.name));
+            if wanted && (config.wheels.is_empty() || !selected.is_empty()) {
                 jobs.extend(config.pythons.iter().map(|python| Job { set, entry, python }));
             }
         }
