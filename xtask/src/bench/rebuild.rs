@@ -7,6 +7,7 @@
 //! under `target/bench-data/rebuild/`. Every run of every contestant must
 //! report all eight wheels reproducible.
 
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -41,7 +42,11 @@ pub fn run(sh: &Shell, rounds: usize) -> Result<()> {
         allow_root: true,
         wheels: Vec::new(),
     };
-    let check = |config: rebuild::Config| -> Result<()> {
+    let tick: f64 = cmd!(sh, "getconf CLK_TCK").quiet().read()?.trim().parse()?;
+    // Seconds of CPU (user + system) each contestant's child processes used, per run.
+    let cpu: [RefCell<Vec<f64>>; 4] = Default::default();
+    let check = |config: rebuild::Config, cpu: &RefCell<Vec<f64>>| -> Result<()> {
+        let before = children_cpu_ticks()?;
         let gate = WheelsGate::new(Config { rebuild: Some(config), ..Config::default() });
         let outcome = gate.run(&Context::new(&repo));
         let rebuilt: Vec<_> = outcome.items.iter().filter(|i| i.check.starts_with("rebuild")).collect();
@@ -51,18 +56,19 @@ pub fn run(sh: &Shell, rounds: usize) -> Result<()> {
             "expected {PACKAGES} reproducible wheels, got: {:#?}",
             rebuilt.iter().map(|i| format!("{} {:?} {}", i.subject, i.status, i.reason)).collect::<Vec<_>>()
         );
+        cpu.borrow_mut().push((children_cpu_ticks()? - before) as f64 / tick);
         Ok(())
     };
     let contestants = [
         Contestant {
             name: "rebuild, 2 jobs, no cache",
             threads: 2,
-            run: Box::new(|| check(config(2, false))),
+            run: Box::new(|| check(config(2, false), &cpu[0])),
         },
         Contestant {
             name: "rebuild, one after another, no cache",
             threads: 1,
-            run: Box::new(|| check(config(1, false))),
+            run: Box::new(|| check(config(1, false), &cpu[1])),
         },
         Contestant {
             name: "rebuild, 2 jobs, cold cache",
@@ -71,13 +77,13 @@ pub fn run(sh: &Shell, rounds: usize) -> Result<()> {
                 if cache.exists() {
                     std::fs::remove_dir_all(&cache)?;
                 }
-                check(config(2, true))
+                check(config(2, true), &cpu[2])
             }),
         },
         Contestant {
             name: "rebuild, 2 jobs, unchanged re-run",
             threads: 2,
-            run: Box::new(|| check(config(2, true))),
+            run: Box::new(|| check(config(2, true), &cpu[3])),
         },
     ];
     println!("{}", machine());
@@ -94,16 +100,19 @@ pub fn run(sh: &Shell, rounds: usize) -> Result<()> {
         "\n{PACKAGES} small wheels, each built twice from its sdist in a fresh virtual environment, median of {rounds} round{}:\n",
         if rounds == 1 { "" } else { "s" }
     );
-    println!("| {:<42} | jobs | median (s) | min–max (s) |", "contestant");
-    println!("|{:-<44}|-----:|-----------:|------------:|", "");
-    for ((contestant, times), median) in contestants.iter().zip(&times).zip(&medians) {
+    println!("| {:<42} | jobs | median (s) | min–max (s) | CPU of builds (s) |", "contestant");
+    println!("|{:-<44}|-----:|-----------:|------------:|------------------:|", "");
+    for (((contestant, times), median), cpu) in contestants.iter().zip(&times).zip(&medians).zip(&cpu) {
+        let mut cpu = cpu.borrow().clone();
+        cpu.sort_by(f64::total_cmp);
         println!(
-            "| {:<42} | {:>4} | {:>10.2} | {:.2}–{:.2} |",
+            "| {:<42} | {:>4} | {:>10.2} | {:.2}–{:.2} | {:>17.2} |",
             format!("`{}`", contestant.name),
             contestant.threads,
             median.as_secs_f64(),
             times[0].as_secs_f64(),
             times[times.len() - 1].as_secs_f64(),
+            cpu[cpu.len() / 2],
         );
     }
     let ratio = |a: usize, b: usize| medians[a].as_secs_f64() / medians[b].as_secs_f64();
@@ -117,6 +126,18 @@ pub fn run(sh: &Shell, rounds: usize) -> Result<()> {
         println!("| {what} | {value:.3}× | ≤ {target}× | {met} |");
     }
     Ok(())
+}
+
+/// The CPU time, in clock ticks, that this process's finished (and waited
+/// for) descendants used: `cutime + cstime` of `/proc/self/stat`.
+fn children_cpu_ticks() -> Result<u64> {
+    let stat = std::fs::read_to_string("/proc/self/stat")?;
+    // Fields from the third (state) on follow the command name's `)`.
+    let fields: Vec<&str> = stat.rsplit_once(')').context("/proc/self/stat")?.1.split_whitespace().collect();
+    let field = |number: usize| -> Result<u64> {
+        Ok(fields.get(number - 3).context("/proc/self/stat is too short")?.parse()?)
+    };
+    Ok(field(16)? + field(17)?)
 }
 
 /// Generates the packages, sdists and committed wheels once; the repository.
