@@ -145,18 +145,7 @@ fn concurrent_runs_leave_one_comment() {
 #[test]
 fn a_read_only_token_degrades_to_the_job_summary() {
     let github = GitHub::start(BOT);
-    github.fail(
-        "POST",
-        &format!("/repos/{REPO}/issues/{PR}/comments"),
-        403,
-        "error.403-not-accessible-by-integration.json",
-    );
-    github.fail(
-        "POST",
-        &format!("/repos/{REPO}/statuses/"),
-        403,
-        "error.403-not-accessible-by-integration.statuses.json",
-    );
+    github.read_only();
     let dir = tempfile::tempdir().unwrap();
     let summary = dir.path().join("summary.md");
     let actions = Actions { step_summary: Some(summary.clone()), run_url: None };

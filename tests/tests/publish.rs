@@ -72,13 +72,7 @@ fn the_dry_run_prints_everything_and_sends_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let report = write(&dir, &no_go());
     let summary = dir.path().join("summary.md");
-    let env = [
-        ("GITHUB_ACTIONS", "true"),
-        ("GITHUB_STEP_SUMMARY", summary.to_str().unwrap()),
-        ("GITHUB_SERVER_URL", "https://github.com"),
-        ("GITHUB_REPOSITORY", "octo/app"),
-        ("GITHUB_RUN_ID", "99"),
-    ];
+    let env = actions_env(&summary);
     let run = publish(&github, &report, &[], &env);
     assert_eq!(run.code, 1, "the NO-GO report's code: {run:#?}");
     assert!(run.stdout.starts_with("Dry run: nothing was posted (add --post to publish)."), "{}", run.stdout);
@@ -133,13 +127,7 @@ fn inside_actions_it_appends_the_summary_and_annotates() {
     let dir = tempfile::tempdir().unwrap();
     let report = write(&dir, &no_go());
     let summary = dir.path().join("summary.md");
-    let env = [
-        ("GITHUB_ACTIONS", "true"),
-        ("GITHUB_STEP_SUMMARY", summary.to_str().unwrap()),
-        ("GITHUB_SERVER_URL", "https://github.com"),
-        ("GITHUB_REPOSITORY", "octo/app"),
-        ("GITHUB_RUN_ID", "99"),
-    ];
+    let env = actions_env(&summary);
     let run = publish(&github, &report, &["--post"], &env);
     assert_eq!(run.code, 1, "{run:#?}");
     assert_eq!(
@@ -221,18 +209,7 @@ fn an_unreadable_report_exits_with_2_and_posts_an_error_status() {
 #[test]
 fn a_read_only_token_keeps_the_reports_exit_code() {
     let github = GitHub::start("release-bot");
-    github.fail(
-        "POST",
-        &format!("/repos/{REPO}/issues/{PR}/comments"),
-        403,
-        "error.403-not-accessible-by-integration.json",
-    );
-    github.fail(
-        "POST",
-        &format!("/repos/{REPO}/statuses/"),
-        403,
-        "error.403-not-accessible-by-integration.statuses.json",
-    );
+    github.read_only();
     let dir = tempfile::tempdir().unwrap();
     let report = write(&dir, &no_go());
     let run = publish(&github, &report, &["--post"], &[]);
@@ -248,4 +225,15 @@ fn a_read_only_token_keeps_the_reports_exit_code() {
 
 fn report_go() -> Report {
     report(vec![("wheels", vec![Item::pass("sums", "a.whl", "matches")])])
+}
+
+/// The environment of a GitHub Actions run of octo/app whose job summary is `summary`.
+fn actions_env(summary: &std::path::Path) -> [(&'static str, &str); 5] {
+    [
+        ("GITHUB_ACTIONS", "true"),
+        ("GITHUB_STEP_SUMMARY", summary.to_str().unwrap()),
+        ("GITHUB_SERVER_URL", "https://github.com"),
+        ("GITHUB_REPOSITORY", "octo/app"),
+        ("GITHUB_RUN_ID", "99"),
+    ]
 }

@@ -137,6 +137,23 @@ impl GitHub {
         self.fail_with(verb, path, ResponseTemplate::new(status).set_body_json(fixture(name)));
     }
 
+    /// A read-only token, as pull requests from forks get: creating a comment
+    /// or a status answers GitHub's real 403 bodies.
+    pub fn read_only(&self) {
+        self.fail(
+            "POST",
+            &format!("/repos/{REPO}/issues/{PR}/comments"),
+            403,
+            "error.403-not-accessible-by-integration.json",
+        );
+        self.fail(
+            "POST",
+            &format!("/repos/{REPO}/statuses/"),
+            403,
+            "error.403-not-accessible-by-integration.statuses.json",
+        );
+    }
+
     /// Answers `METHOD path` (a regex) with `template`, before the state.
     pub fn fail_with(&self, verb: &str, path: &str, template: ResponseTemplate) {
         self.runtime.block_on(
