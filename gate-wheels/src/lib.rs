@@ -181,6 +181,7 @@ const CHECKS: &[CheckInfo] = &[
     build_deps::CHECKS[1],
     build_deps::CHECKS[2],
     build_deps::CHECKS[3],
+    build_deps::CHECKS[4],
 ];
 
 impl Gate for WheelsGate {

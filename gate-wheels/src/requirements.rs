@@ -78,6 +78,8 @@ pub struct Requirement {
     pub specifier: String,
     /// The environment marker after `;`, as written.
     pub marker: Option<String>,
+    /// The extras asked for (`name[a,b]`), normalised.
+    pub extras: Vec<pep508_rs::ExtraName>,
     /// Every well-formed `--hash`, in file order.
     pub hashes: Vec<PinnedHash>,
     /// 1-based line of the requirement's first character in the original file.
@@ -379,6 +381,7 @@ fn parse_line(line: &LogicalLine, file: &mut RequirementsFile) {
                 version,
                 specifier,
                 marker,
+                extras: parsed.extras,
                 hashes,
                 line: line_number,
                 column,

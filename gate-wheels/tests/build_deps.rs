@@ -10,6 +10,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use gate_core::{Context, Gate as _, GateOutcome, Item, Status};
+use gate_wheels::build_deps::bisect::{Bump, bisect};
 use gate_wheels::{Config, WheelsGate, hex};
 use sha2::Digest as _;
 
@@ -98,6 +99,24 @@ impl Server {
 
     fn serve(&self, path: &str, answer: Answer) {
         self.routes.lock().unwrap().insert(path.to_owned(), answer);
+    }
+
+    /// Sets `requires-python` on the files of `name`'s JSON page whose
+    /// version is a key of `by_version`.
+    fn require_python(&self, name: &str, by_version: &[(&str, &str)]) {
+        let path = format!("/simple/{name}/");
+        let mut answer = self.routes.lock().unwrap()[&path].clone();
+        let mut page: serde_json::Value = serde_json::from_slice(&answer.body).unwrap();
+        for file in page["files"].as_array_mut().unwrap() {
+            let filename = file["filename"].as_str().unwrap().to_owned();
+            for (version, requires) in by_version {
+                if filename == format!("{name}-{version}.tar.gz") {
+                    file["requires-python"] = serde_json::json!(requires);
+                }
+            }
+        }
+        answer.body = page.to_string().into_bytes();
+        self.serve(&path, answer);
     }
 
     fn index_url(&self) -> String {
@@ -599,8 +618,8 @@ fn ninety_pinned_packages_cost_one_page_and_one_file_each_cold_and_nothing_warm(
     assert!(
         cold.notes.iter().any(|n| n.starts_with("build-deps: 91 distributions, 179 needs, 182 requests"))
     );
-    assert_eq!(cold.items.len(), 1, "{cold:#?}");
-    assert_eq!(cold.items[0].status, Status::Pass);
+    assert_eq!(cold.items.len(), 2, "{cold:#?}");
+    assert!(cold.items.iter().all(|i| i.status == Status::Pass), "{cold:#?}");
     let offline = Config {
         build_deps: config.build_deps.clone().map(|b| gate_wheels::build_deps::Config { offline: true, ..b }),
         ..config
@@ -707,4 +726,237 @@ fn an_interpreter_is_asked_for_its_markers_and_one_that_cannot_answer_is_an_erro
         cycles[0].reason,
         "build-time cycle on python3: selfie 1.0 → selfie 1.0 (selfie [build-system])"
     );
+}
+
+#[test]
+fn bisect_names_the_bump_its_upload_time_and_the_need_it_brought() {
+    let server = Server::start();
+    let work = tempfile::tempdir().unwrap();
+    the_2022_index(&server, work.path());
+    let (dir, config) = repo(&server, "imeta==4.12\n", "setuptools==60.0\n", "");
+    let analysis = config.build_deps.as_ref().unwrap();
+    let ctx = Context::new(dir.path());
+    let at = |text: &str| text.parse::<jiff::Timestamp>().unwrap();
+
+    let found = bisect(&ctx, analysis, at("2022-06-01T00:00:00Z"), at("2022-07-01T00:00:00Z")).unwrap();
+    // Each project page is asked for once, however many analyses ran.
+    let pages: Vec<String> = server.requests().into_iter().filter(|r| r.starts_with("/simple/")).collect();
+    assert_eq!(pages.len(), 4, "{pages:?}");
+    let change = found.change.as_ref().expect("a change");
+    assert_eq!(change.uploaded, at("2022-06-22T10:00:00.123456Z"));
+    assert_eq!(change.files, ["scm-7.0.tar.gz"]);
+    assert_eq!(
+        change.bumps,
+        [Bump {
+            name: "scm".into(),
+            old: Some("6.4".into()),
+            new: Some("7.0".into()),
+            file: Some(("scm-7.0.tar.gz".into(), Some(at("2022-06-22T10:00:00.123456Z")))),
+        }]
+    );
+    assert_eq!(
+        change.new_needs,
+        [
+            "scm 7.0 → imeta 4.12 (imeta; python_version < \"3.8\" [Requires-Dist, sdist PKG-INFO]: active on 3.7, inactive on 3.9)"
+        ]
+    );
+    assert_eq!(change.new_findings.len(), 1, "{change:#?}");
+    assert!(
+        change.new_findings[0].starts_with("build-cycle imeta→scm: build-time cycle on 3.7 (not on 3.9)")
+    );
+    assert_eq!((found.candidates, found.steps), (1, 3));
+    let text = found.to_string();
+    assert!(
+        text.contains("The analysis changes with the upload of scm-7.0.tar.gz at 2022-06-22T10:00:00.123456Z:\n  bump: scm 6.4 → 7.0, scm-7.0.tar.gz uploaded 2022-06-22T10:00:00.123456Z\n"),
+        "{text}"
+    );
+
+    // Both moments after the bump: nothing to bisect.
+    let same = bisect(&ctx, analysis, at("2022-06-23T00:00:00Z"), at("2022-07-01T00:00:00Z")).unwrap();
+    assert!(same.change.is_none() && same.good.1.len() == 2 && same.bad.1.len() == 2, "{same:#?}");
+    assert!(same.to_string().contains("nothing to bisect"));
+    let backwards = bisect(&ctx, analysis, at("2022-07-01T00:00:00Z"), at("2022-06-01T00:00:00Z"));
+    assert!(backwards.unwrap_err().contains("must be before"));
+}
+
+#[test]
+fn a_bisection_over_many_uploads_takes_logarithmically_many_analyses() {
+    let server = Server::start();
+    let work = tempfile::tempdir().unwrap();
+    // 64 releases of `lib`, one a day; from 1.40 on it needs `late` to build.
+    let days: Vec<String> =
+        (0..64).map(|d| format!("2022-{:02}-{:02}T00:00:00Z", 1 + d / 28, 1 + d % 28)).collect();
+    let versions: Vec<String> = (0..64).map(|v| format!("1.{v}")).collect();
+    let releases: Vec<Release> = (0..64)
+        .map(|i| {
+            let needs: &[&str] = if i >= 40 { &["late"] } else { &[] };
+            Release {
+                version: &versions[i],
+                uploaded: &days[i],
+                files: vec![
+                    ("PKG-INFO", pkg_info("lib", &versions[i], "2.2", &[])),
+                    ("pyproject.toml", build_system(needs)),
+                ],
+                metadata_file: None,
+            }
+        })
+        .collect();
+    let late = [Release {
+        version: "1.0",
+        uploaded: "2021-01-01T00:00:00Z",
+        files: vec![
+            ("PKG-INFO", pkg_info("late", "1.0", "2.2", &["lib"])),
+            ("pyproject.toml", build_system(&[])),
+        ],
+        metadata_file: None,
+    }];
+    publish_all(&server, work.path(), &[("lib", &releases), ("late", &late)]);
+    let (dir, config) = repo(&server, "lib\n", "", "");
+    let ctx = Context::new(dir.path());
+    let at = |text: &str| text.parse::<jiff::Timestamp>().unwrap();
+    let found = bisect(
+        &ctx,
+        config.build_deps.as_ref().unwrap(),
+        at("2022-01-01T12:00:00Z"),
+        at("2023-01-01T00:00:00Z"),
+    )
+    .unwrap();
+    let change = found.change.expect("a change");
+    assert_eq!(
+        change.bumps[0].to_string(),
+        format!("lib 1.39 → 1.40, lib-1.40.tar.gz uploaded {}", days[40])
+    );
+    assert!(change.bumps.iter().any(|b| b.name == "late" && b.old.is_none()), "{:?}", change.bumps);
+    assert_eq!(found.candidates, 63);
+    // 2 ends and at most ceil(log2(64)) = 6 steps.
+    assert!(found.steps <= 8, "{}", found.steps);
+}
+
+#[test]
+fn requires_python_keeps_to_versions_every_target_python_installs() {
+    let server = Server::start();
+    let work = tempfile::tempdir().unwrap();
+    let release = |version: &'static str| Release {
+        version,
+        uploaded: "2022-01-01T00:00:00Z",
+        files: vec![
+            ("PKG-INFO", pkg_info("modern", version, "2.2", &[])),
+            ("pyproject.toml", build_system(&[])),
+        ],
+        metadata_file: None,
+    };
+    publish(&server, work.path(), "modern", &[release("1.0"), release("2.0")]);
+    server.require_python("modern", &[("1.0", ">=3.6"), ("2.0", ">=3.8")]);
+    let (dir, config) = repo(&server, "modern\n", "", "");
+    let closure = |outcome: &GateOutcome| facts(items(outcome, "build-closure")[0]);
+
+    let both = run(dir.path(), &config, "2023-01-01T00:00:00Z");
+    assert!(closure(&both).contains("modern==1.0"), "{both:#?}");
+    let only_39 = Config {
+        build_deps: config.build_deps.clone().map(|b| gate_wheels::build_deps::Config {
+            target_pythons: vec![gate_wheels::build_deps::TargetPython::new("3.9").unwrap()],
+            ..b
+        }),
+        ..config.clone()
+    };
+    assert!(closure(&run(dir.path(), &only_39, "2023-01-01T00:00:00Z")).contains("modern==2.0"));
+    // When no version supports every target, the newest that supports one
+    // is analysed, and a note says which target cannot install it.
+    server.require_python("modern", &[("1.0", ">=3.8")]);
+    let fresh = Config {
+        build_deps: config.build_deps.clone().map(|b| gate_wheels::build_deps::Config {
+            cache_dir: Some(dir.path().join("other-cache")),
+            ..b
+        }),
+        ..config
+    };
+    let none = run(dir.path(), &fresh, "2023-01-01T00:00:00Z");
+    assert!(closure(&none).contains("modern==2.0"), "{none:#?}");
+    assert!(
+        none.notes.iter().any(|n| n == "build-deps: modern 2.0 requires Python >=3.8, so it does not install on 3.7; no version as of the date supports every target Python"),
+        "{:?}",
+        none.notes
+    );
+}
+
+#[test]
+fn extras_bring_the_needs_they_mark() {
+    let server = Server::start();
+    let work = tempfile::tempdir().unwrap();
+    let release = |name: &'static str, requires: &[&str], build: &[&str]| {
+        [Release {
+            version: "1.0",
+            uploaded: "2022-01-01T00:00:00Z",
+            files: vec![
+                ("PKG-INFO", pkg_info(name, "1.0", "2.2", requires)),
+                ("pyproject.toml", build_system(build)),
+            ],
+            metadata_file: None,
+        }]
+    };
+    let scm = release("scm", &["tomlish; extra == \"toml\"", "other; extra == \"unused\""], &[]);
+    let tomlish = release("tomlish", &[], &["imeta"]);
+    let imeta = release("imeta", &[], &["scm[toml]>=1"]);
+    let other = release("other", &[], &[]);
+    publish_all(
+        &server,
+        work.path(),
+        &[("scm", &scm), ("tomlish", &tomlish), ("imeta", &imeta), ("other", &other)],
+    );
+    let (dir, config) = repo(&server, "imeta==1.0\n", "", "");
+    let outcome = run(dir.path(), &config, "2023-01-01T00:00:00Z");
+    // imeta builds with scm[toml]; scm's toml extra needs tomlish, which
+    // builds with imeta: a cycle only the extra closes.
+    let cycles = items(&outcome, "build-cycle");
+    assert_eq!(cycles.len(), 1, "{outcome:#?}");
+    assert_eq!(cycles[0].status, Status::Fail);
+    assert_eq!(cycles[0].subject, "imeta→scm→tomlish");
+    assert!(!facts(items(&outcome, "build-closure")[0]).contains("other"), "{outcome:#?}");
+}
+
+#[test]
+fn a_baseline_report_lists_every_version_changed_since() {
+    let server = Server::start();
+    let work = tempfile::tempdir().unwrap();
+    the_2022_index(&server, work.path());
+    let (dir, config) = repo(&server, "imeta==4.12\n", "setuptools==60.0\n", "baseline = \"old.json\"\n");
+    let without = Config {
+        build_deps: config
+            .build_deps
+            .clone()
+            .map(|b| gate_wheels::build_deps::Config { baseline: None, ..b }),
+        ..config.clone()
+    };
+    let report = |config: &Config, as_of: &str| {
+        let ctx = Context { now: as_of.parse().unwrap(), ..Context::new(dir.path()) };
+        let gates: Vec<Arc<dyn gate_core::Gate>> = vec![Arc::new(WheelsGate::new(config.clone()))];
+        gate_core::runner::run(&gates, &ctx, &gate_core::RunOptions::default(), "repo".into())
+    };
+    let old = report(&without, "2022-06-01T00:00:00Z");
+    std::fs::write(dir.path().join("old.json"), serde_json::to_vec(&old).unwrap()).unwrap();
+
+    let new = run(dir.path(), &config, "2022-07-01T00:00:00Z");
+    let changes: Vec<(&str, &str, Status)> = items(&new, "build-closure")
+        .iter()
+        .skip(1)
+        .map(|i| (i.subject.as_str(), i.reason.as_str(), i.status))
+        .collect();
+    assert_eq!(
+        changes,
+        [("scm", "6.4 → 7.0 since the baseline old.json (as of 2022-06-01T00:00:00Z)", Status::Fail)],
+        "{new:#?}"
+    );
+    assert_eq!(items(&new, "build-closure")[1].severity, gate_core::Severity::Warning);
+    let same = run(dir.path(), &config, "2022-06-02T00:00:00Z");
+    assert_eq!(
+        items(&same, "build-closure")[1].reason,
+        "the same 4 versions since the baseline old.json (as of 2022-06-01T00:00:00Z)"
+    );
+
+    // A baseline that is not a report is an error located in it.
+    std::fs::write(dir.path().join("old.json"), "{\n  \"schema_version\": 2,\n  oops\n}").unwrap();
+    let broken = run(dir.path(), &config, "2022-07-01T00:00:00Z");
+    let error =
+        items(&broken, "build-closure").into_iter().find(|i| i.status == Status::Error).expect("an error");
+    assert!(error.reason.contains("old.json:3:3: a release-check JSON report expected"), "{}", error.reason);
 }

@@ -9,8 +9,10 @@
 //! (`If-None-Match`, a `304` reuses the cached body); files are immutable and
 //! read from the cache without a request. Offline, only the cache is read.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use gate_core::CancelToken;
@@ -69,6 +71,9 @@ pub struct DistFile {
     pub upload_time: Option<Timestamp>,
     /// Whether it is yanked (PEP 592).
     pub yanked: bool,
+    /// The Pythons it supports (`Requires-Python`, PEP 345/503/691), as
+    /// the index gives it.
+    pub requires_python: Option<String>,
     /// Whether the index serves its core metadata at `<url>.metadata`
     /// (PEP 658/714), with the metadata file's SHA-256 when given.
     pub core_metadata: Option<Option<String>>,
@@ -160,6 +165,8 @@ pub struct Index {
     offline: bool,
     limits: Limits,
     requests: AtomicUsize,
+    /// The pages read by this client, by URL: each is asked for once per run.
+    pages: Mutex<HashMap<String, Arc<ProjectPage>>>,
 }
 
 impl Index {
@@ -181,6 +188,7 @@ impl Index {
             offline,
             limits,
             requests: AtomicUsize::new(0),
+            pages: Mutex::default(),
         }
     }
 
@@ -194,9 +202,24 @@ impl Index {
         format!("{}{}/", self.base, normalise_name(name))
     }
 
-    /// `name`'s project page, revalidated against the cache by `ETag`.
-    pub fn project(&self, name: &str, cancel: &CancelToken) -> Result<ProjectPage, IndexError> {
+    /// `name`'s project page, revalidated against the cache by `ETag` the
+    /// first time this client asks for it, and kept for the next times.
+    pub fn project(&self, name: &str, cancel: &CancelToken) -> Result<Arc<ProjectPage>, IndexError> {
         let url = self.project_url(name);
+        let memo = |pages: &mut HashMap<String, Arc<ProjectPage>>| pages.get(&url).cloned();
+        if let Some(page) = self.pages.lock().ok().as_deref_mut().and_then(memo) {
+            return Ok(page);
+        }
+        let page = Arc::new(self.read_project(&url, cancel)?);
+        if let Ok(mut pages) = self.pages.lock() {
+            pages.insert(url, Arc::clone(&page));
+        }
+        Ok(page)
+    }
+
+    /// The page at `url`, through the disk cache.
+    fn read_project(&self, url: &str, cancel: &CancelToken) -> Result<ProjectPage, IndexError> {
+        let url = url.to_owned();
         let fail = |problem| IndexError { request: format!("GET {url}"), problem };
         let cached = self.entry("pages", &url);
         let read_cached = || -> Option<(String, String, Vec<u8>)> {
@@ -402,6 +425,8 @@ struct JsonFile {
     #[serde(default)]
     yanked: Option<serde_json::Value>,
     #[serde(default)]
+    requires_python: Option<String>,
+    #[serde(default)]
     core_metadata: Option<serde_json::Value>,
     #[serde(default)]
     data_dist_info_metadata: Option<serde_json::Value>,
@@ -442,6 +467,7 @@ pub fn parse_json(url: &str, body: &[u8]) -> Result<ProjectPage, Problem> {
             sha256: file.hashes.get("sha256").map(|h| h.to_ascii_lowercase()),
             upload_time,
             yanked: truthy(&file.yanked),
+            requires_python: file.requires_python.filter(|r| !r.trim().is_empty()),
             core_metadata,
             filename: file.filename,
         });
@@ -486,6 +512,9 @@ pub fn parse_html(url: &str, body: &[u8]) -> Result<ProjectPage, Problem> {
             sha256,
             upload_time: None,
             yanked: attribute("data-yanked").is_some(),
+            requires_python: attribute("data-requires-python")
+                .map(|r| unescape(&r))
+                .filter(|r| !r.trim().is_empty()),
             core_metadata,
         });
         rest = close;

@@ -13,19 +13,21 @@
 //! then found for each target Python on its own, and reported once each with
 //! the Pythons it is a cycle on.
 
+pub mod bisect;
+pub mod closure;
 pub mod graph;
 pub mod index;
 pub mod metadata;
 mod python;
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr as _;
 
 use gate_core::{CheckInfo, Context, Evidence, GateOutcome, Item, Location, Severity};
-use pep508_rs::MarkerEnvironment;
 use pep508_rs::pep440_rs::{Version, VersionSpecifiers};
+use pep508_rs::{ExtraName, MarkerEnvironment};
 use rayon::prelude::*;
 use serde::{Deserialize, Deserializer};
 
@@ -61,6 +63,10 @@ pub struct Config {
     /// The pinned build requirements, relative to the repository.
     #[serde(default = "default_build_requirements")]
     pub build_requirements: String,
+    /// A JSON report of an earlier run, relative to the repository: every
+    /// version of the closure that changed since is listed.
+    #[serde(default)]
+    pub baseline: Option<String>,
 }
 
 fn default_index_url() -> String {
@@ -90,7 +96,7 @@ fn index_url<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Er
 }
 
 /// The checks of the analysis, part of the wheels gate's checks.
-pub(crate) const CHECKS: [CheckInfo; 4] = [
+pub(crate) const CHECKS: [CheckInfo; 5] = [
     CheckInfo {
         id: "build-cycle",
         default_severity: Severity::Blocker,
@@ -115,6 +121,12 @@ pub(crate) const CHECKS: [CheckInfo; 4] = [
         summary: "Each distribution's needs are known statically: requirements files parse, and the index metadata file, PKG-INFO, pyproject.toml or setup.cfg give its build and run-time requirements.",
         remedy: "Fix the requirement at the reported place, or pin a version whose metadata is static (Metadata 2.2).",
     },
+    CheckInfo {
+        id: closure::CHECK,
+        default_severity: Severity::Warning,
+        summary: "The resolved build-dependency closure (name==version of every distribution) is recorded in the report; with `baseline`, every version that changed since that report is listed.",
+        remedy: "A changed build dependency is where a new build failure usually comes from: `release-check bisect` names the upload that changed the analysis.",
+    },
 ];
 
 /// One distribution of the graph.
@@ -125,12 +137,21 @@ struct Node {
     chosen: Option<Chosen>,
     /// Metadata sources passed over, and why.
     fallbacks: Vec<String>,
+    /// The extras asked of it so far (`setuptools-scm[toml]`).
+    extras: BTreeSet<ExtraName>,
+    /// Its needs once read, each with whether the walk follows it yet.
+    dependencies: Vec<(Dependency, bool)>,
 }
 
 #[derive(Debug)]
 struct Chosen {
     version: Version,
     newest: Option<Version>,
+    /// The sdist analysed, and when it was uploaded.
+    filename: String,
+    uploaded: Option<jiff::Timestamp>,
+    /// Target Pythons (by index) its `Requires-Python` excludes, with it.
+    unsupported: Option<(Vec<usize>, String)>,
 }
 
 impl fmt::Display for Node {
@@ -172,8 +193,9 @@ struct Pins {
     run: BTreeMap<String, Version>,
     /// `==` pins of the build requirements.
     build: BTreeMap<String, Version>,
-    /// Every requirement whose marker is true on a target Python, in file order.
-    roots: Vec<String>,
+    /// Every requirement whose marker is true on a target Python, in file
+    /// order, with its extras.
+    roots: Vec<(String, Vec<ExtraName>)>,
 }
 
 /// Reads both requirements files; their problems are `build-metadata` errors.
@@ -204,7 +226,7 @@ fn read_pins(
             // one distribution too many than a cycle missed.
             let active = requirement.marker.as_ref().is_none_or(|marker| {
                 pep508_rs::MarkerTree::from_str(marker)
-                    .map(|m| environments.iter().any(|e| m.evaluate(e, &[])))
+                    .map(|m| environments.iter().any(|e| m.evaluate(e, &requirement.extras)))
                     .unwrap_or(true)
             });
             if !active {
@@ -214,162 +236,218 @@ fn read_pins(
                 let pinned = if is_build { &mut pins.build } else { &mut pins.run };
                 pinned.insert(requirement.name.clone(), version.clone());
             }
-            pins.roots.push(requirement.name);
+            pins.roots.push((requirement.name, requirement.extras));
         }
     }
     pins
 }
 
-/// Runs the analysis, adding its items and notes to `outcome`.
-pub(crate) fn run(ctx: &Context, config: &Config, outcome: &mut GateOutcome) {
-    let mut pythons: Vec<&str> = Vec::new();
-    let mut environments: Vec<MarkerEnvironment> = Vec::new();
-    for target in &config.target_pythons {
-        match target.environment(&ctx.repo) {
-            Ok(environment) => {
-                pythons.push(&target.name);
-                environments.push(environment);
+/// What the analyses of every moment share: the target Pythons, the pins,
+/// the index client (which reads each project page once) and its threads.
+pub(crate) struct Analyser<'a> {
+    config: &'a Config,
+    /// The target Pythons, as configured.
+    pythons: Vec<String>,
+    environments: Vec<MarkerEnvironment>,
+    pins: Pins,
+    index: Index,
+    pool: rayon::ThreadPool,
+}
+
+/// The graph of one moment, and the problems met walking it.
+pub(crate) struct Analysis {
+    as_of: jiff::Timestamp,
+    walk: Walk,
+    /// Index and metadata problems, as error items.
+    problems: Vec<Item>,
+    /// Distributions whose page was PEP 503 HTML (no upload times).
+    html_pages: Vec<String>,
+    /// Requests sent to the index while walking.
+    requests: usize,
+}
+
+impl<'a> Analyser<'a> {
+    /// Reads the targets and the requirements; their problems go to
+    /// `outcome`. `None` when no target Python can be analysed or the
+    /// index cannot be used.
+    pub(crate) fn new(ctx: &Context, config: &'a Config, outcome: &mut GateOutcome) -> Option<Self> {
+        let mut pythons = Vec::new();
+        let mut environments = Vec::new();
+        for target in &config.target_pythons {
+            match target.environment(&ctx.repo) {
+                Ok(environment) => {
+                    pythons.push(target.name.clone());
+                    environments.push(environment);
+                }
+                Err(why) => outcome.push(Item::error("build-metadata", &target.name, why)),
             }
-            Err(why) => outcome.push(Item::error("build-metadata", &target.name, why)),
         }
+        if environments.is_empty() {
+            return None;
+        }
+        let pins = read_pins(ctx, config, &environments, outcome);
+        let cache = match &config.cache_dir {
+            Some(dir) => Ok(ctx.repo.join(dir)),
+            None => default_cache_dir(),
+        };
+        let index = match cache {
+            Ok(cache) => Index::new(&config.index_url, &cache, config.offline, Limits::default()),
+            Err(reason) => {
+                outcome.push(Item::error("index", "", reason));
+                return None;
+            }
+        };
+        let pool = match rayon::ThreadPoolBuilder::new().num_threads(ctx.jobs.clamp(1, 8)).build() {
+            Ok(pool) => pool,
+            Err(e) => {
+                outcome.push(Item::error("index", "", format!("could not start index threads: {e}")));
+                return None;
+            }
+        };
+        Some(Self { config, pythons, environments, pins, index, pool })
     }
-    if environments.is_empty() {
-        return;
+
+    /// The target Pythons' labels, as `&str`.
+    fn labels(&self) -> Vec<&str> {
+        self.pythons.iter().map(String::as_str).collect()
     }
-    let pins = read_pins(ctx, config, &environments, outcome);
-    let cache = match &config.cache_dir {
-        Some(dir) => Ok(ctx.repo.join(dir)),
-        None => default_cache_dir(),
-    };
-    let cache = match cache {
-        Ok(cache) => cache,
-        Err(reason) => {
-            outcome.push(Item::error("index", "", reason));
-            return;
+
+    /// Walks the index breadth first as of `as_of`, one level of the graph
+    /// at a time, reading each level's distributions in parallel.
+    pub(crate) fn at(&self, ctx: &Context, as_of: jiff::Timestamp) -> Analysis {
+        let requests_before = self.index.requests();
+        let python_versions: Vec<Version> =
+            self.environments.iter().map(|e| e.python_full_version().version.clone()).collect();
+        let mut walk = Walk::default();
+        let mut problems = Vec::new();
+        let mut html_pages = Vec::new();
+        let mut frontier: Vec<usize> = Vec::new();
+        for (name, extras) in &self.pins.roots {
+            frontier.extend(walk.add(name));
+            let node = walk.by_name[&normalise_name(name)];
+            walk.nodes[node].extras.extend(extras.iter().cloned());
         }
-    };
-    let index = Index::new(&config.index_url, &cache, config.offline, Limits::default());
-    let as_of = ctx.now;
-    let mut walk = Walk {
-        nodes: Vec::new(),
-        by_name: BTreeMap::new(),
-        needs: Vec::new(),
-        wanted: BTreeMap::new(),
-        unread: Vec::new(),
-    };
-    let mut frontier: VecDeque<usize> = VecDeque::new();
-    for name in &pins.roots {
-        if let Some(node) = walk.add(name) {
-            frontier.push_back(node);
-        }
-    }
-    let threads = ctx.jobs.clamp(1, 8);
-    let pool = match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
-        Ok(pool) => pool,
-        Err(e) => {
-            outcome.push(Item::error("index", "", format!("could not start index threads: {e}")));
-            return;
-        }
-    };
-    let mut html_pages = Vec::new();
-    while !frontier.is_empty() {
-        let level: Vec<usize> = frontier.drain(..).collect();
-        let jobs: Vec<(usize, String, Wanted)> = level
-            .iter()
-            .map(|&node| {
-                let name = walk.nodes[node].name.clone();
-                let wanted = Wanted {
-                    specifiers: walk.wanted.remove(&name).unwrap_or_default(),
-                    pin: pins.build.get(&name).or(pins.run.get(&name)).cloned(),
+        while !frontier.is_empty() {
+            let jobs: Vec<(usize, String, Wanted)> = frontier
+                .drain(..)
+                .map(|node| {
+                    let name = walk.nodes[node].name.clone();
+                    let wanted = Wanted {
+                        specifiers: walk.wanted.remove(&name).unwrap_or_default(),
+                        pin: self.pins.build.get(&name).or(self.pins.run.get(&name)).cloned(),
+                    };
+                    (node, name, wanted)
+                })
+                .collect();
+            let results: Vec<(usize, Result<Resolved, Box<Item>>)> = self.pool.install(|| {
+                jobs.par_iter()
+                    .map(|(node, name, wanted)| {
+                        (*node, resolve(ctx, &self.index, name, wanted, as_of, &python_versions))
+                    })
+                    .collect()
+            });
+            for (node, result) in results {
+                let resolved = match result {
+                    Ok(found) => found,
+                    Err(item) => {
+                        problems.push(*item);
+                        walk.unread.push(walk.nodes[node].name.clone());
+                        continue;
+                    }
                 };
-                (node, name, wanted)
-            })
-            .collect();
-        let results: Vec<(usize, Result<Resolved, Box<Item>>)> = pool.install(|| {
-            jobs.par_iter()
-                .map(|(node, name, wanted)| (*node, resolve(ctx, &index, name, wanted, as_of)))
-                .collect()
-        });
-        for (node, result) in results {
-            let resolved = match result {
-                Ok(found) => found,
-                Err(item) => {
-                    outcome.push(*item);
-                    walk.unread.push(walk.nodes[node].name.clone());
-                    continue;
+                if !resolved.json {
+                    html_pages.push(walk.nodes[node].name.clone());
                 }
-            };
-            if !resolved.json {
-                html_pages.push(walk.nodes[node].name.clone());
-            }
-            walk.nodes[node].chosen = Some(resolved.chosen);
-            let metadata = match resolved.metadata {
-                Ok(metadata) => {
-                    walk.nodes[node].fallbacks = metadata.fallbacks.clone();
-                    metadata
-                }
-                Err(item) => {
-                    outcome.push(*item);
-                    walk.unread.push(walk.nodes[node].to_string());
-                    continue;
-                }
-            };
-            let run = match metadata.run {
-                Ok(run) => run,
-                Err(why) => {
-                    outcome.push(Item::error("build-metadata", walk.nodes[node].to_string(), why));
+                walk.nodes[node].chosen = Some(resolved.chosen);
+                let metadata = match resolved.metadata {
+                    Ok(metadata) => metadata,
+                    Err(item) => {
+                        problems.push(*item);
+                        walk.unread.push(walk.nodes[node].to_string());
+                        continue;
+                    }
+                };
+                walk.nodes[node].fallbacks = metadata.fallbacks;
+                let run = metadata.run.unwrap_or_else(|why| {
+                    problems.push(Item::error("build-metadata", walk.nodes[node].to_string(), why));
                     walk.unread.push(walk.nodes[node].to_string());
                     Vec::new()
-                }
-            };
-            for dependency in metadata.build.into_iter().chain(run) {
-                let active: Vec<bool> =
-                    environments.iter().map(|e| dependency.marker.evaluate(e, &[])).collect();
-                if !active.contains(&true) {
-                    continue;
-                }
-                if let Some(added) = walk.add(&dependency.requirement.name) {
-                    frontier.push_back(added);
-                }
-                let to = walk.by_name[&dependency.requirement.name];
-                if let Ok(specifiers) = VersionSpecifiers::from_str(dependency.requirement.specifier.trim()) {
-                    walk.wanted.entry(dependency.requirement.name.clone()).or_default().push(specifiers);
-                }
-                let edge = graph::Edge { from: node, to, build: dependency.source.is_build() };
-                walk.needs.push(Need { edge, dependency, active });
+                });
+                walk.nodes[node].dependencies =
+                    metadata.build.into_iter().chain(run).map(|dependency| (dependency, false)).collect();
+                frontier.extend(walk.follow(node, &self.environments));
             }
         }
+        Analysis { as_of, walk, problems, html_pages, requests: self.index.requests() - requests_before }
     }
-    let snapshot = format!("index {} as of {as_of}", config.index_url);
-    outcome.note(format!(
-        "build-deps: {} distributions, {} needs, {} requests to the {snapshot}",
-        walk.nodes.len(),
-        walk.needs.len(),
-        index.requests()
-    ));
-    for need in &walk.needs {
-        let (from, to) = (&walk.nodes[need.edge.from], &walk.nodes[need.edge.to]);
-        let specifiers = VersionSpecifiers::from_str(need.dependency.requirement.specifier.trim());
-        if let (Some(chosen), Ok(specifiers)) = (&to.chosen, specifiers)
-            && !specifiers.contains(&chosen.version)
-        {
+
+    /// Every item and note of `analysis`.
+    pub(crate) fn report(&self, analysis: &Analysis, outcome: &mut GateOutcome) {
+        let walk = &analysis.walk;
+        let pythons = self.labels();
+        let snapshot = format!("index {} as of {}", self.config.index_url, analysis.as_of);
+        outcome.note(format!(
+            "build-deps: {} distributions, {} needs, {} requests to the {snapshot}",
+            walk.nodes.len(),
+            walk.needs.len(),
+            analysis.requests
+        ));
+        for need in &walk.needs {
+            let (from, to) = (&walk.nodes[need.edge.from], &walk.nodes[need.edge.to]);
+            let specifiers = VersionSpecifiers::from_str(need.dependency.requirement.specifier.trim());
+            if let (Some(chosen), Ok(specifiers)) = (&to.chosen, specifiers)
+                && !specifiers.contains(&chosen.version)
+            {
+                outcome.note(format!(
+                    "build-deps: {from} needs `{}` ({}), but the analysis uses {to}: one version per distribution, from its pin or the first requirements met",
+                    need.dependency.text, need.dependency.source
+                ));
+            }
+        }
+        for node in &walk.nodes {
+            if let Some(Chosen { unsupported: Some((excluded, requires)), .. }) = &node.chosen {
+                outcome.note(format!(
+                    "build-deps: {node} requires Python {requires}, so it does not install on {}; no version as of the date supports every target Python",
+                    excluded.iter().map(|&i| pythons[i]).collect::<Vec<_>>().join(", ")
+                ));
+            }
+        }
+        if !analysis.html_pages.is_empty() {
             outcome.note(format!(
-                "build-deps: {from} needs `{}` ({}), but the analysis uses {to}: one version per distribution, from its pin or the first requirements met",
-                need.dependency.text, need.dependency.source
+                "build-deps: the index served PEP 503 HTML for {}: no upload times, so --as-of could not filter their files",
+                analysis.html_pages.join(", ")
             ));
         }
+        outcome.items.extend(analysis.problems.iter().cloned());
+        outcome.items.extend(cycle_items(walk, &pythons, &snapshot));
+        outcome.items.extend(unpinned_items(walk, self.config, &self.pins.build, &pythons, &snapshot));
+        outcome.push(closure::item(&analysis.closure(), analysis.as_of, &snapshot));
     }
-    if !html_pages.is_empty() {
-        outcome.note(format!(
-            "build-deps: the index served PEP 503 HTML for {}: no upload times, so --as-of could not filter their files",
-            html_pages.join(", ")
-        ));
+}
+
+impl Analysis {
+    /// The version analysed of each distribution, by name.
+    pub(crate) fn closure(&self) -> BTreeMap<String, Version> {
+        self.walk
+            .nodes
+            .iter()
+            .filter_map(|node| Some((node.name.clone(), node.chosen.as_ref()?.version.clone())))
+            .collect()
     }
-    outcome.items.extend(cycle_items(&walk, &pythons, &snapshot));
-    outcome.items.extend(unpinned_items(&walk, config, &pins.build, &pythons, &snapshot));
+}
+
+/// Runs the analysis, adding its items and notes to `outcome`.
+pub(crate) fn run(ctx: &Context, config: &Config, outcome: &mut GateOutcome) {
+    let Some(analyser) = Analyser::new(ctx, config, outcome) else { return };
+    let analysis = analyser.at(ctx, ctx.now);
+    analyser.report(&analysis, outcome);
+    if let Some(baseline) = &config.baseline {
+        outcome.items.extend(closure::compare(&ctx.repo, baseline, &analysis.closure()));
+    }
 }
 
 /// The graph as it is walked.
+#[derive(Default)]
 struct Walk {
     nodes: Vec<Node>,
     by_name: BTreeMap<String, usize>,
@@ -387,8 +465,53 @@ impl Walk {
             return None;
         }
         self.by_name.insert(name.clone(), self.nodes.len());
-        self.nodes.push(Node { name, chosen: None, fallbacks: Vec::new() });
+        self.nodes.push(Node {
+            name,
+            chosen: None,
+            fallbacks: Vec::new(),
+            extras: BTreeSet::new(),
+            dependencies: Vec::new(),
+        });
         Some(self.nodes.len() - 1)
+    }
+
+    /// Adds the needs of `start` that are active on some target Python with
+    /// the extras asked of it, and again for every read node that a new need
+    /// asks a new extra of; returns the new nodes, to be read.
+    fn follow(&mut self, start: usize, environments: &[MarkerEnvironment]) -> Vec<usize> {
+        let mut added = Vec::new();
+        let mut work = vec![start];
+        while let Some(node) = work.pop() {
+            let extras: Vec<ExtraName> = self.nodes[node].extras.iter().cloned().collect();
+            for i in 0..self.nodes[node].dependencies.len() {
+                let (dependency, followed) = &self.nodes[node].dependencies[i];
+                if *followed {
+                    continue;
+                }
+                let active: Vec<bool> =
+                    environments.iter().map(|e| dependency.marker.evaluate(e, &extras)).collect();
+                if !active.contains(&true) {
+                    continue;
+                }
+                let dependency = dependency.clone();
+                self.nodes[node].dependencies[i].1 = true;
+                let name = &dependency.requirement.name;
+                added.extend(self.add(name));
+                let to = self.by_name[&normalise_name(name)];
+                for extra in &dependency.requirement.extras {
+                    let read = self.nodes[to].chosen.is_some();
+                    if self.nodes[to].extras.insert(extra.clone()) && read && !work.contains(&to) {
+                        work.push(to);
+                    }
+                }
+                if let Ok(specifiers) = VersionSpecifiers::from_str(dependency.requirement.specifier.trim()) {
+                    self.wanted.entry(self.nodes[to].name.clone()).or_default().push(specifiers);
+                }
+                let edge = graph::Edge { from: node, to, build: dependency.source.is_build() };
+                self.needs.push(Need { edge, dependency, active });
+            }
+        }
+        added
     }
 }
 
@@ -417,9 +540,10 @@ fn resolve(
     name: &str,
     wanted: &Wanted,
     as_of: jiff::Timestamp,
+    pythons: &[Version],
 ) -> Result<Resolved, Box<Item>> {
     let page = index.project(name, &ctx.cancel).map_err(|e| problem("index", name, e.to_string()))?;
-    let (chosen, sdist) = choose(&page, name, wanted, as_of)?;
+    let (chosen, sdist) = choose(&page, name, wanted, as_of, pythons)?;
     let subject = format!("{name} {}", chosen.version);
     let (metadata_file, unread) = match &sdist.core_metadata {
         Some(hash) => {
@@ -457,12 +581,24 @@ fn problem(check: &str, subject: &str, reason: impl Into<String>) -> Box<Item> {
     Box::new(Item::error(check, subject, reason))
 }
 
-/// The version `wanted` gets from `page` as of `as_of`, and its sdist.
+/// The target Pythons (by index) that `file`'s `Requires-Python` excludes;
+/// none when it has none or it does not parse (pip ignores those too).
+fn excluded(file: &DistFile, pythons: &[Version]) -> Vec<usize> {
+    let Some(Ok(supported)) = file.requires_python.as_deref().map(VersionSpecifiers::from_str) else {
+        return Vec::new();
+    };
+    (0..pythons.len()).filter(|&i| !supported.contains(&pythons[i])).collect()
+}
+
+/// The version `wanted` gets from `page` as of `as_of`, and its sdist: the
+/// pin, else the newest that every requirement met allows and whose
+/// `Requires-Python` admits every target Python (else at least one).
 fn choose<'a>(
     page: &'a ProjectPage,
     name: &str,
     wanted: &Wanted,
     as_of: jiff::Timestamp,
+    pythons: &[Version],
 ) -> Result<(Chosen, &'a DistFile), Box<Item>> {
     let mut sdists: Vec<(Version, &DistFile)> =
         page.as_of(as_of).filter_map(|file| Some((sdist_version(name, &file.filename)?, file))).collect();
@@ -473,14 +609,26 @@ fn choose<'a>(
     let allowed = |version: &Version, file: &DistFile| {
         !file.yanked && !version.any_prerelease() && wanted.specifiers.iter().all(|s| s.contains(version))
     };
-    let newest = sdists.iter().find(|(v, f)| allowed(v, f));
+    let newest = sdists
+        .iter()
+        .find(|(v, f)| allowed(v, f) && excluded(f, pythons).is_empty())
+        .or_else(|| sdists.iter().find(|(v, f)| allowed(v, f) && excluded(f, pythons).len() < pythons.len()));
     let chosen = match &wanted.pin {
         Some(pin) => sdists.iter().find(|(v, _)| v == pin),
         None => newest,
     };
     match chosen {
         Some((version, file)) => {
-            Ok((Chosen { version: version.clone(), newest: newest.map(|(v, _)| v.clone()) }, *file))
+            let excluded = excluded(file, pythons);
+            let chosen = Chosen {
+                version: version.clone(),
+                newest: newest.map(|(v, _)| v.clone()),
+                filename: file.filename.clone(),
+                uploaded: file.upload_time,
+                unsupported: (!excluded.is_empty())
+                    .then(|| (excluded, file.requires_python.clone().unwrap_or_default())),
+            };
+            Ok((chosen, *file))
         }
         None => {
             let what = match &wanted.pin {

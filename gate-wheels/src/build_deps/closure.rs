@@ -1,0 +1,105 @@
+//! The resolved build-dependency closure as report evidence, and what
+//! changed since a baseline report.
+//!
+//! The `build-closure` item carries the closure as one fact, `closure`:
+//! `name==version` entries separated by `, `, sorted by name; and the moment
+//! it was resolved for as the fact `as of` (RFC 3339). A later run with
+//! `baseline = "<report.json>"` reads them back from that report.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::str::FromStr as _;
+
+use gate_core::{Evidence, Item, Location, Report, Severity};
+use pep508_rs::pep440_rs::Version;
+
+use crate::read_bounded;
+
+/// The check of this module.
+pub(crate) const CHECK: &str = "build-closure";
+
+/// Largest baseline report read.
+const MAX_REPORT: u64 = 64 * 1024 * 1024;
+
+/// The `build-closure` pass item recording `closure`.
+pub(crate) fn item(closure: &BTreeMap<String, Version>, as_of: jiff::Timestamp, snapshot: &str) -> Item {
+    let text: Vec<String> = closure.iter().map(|(name, version)| format!("{name}=={version}")).collect();
+    Item::pass(CHECK, "", format!("{} distributions resolved from the {snapshot}", closure.len()))
+        .with(Evidence::fact("closure", text.join(", ")))
+        .with(Evidence::fact("as of", as_of.to_string()))
+}
+
+/// The closure a report recorded, and the moment it was resolved for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recorded {
+    /// Version by name.
+    pub closure: BTreeMap<String, Version>,
+    /// The `as of` moment of that run.
+    pub as_of: jiff::Timestamp,
+}
+
+/// Reads the closure recorded in the JSON report at `path`; the error says
+/// what is wrong, located in the file.
+pub fn recorded(path: &Path) -> Result<Recorded, String> {
+    let shown = path.display();
+    let bytes = read_bounded(path, MAX_REPORT)?;
+    let report: Report = serde_json::from_slice(&bytes).map_err(|e| {
+        format!("{shown}:{}:{}: a release-check JSON report expected: {e}", e.line(), e.column())
+    })?;
+    let item = report
+        .gates
+        .iter()
+        .flat_map(|gate| &gate.items)
+        .find(|item| item.check == CHECK)
+        .ok_or_else(|| {
+            format!(
+                "{shown}: no `{CHECK}` item: the report was written without [gates.wheels.build-deps] configured, or by a release-check without this check"
+            )
+        })?;
+    let fact = |label: &str| {
+        item.evidence.iter().find_map(|evidence| match evidence {
+            Evidence::Fact { label: l, value } if l == label => Some(value.as_str()),
+            _ => None,
+        })
+    };
+    let text = fact("closure").ok_or_else(|| format!("{shown}: the `{CHECK}` item has no `closure` fact"))?;
+    let as_of = fact("as of").ok_or_else(|| format!("{shown}: the `{CHECK}` item has no `as of` fact"))?;
+    let as_of =
+        as_of.parse().map_err(|e| format!("{shown}: `as of` `{as_of}` is not an RFC 3339 time: {e}"))?;
+    let mut closure = BTreeMap::new();
+    for entry in text.split(", ").filter(|e| !e.is_empty()) {
+        let parsed = entry
+            .split_once("==")
+            .and_then(|(name, version)| Some((name.to_owned(), Version::from_str(version).ok()?)));
+        let (name, version) =
+            parsed.ok_or_else(|| format!("{shown}: closure entry `{entry}` is not `name==version`"))?;
+        closure.insert(name, version);
+    }
+    Ok(Recorded { closure, as_of })
+}
+
+/// One `build-closure` warning per distribution whose version changed, came
+/// or went since the closure recorded in `baseline` (relative to `repo`),
+/// or one pass when none did.
+pub(crate) fn compare(repo: &Path, baseline: &str, closure: &BTreeMap<String, Version>) -> Vec<Item> {
+    let recorded = match recorded(&repo.join(baseline)) {
+        Ok(recorded) => recorded,
+        Err(reason) => return vec![Item::error(CHECK, baseline, reason).at(Location::file(baseline))],
+    };
+    let since = format!("since the baseline {baseline} (as of {})", recorded.as_of);
+    let mut items = Vec::new();
+    let names = recorded.closure.keys().chain(closure.keys()).collect::<std::collections::BTreeSet<_>>();
+    for name in names {
+        let change = match (recorded.closure.get(name), closure.get(name)) {
+            (Some(old), Some(new)) if old != new => format!("{old} → {new} {since}"),
+            (Some(old), None) => format!("no longer in the closure {since} (was {old})"),
+            (None, Some(new)) => format!("new in the closure {since}: {new}"),
+            _ => continue,
+        };
+        items.push(Item::fail(CHECK, name, change).severity(Severity::Warning));
+    }
+    if items.is_empty() {
+        items.push(Item::pass(CHECK, baseline, format!("the same {} versions {since}", closure.len())));
+    }
+    items
+}
