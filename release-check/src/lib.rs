@@ -4,6 +4,7 @@
 //! The `release-check` binary and `cargo xtask release-check` both call
 //! [`main`]. Exit codes: [`EXIT_GO`], [`EXIT_NO_GO`], [`EXIT_USAGE`].
 
+pub mod bisect_command;
 pub mod config;
 pub mod image_test;
 pub mod publish_command;
@@ -141,7 +142,18 @@ pub enum Command {
     /// or plan, is an error item of the `aggregate` gate: NO-GO.
     #[command(after_help = EXIT_CODES)]
     Aggregate(shard::AggregateArgs),
+    /// Find the upload to the package index that changed the build-dependency
+    /// analysis between a good and a bad moment, and name the bump.
+    ///
+    /// Runs the analysis of [gates.wheels.build-deps] as of upload times
+    /// between the two moments (binary search, like git bisect) and prints
+    /// the first upload that changes its findings: the distribution, old →
+    /// new version, the upload time and the needs it added.
+    #[command(after_help = BISECT_HELP)]
+    Bisect(bisect_command::BisectArgs),
 }
+
+const BISECT_HELP: &str = "Example: release-check bisect --good 2022-06-01 --bad 2022-07-15\n\nExit codes: 0 the change is named, 1 both moments give the same findings, 2 usage or configuration error, or the analysis could not run.";
 
 const IMAGE_TEST_HELP: &str = "Example: release-check image-test ghcr.io/org/builder@sha256:<hex> -- docker run --rm ghcr.io/org/builder@sha256:<hex> make test\n\nExit codes: 0 the test passed, 1 it failed (both write a record), 2 usage error or COMMAND could not be started (no record).";
 
@@ -238,6 +250,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<u8> {
         Some(Command::Plan(args)) => shard::plan(args, &cli.repo, &loaded),
         Some(Command::Run(args)) => shard::run(args, &cli.repo, &loaded),
         Some(Command::Aggregate(args)) => shard::aggregate(args, &cli.repo, &loaded),
+        Some(Command::Bisect(args)) => bisect_command::run(args, &cli.repo, &loaded),
         None => report(&cli.report, &cli.repo, &loaded),
     }
 }

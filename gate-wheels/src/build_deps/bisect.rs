@@ -258,8 +258,9 @@ impl fmt::Display for Bisection {
         };
         writeln!(
             f,
-            "{} upload times between them, {} analyses\n\nThe analysis changes with the upload of {} at {}:",
+            "{} upload time{} between them, {} analyses\n\nThe analysis changes with the upload of {} at {}:",
             self.candidates,
+            if self.candidates == 1 { "" } else { "s" },
             self.steps,
             change.files.join(", "),
             change.uploaded

@@ -1,0 +1,79 @@
+//! `release-check bisect`, the real binary: what it refuses before any
+//! request, each with exit code 2 and a reason. The bisection itself runs
+//! against a package index in gate-wheels' build_deps tests.
+
+use std::path::Path;
+
+use release_check_e2e::release_check;
+
+/// A repository whose release-check.toml is `config`.
+fn repo(config: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("release-check.toml"), config).unwrap();
+    dir
+}
+
+fn bisect(repo: &Path, extra: &[&str]) -> release_check_e2e::Run {
+    let mut args = vec!["--repo".into(), repo.as_os_str().to_owned(), "bisect".into()];
+    args.extend(extra.iter().map(Into::into));
+    release_check(args)
+}
+
+const ANALYSIS: &str =
+    "[gates.wheels.build-deps]\ntarget-pythons = [\"3.7\"]\nindex-url = \"http://127.0.0.1:9/simple/\"\n";
+
+#[test]
+fn bisect_needs_the_build_dependency_analysis() {
+    let dir = repo("");
+    let run = bisect(dir.path(), &["--good", "2022-06-01"]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("add [gates.wheels.build-deps]"), "{}", run.stderr);
+}
+
+#[test]
+fn bisect_needs_a_good_moment_before_the_bad_one() {
+    let dir = repo(ANALYSIS);
+    let run = bisect(dir.path(), &["--bad", "2022-06-01"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("--good <WHEN>") && run.stderr.contains("--good-report"), "{}", run.stderr);
+
+    let run = bisect(dir.path(), &["--good", "2022-07-15", "--bad", "2022-06-01"]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains(
+            "the good moment 2022-07-15T00:00:00Z must be before the bad moment 2022-06-01T00:00:00Z"
+        ),
+        "{}",
+        run.stderr
+    );
+
+    let run = bisect(dir.path(), &["--good", "last spring"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("expected an RFC 3339 timestamp"), "{}", run.stderr);
+}
+
+#[test]
+fn a_good_report_without_a_recorded_closure_is_refused_with_where() {
+    let dir = repo(ANALYSIS);
+    let report = dir.path().join("old.json");
+    std::fs::write(&report, "{\"schema_version\": 2,\n \"gates\": [}").unwrap();
+    let run = bisect(dir.path(), &["--good-report", report.to_str().unwrap()]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("old.json:2:12: a release-check JSON report expected"), "{}", run.stderr);
+
+    // A real report of a run without the analysis.
+    let written = release_check([
+        "--repo".into(),
+        dir.path().as_os_str().to_owned(),
+        "--gate".into(),
+        "images".into(),
+        "--format".into(),
+        "json".into(),
+        "--output".into(),
+        report.as_os_str().to_owned(),
+    ]);
+    assert!(written.code <= 1, "{}", written.stderr);
+    let run = bisect(dir.path(), &["--good-report", report.to_str().unwrap()]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("no `build-closure` item"), "{}", run.stderr);
+}
