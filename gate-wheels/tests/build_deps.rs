@@ -9,10 +9,13 @@ use std::net::TcpListener;
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use gate_core::{Context, Gate as _, GateOutcome, Item, Status};
+use gate_core::{Context, GateOutcome, Status};
 use gate_wheels::build_deps::bisect::{Bump, bisect};
 use gate_wheels::{Config, WheelsGate, hex};
 use sha2::Digest as _;
+use support::{facts, items, run};
+
+mod support;
 
 /// One answer of the server.
 #[derive(Clone)]
@@ -324,19 +327,6 @@ fn repo(
     ))
     .unwrap();
     (dir, config)
-}
-
-fn run(repo: &Path, config: &Config, as_of: &str) -> GateOutcome {
-    let ctx = Context { now: as_of.parse().unwrap(), ..Context::new(repo) };
-    WheelsGate::new(config.clone()).run(&ctx)
-}
-
-fn items<'a>(outcome: &'a GateOutcome, check: &str) -> Vec<&'a Item> {
-    outcome.items.iter().filter(|i| i.check == check).collect()
-}
-
-fn facts(item: &Item) -> String {
-    serde_json::to_string(&item.evidence).unwrap()
 }
 
 #[test]
