@@ -13,6 +13,7 @@ mod digest;
 mod layout;
 mod lfs;
 mod pins;
+mod python;
 pub mod rebuild;
 pub mod requirements;
 pub mod signature;

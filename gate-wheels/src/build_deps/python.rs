@@ -1,30 +1,43 @@
-//! Target Pythons and the marker environments they give: from a version
-//! with documented defaults, or asked of a real interpreter.
+//! Target Pythons and the marker environments they give: asked of the real
+//! interpreter when there is one, else from the version with documented
+//! defaults.
 
-use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::{Path, PathBuf};
 
 use pep508_rs::{MarkerEnvironment, MarkerEnvironmentBuilder};
 use serde::{Deserialize, Deserializer};
+
+use crate::python::{self, Interpreter, PythonError};
 
 /// A target Python: a version (`3.7`, `3.9.18`), or an interpreter, a path
 /// (containing `/`, relative to the repository) or a command name starting
 /// with `python` or `pypy`.
 ///
-/// For a version, `python_version` is `X.Y` and `python_full_version` the
-/// version as written (`X.Y` becomes `X.Y.0`); the platform fields are those
-/// of CPython on x86-64 Linux: `implementation_name = "cpython"`,
-/// `platform_python_implementation = "CPython"`, `os_name = "posix"`,
-/// `sys_platform = "linux"`, `platform_system = "Linux"`,
-/// `platform_machine = "x86_64"`, empty `platform_release` and
-/// `platform_version`. An interpreter is run once and reports every field.
+/// A version is looked up under the pyenv root as the rebuild's versions
+/// are (`$PYENV_ROOT`, else `~/.pyenv`: the newest
+/// `versions/<version>[.*]/bin/python`). When one is there, it is run once
+/// and reports every marker field, as an interpreter target does. When none
+/// is, the version gives the documented defaults: `python_version` is `X.Y`
+/// and `python_full_version` the version as written (`X.Y` becomes `X.Y.0`);
+/// the platform fields are those of CPython on x86-64 Linux:
+/// `implementation_name = "cpython"`, `platform_python_implementation =
+/// "CPython"`, `os_name = "posix"`, `sys_platform = "linux"`,
+/// `platform_system = "Linux"`, `platform_machine = "x86_64"`, empty
+/// `platform_release` and `platform_version`.
 #[derive(Debug, Clone)]
 pub struct TargetPython {
     /// As written in the configuration.
     pub name: String,
-    /// The environment of a version; `None` for an interpreter.
-    version: Option<MarkerEnvironment>,
+    /// The documented defaults of a version; `None` for an interpreter.
+    defaults: Option<MarkerEnvironment>,
+}
+
+/// Where a target's markers come from.
+enum Source {
+    /// A real interpreter, asked.
+    Interpreter(Interpreter),
+    /// A version's documented defaults, because no interpreter provides it.
+    Defaults(MarkerEnvironment, PythonError),
 }
 
 impl<'de> Deserialize<'de> for TargetPython {
@@ -34,51 +47,12 @@ impl<'de> Deserialize<'de> for TargetPython {
     }
 }
 
-/// How long an interpreter may take to describe itself.
-const PROBE_TIMEOUT: Duration = Duration::from_secs(20);
-
-/// Prints the PEP 508 marker environment as JSON (Python 3.3 and later).
-const PROBE: &str = r#"
-import json, os, platform, sys
-def version(info):
-    text = "%d.%d.%d" % (info.major, info.minor, info.micro)
-    return text if info.releaselevel == "final" else text + info.releaselevel[0] + str(info.serial)
-print(json.dumps({
-    "implementation_name": sys.implementation.name,
-    "implementation_version": version(sys.implementation.version),
-    "os_name": os.name,
-    "platform_machine": platform.machine(),
-    "platform_python_implementation": platform.python_implementation(),
-    "platform_release": platform.release(),
-    "platform_system": platform.system(),
-    "platform_version": platform.version(),
-    "python_full_version": platform.python_version(),
-    "python_version": ".".join(platform.python_version_tuple()[:2]),
-    "sys_platform": sys.platform,
-}))
-"#;
-
-#[derive(Deserialize)]
-struct Probed {
-    implementation_name: String,
-    implementation_version: String,
-    os_name: String,
-    platform_machine: String,
-    platform_python_implementation: String,
-    platform_release: String,
-    platform_system: String,
-    platform_version: String,
-    python_full_version: String,
-    python_version: String,
-    sys_platform: String,
-}
-
 impl TargetPython {
     /// The target `name` names, checked as configuration is.
     pub fn new(name: &str) -> Result<Self, String> {
         let interpreter = name.contains('/') || name.starts_with("python") || name.starts_with("pypy");
         if interpreter {
-            return Ok(Self { name: name.to_owned(), version: None });
+            return Ok(Self { name: name.to_owned(), defaults: None });
         }
         let expected = || {
             format!(
@@ -93,7 +67,7 @@ impl TargetPython {
         }
         let short = format!("{}.{}", parts[0], parts[1]);
         let full = if parts.len() == 3 { name.to_owned() } else { format!("{short}.0") };
-        let environment = MarkerEnvironment::try_from(MarkerEnvironmentBuilder {
+        let defaults = MarkerEnvironment::try_from(MarkerEnvironmentBuilder {
             implementation_name: "cpython",
             implementation_version: &full,
             os_name: "posix",
@@ -107,89 +81,149 @@ impl TargetPython {
             sys_platform: "linux",
         })
         .map_err(|_| expected())?;
-        Ok(Self { name: name.to_owned(), version: Some(environment) })
+        Ok(Self { name: name.to_owned(), defaults: Some(defaults) })
     }
 
-    /// The marker environment: the version's, or the one the interpreter
-    /// reports (run from `repo`, within a timeout).
+    /// Where the markers come from, a version looked up under `pyenv`.
+    fn source(&self, repo: &Path, pyenv: Option<&Path>) -> Result<Source, PythonError> {
+        let path = match &self.defaults {
+            Some(defaults) => match python::in_pyenv(&self.name, pyenv) {
+                Ok(path) => path,
+                Err(missing) => return Ok(Source::Defaults(defaults.clone(), missing)),
+            },
+            None => python::resolve(&self.name, repo)?,
+        };
+        python::probe(&path).map(Source::Interpreter)
+    }
+
+    /// The marker environment: the one the interpreter reports (run once per
+    /// process, within 20 s), or a version's documented defaults when no
+    /// interpreter provides it. An interpreter that exists but cannot
+    /// answer is an error, for a version too.
     pub fn environment(&self, repo: &Path) -> Result<MarkerEnvironment, String> {
-        if let Some(environment) = &self.version {
-            return Ok(environment.clone());
+        self.environment_in(repo, python::pyenv_root().as_deref())
+    }
+
+    fn environment_in(&self, repo: &Path, pyenv: Option<&Path>) -> Result<MarkerEnvironment, String> {
+        match self.source(repo, pyenv) {
+            Ok(Source::Interpreter(interpreter)) => Ok(interpreter.markers),
+            Ok(Source::Defaults(defaults, _)) => Ok(defaults),
+            Err(e) => Err(format!("target Python `{}`: {e}", self.name)),
         }
-        let program = if self.name.contains('/') { repo.join(&self.name) } else { self.name.clone().into() };
-        let fail = |why: String| format!("target Python `{}`: {why}", self.name);
-        let mut child = Command::new(&program)
-            .args(["-I", "-c", PROBE])
-            .current_dir(repo)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| fail(format!("cannot run {}: {e}", program.display())))?;
-        let started = Instant::now();
-        while child.try_wait().map_err(|e| fail(e.to_string()))?.is_none() {
-            if started.elapsed() > PROBE_TIMEOUT {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(fail(format!("no answer within {PROBE_TIMEOUT:?}")));
+    }
+
+    /// The real interpreter of this target, when there is one that answers.
+    pub fn interpreter(&self, repo: &Path) -> Option<PathBuf> {
+        match self.source(repo, python::pyenv_root().as_deref()) {
+            Ok(Source::Interpreter(interpreter)) => Some(interpreter.path),
+            _ => None,
+        }
+    }
+
+    /// The target and where its markers come from, for a note:
+    /// `3.7 (CPython 3.7.16 at ~/.pyenv/versions/3.7.16/bin/python)`,
+    /// `3.7 (no interpreter found in ~/.pyenv/versions: documented defaults)`.
+    pub fn describe(&self, repo: &Path) -> String {
+        self.describe_in(repo, python::pyenv_root().as_deref())
+    }
+
+    fn describe_in(&self, repo: &Path, pyenv: Option<&Path>) -> String {
+        let name = &self.name;
+        match self.source(repo, pyenv) {
+            Ok(Source::Interpreter(i)) => format!(
+                "{name} ({} {} at {})",
+                i.markers.platform_python_implementation(),
+                i.version,
+                i.path.display()
+            ),
+            Ok(Source::Defaults(_, PythonError::NotInstalled { versions, .. })) => {
+                format!("{name} (no interpreter found in {}: documented defaults)", versions.display())
             }
-            std::thread::sleep(Duration::from_millis(10));
+            Ok(Source::Defaults(..)) => format!("{name} (no pyenv root to look in: documented defaults)"),
+            Err(e) => format!("{name} (cannot be asked: {e})"),
         }
-        let output = child.wait_with_output().map_err(|e| fail(e.to_string()))?;
-        let probed: Probed = serde_json::from_slice(&output.stdout).map_err(|e| {
-            fail(format!("{} did not describe itself ({}): {e}", program.display(), output.status))
-        })?;
-        MarkerEnvironment::try_from(MarkerEnvironmentBuilder {
-            implementation_name: &probed.implementation_name,
-            implementation_version: &probed.implementation_version,
-            os_name: &probed.os_name,
-            platform_machine: &probed.platform_machine,
-            platform_python_implementation: &probed.platform_python_implementation,
-            platform_release: &probed.platform_release,
-            platform_system: &probed.platform_system,
-            platform_version: &probed.platform_version,
-            python_full_version: &probed.python_full_version,
-            python_version: &probed.python_version,
-            sys_platform: &probed.sys_platform,
-        })
-        .map_err(|e| fail(format!("reported a version that is not PEP 440: {e}")))
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::os::unix::fs::PermissionsExt as _;
     use std::str::FromStr as _;
 
     use super::*;
 
+    fn marker(text: &str) -> pep508_rs::MarkerTree {
+        pep508_rs::MarkerTree::from_str(text).unwrap()
+    }
+
+    /// Writes an executable shell script at `dir/relative`.
+    fn script(dir: &Path, relative: &str, text: &str) {
+        let path = dir.join(relative);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, format!("#!/bin/sh\n{text}")).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
     #[test]
-    fn versions_give_documented_marker_environments() {
-        let repo = Path::new(".");
-        let old = TargetPython::new("3.7").unwrap().environment(repo).unwrap();
-        let marker =
-            pep508_rs::MarkerTree::from_str("python_version < \"3.8\" and sys_platform == \"linux\"")
-                .unwrap();
-        assert!(marker.evaluate(&old, &[]));
-        assert!(!marker.evaluate(&TargetPython::new("3.9.18").unwrap().environment(repo).unwrap(), &[]));
+    fn versions_without_an_interpreter_give_documented_marker_environments() {
+        let (repo, empty) = (Path::new("."), tempfile::tempdir().unwrap());
+        let pyenv = Some(empty.path());
+        let old = TargetPython::new("3.7").unwrap();
+        let environment = old.environment_in(repo, pyenv).unwrap();
+        assert!(marker("python_version < \"3.8\" and sys_platform == \"linux\"").evaluate(&environment, &[]));
+        assert_eq!(environment.python_full_version().to_string(), "3.7.0");
+        let new = TargetPython::new("3.9.18").unwrap().environment_in(repo, pyenv).unwrap();
+        assert!(!marker("python_version < \"3.8\"").evaluate(&new, &[]));
+        assert_eq!(
+            old.describe_in(repo, pyenv),
+            format!("3.7 (no interpreter found in {}/versions: documented defaults)", empty.path().display())
+        );
+        assert_eq!(old.describe_in(repo, None), "3.7 (no pyenv root to look in: documented defaults)");
         for bad in ["3", "3.x", "3..9", "3.9.1.2", "cpython3"] {
             assert!(TargetPython::new(bad).unwrap_err().contains("expected a Python version"), "{bad}");
         }
     }
 
+    /// A version under the pyenv root is asked, as the rebuild's is; one
+    /// that cannot answer is an error, not the defaults.
+    #[test]
+    fn versions_with_an_interpreter_are_asked() {
+        let (repo, root) = (Path::new("."), tempfile::tempdir().unwrap());
+        // The machine's Python 3, installed as if it were 3.7.99.
+        script(root.path(), "versions/3.7.99/bin/python", "exec python3 \"$@\"\n");
+        let old = TargetPython::new("3.7").unwrap();
+        let pyenv = Some(root.path());
+        let asked = old.environment_in(repo, pyenv).unwrap();
+        let python3 = TargetPython::new("python3").unwrap().environment(repo).unwrap();
+        assert_eq!(asked, python3, "the interpreter's own markers, not the defaults");
+        let described = old.describe_in(repo, pyenv);
+        let path = root.path().join("versions/3.7.99/bin/python");
+        assert!(
+            described.starts_with("3.7 (CPython 3.")
+                && described.ends_with(&format!(" at {})", path.display())),
+            "{described}"
+        );
+
+        script(root.path(), "versions/3.9.1/bin/python", "exit 3\n");
+        let broken = TargetPython::new("3.9").unwrap();
+        let error = broken.environment_in(repo, pyenv).unwrap_err();
+        assert!(error.starts_with("target Python `3.9`: ") && error.contains("(exit status: 3)"), "{error}");
+        assert!(broken.describe_in(repo, pyenv).starts_with("3.9 (cannot be asked: "));
+    }
+
     #[test]
     fn an_interpreter_describes_itself() {
         let repo = Path::new(".");
-        let python3 = TargetPython::new("python3").unwrap().environment(repo).unwrap();
-        let this_python =
-            pep508_rs::MarkerTree::from_str("python_version >= \"3\" and os_name == \"posix\"").unwrap();
-        assert!(this_python.evaluate(&python3, &[]));
-        let missing = TargetPython::new("bin/no-such-python").unwrap().environment(repo).unwrap_err();
-        assert!(missing.starts_with("target Python `bin/no-such-python`: cannot run"), "{missing}");
+        let python3 = TargetPython::new("python3").unwrap();
+        let environment = python3.environment(repo).unwrap();
+        assert!(marker("python_version >= \"3\" and os_name == \"posix\"").evaluate(&environment, &[]));
+        assert_eq!(python3.interpreter(repo), Some(PathBuf::from("python3")));
+        let missing = TargetPython::new("bin/no-such-python").unwrap();
+        let error = missing.environment(repo).unwrap_err();
+        assert!(error.starts_with("target Python `bin/no-such-python`: cannot run"), "{error}");
+        assert_eq!(missing.interpreter(repo), None);
         let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir(dir.path().join("bin")).unwrap();
-        let fake = dir.path().join("bin/python");
-        std::fs::write(&fake, "#!/bin/sh\necho not json\n").unwrap();
-        std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        script(dir.path(), "bin/python", "echo not json\n");
         let not_python = TargetPython::new("bin/python").unwrap().environment(dir.path()).unwrap_err();
         assert!(not_python.contains("did not describe itself"), "{not_python}");
     }

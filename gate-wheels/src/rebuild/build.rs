@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use gate_core::CancelToken;
 
-use super::python::Interpreter;
+use crate::python::Interpreter;
 
 /// How many lines of a failed build's log the report keeps.
 pub const LOG_TAIL_LINES: usize = 40;

@@ -22,9 +22,9 @@
 //! others. Results are cached by the hash of everything a build depends on
 //! ([`cache`]), so an unchanged re-run rebuilds nothing.
 
-mod build;
-mod cache;
-mod python;
+pub(crate) mod build;
+pub(crate) mod cache;
+mod progress;
 
 use std::collections::BTreeMap;
 use std::num::NonZeroUsize;
@@ -36,9 +36,11 @@ use gate_core::{CheckInfo, Context, Evidence, HumanDuration, Item, Location, Sev
 use rayon::prelude::*;
 use serde::{Deserialize, Deserializer};
 
+use crate::python;
 use crate::requirements::{self, Requirement};
 use crate::{WheelSet, sums, wheel_subject};
 use build::{FIRST, Runner, SECOND, StepError, Variant, fresh_dir, io};
+use progress::Progress;
 pub use python::Interpreter;
 
 /// `[gates.wheels.rebuild]` in the configuration.
@@ -248,8 +250,11 @@ pub(crate) fn run(ctx: &Context, config: &Config, sets: &[(&WheelSet, Vec<sums::
             return items;
         }
     };
-    let built: Vec<Item> = pool
-        .install(|| jobs.par_iter().with_max_len(1).map(|job| rebuild(ctx, config, &shared, job)).collect());
+    let progress = Progress::stderr(jobs.len());
+    let built: Vec<Item> = pool.install(|| {
+        jobs.par_iter().with_max_len(1).map(|job| rebuild(ctx, config, &shared, &progress, job)).collect()
+    });
+    progress.finish();
     items.extend(built);
     items
 }
@@ -272,8 +277,14 @@ fn prepare(ctx: &Context, config: &Config) -> Shared {
         "refusing to build as root: builds run by root and under a group-writable umask are known causes of wheel drift (owners and modes leak into archives, files written where an unprivileged build could not); run as an unprivileged user, or set allow-root = true in [gates.wheels.rebuild] (CI containers that only run as root)".to_owned()
     });
     let epoch = config.source_date_epoch.map_or_else(|| last_commit_time(&repo), Ok);
-    let pythons =
-        config.pythons.iter().map(|target| (target.clone(), python::probe(target, &repo))).collect();
+    let pythons = config
+        .pythons
+        .iter()
+        .map(|target| {
+            let interpreter = python::resolve(target, &repo).and_then(|path| python::probe(&path));
+            (target.clone(), interpreter.map_err(|e| e.to_string()))
+        })
+        .collect();
     let build_requirements = {
         let path = repo.join(&config.build_requirements);
         crate::read_bounded(&path, 1024 * 1024)
@@ -313,7 +324,7 @@ fn last_commit_time(repo: &Path) -> Result<i64, String> {
 }
 
 /// One job, from cache or built, judged.
-fn rebuild(ctx: &Context, config: &Config, shared: &Shared, job: &Job) -> Item {
+fn rebuild(ctx: &Context, config: &Config, shared: &Shared, progress: &Progress, job: &Job) -> Item {
     let started = Instant::now();
     let subject = job.subject();
     let item = match prepare_job(shared, job) {
@@ -324,10 +335,8 @@ fn rebuild(ctx: &Context, config: &Config, shared: &Shared, job: &Job) -> Item {
             let built = match cached {
                 Some(built) => Ok((built, "reused from the cache")),
                 None => {
-                    eprintln!(
-                        "rebuild {subject}: building with {} {}",
-                        python.implementation, python.version
-                    );
+                    let python = format!("{} {}", python.implementation, python.version);
+                    let _building = progress.building(&subject, &python);
                     let deadline = started + config.timeout.0;
                     build_twice(ctx, config, shared, job, &plan, deadline)
                 }
@@ -340,8 +349,9 @@ fn rebuild(ctx: &Context, config: &Config, shared: &Shared, job: &Job) -> Item {
             }
         }
     };
-    let millis = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-    eprintln!("rebuild {subject}: {} ({:.1} s)", item.reason, millis as f64 / 1000.0);
+    let took = started.elapsed();
+    progress.done(&subject, &item.reason, took);
+    let millis = u64::try_from(took.as_millis()).unwrap_or(u64::MAX);
     item.with(Evidence::Timing { label: "rebuild".to_owned(), millis })
 }
 

@@ -1,0 +1,364 @@
+//! Target interpreters, shared by the rebuild and the build-dependency
+//! analysis: a version is found under the pyenv root, anything else is a
+//! path or a command, and each interpreter is run once per process to learn
+//! both what the rebuild needs (version, ABI, platform tag, bundled pip) and
+//! its PEP 508 marker environment.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{Read as _, Seek as _};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::time::{Duration, Instant};
+
+use gate_core::Evidence;
+use pep508_rs::MarkerEnvironment;
+use serde::Deserialize;
+
+/// What an interpreter reports about itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Interpreter {
+    /// The interpreter that ran.
+    pub path: PathBuf,
+    /// Exact version, `3.11.7` (the `python_full_version` marker).
+    pub version: String,
+    /// Implementation name, `cpython` (the `implementation_name` marker).
+    pub implementation: String,
+    /// Platform tag, `linux_x86_64`.
+    pub platform: String,
+    /// ABI tag, `cp311` (`cp37m` on 3.7).
+    pub abi: String,
+    /// The pip wheel bundled with the interpreter's `ensurepip`, run from
+    /// the wheel so that a fresh virtual environment needs no pip of its own.
+    pub bundled_pip: Option<PathBuf>,
+    /// The PEP 508 marker environment.
+    pub markers: MarkerEnvironment,
+}
+
+impl Interpreter {
+    /// The interpreter's identity as report evidence.
+    pub fn evidence(&self) -> Vec<Evidence> {
+        vec![
+            Evidence::fact(
+                "python",
+                format!("{} {} ({})", self.implementation, self.version, self.path.display()),
+            ),
+            Evidence::fact("platform tag", &self.platform),
+            Evidence::fact("abi tag", &self.abi),
+        ]
+    }
+
+    /// What about the interpreter decides a build, for the rebuild's cache key.
+    pub fn identity(&self) -> String {
+        format!("{} {} {} {}", self.implementation, self.version, self.platform, self.abi)
+    }
+}
+
+/// Why a target has no usable interpreter.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum PythonError {
+    /// A version, but no pyenv root to look in.
+    #[error(
+        "Python {version} not found: neither PYENV_ROOT nor HOME is set, so there is no pyenv root to look in"
+    )]
+    NoPyenvRoot {
+        /// The version asked for.
+        version: String,
+    },
+    /// A version that the pyenv root does not have.
+    #[error(
+        "Python {version} not found: no {}/{version}[.*]/bin/python (install it with `pyenv install {version}`, or configure an interpreter path)",
+        versions.display()
+    )]
+    NotInstalled {
+        /// The version asked for.
+        version: String,
+        /// `<pyenv root>/versions`.
+        versions: PathBuf,
+    },
+    /// The interpreter could not be started or waited for.
+    #[error("cannot run the interpreter {}: {source}", path.display())]
+    Run {
+        /// The interpreter.
+        path: PathBuf,
+        /// What the system said.
+        #[source]
+        source: Arc<std::io::Error>,
+    },
+    /// The interpreter did not answer in time, and was killed.
+    #[error("the interpreter {} did not answer within {limit:?}, and was killed", path.display())]
+    TimedOut {
+        /// The interpreter.
+        path: PathBuf,
+        /// How long it was given.
+        limit: Duration,
+    },
+    /// The interpreter answered, but not with a description of itself.
+    #[error("{} is not a usable Python interpreter: it did not describe itself ({status}): {detail}", path.display())]
+    Unusable {
+        /// The interpreter.
+        path: PathBuf,
+        /// Its exit status.
+        status: String,
+        /// The end of its standard error, or why its answer was not understood.
+        detail: String,
+    },
+}
+
+/// How long an interpreter may take to describe itself.
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Prints, as JSON, the ABI tag, the platform tag, the bundled pip wheel and
+/// the PEP 508 marker environment (as PEP 508's reference code computes it).
+/// Python 2.7 and 3.3 and later.
+const PROBE: &str = r#"
+import glob, json, os, platform, sys, sysconfig
+def version(info):
+    text = "%d.%d.%d" % (info.major, info.minor, info.micro)
+    return text if info.releaselevel == "final" else text + info.releaselevel[0] + str(info.serial)
+implementation = getattr(sys, "implementation", None)
+name = implementation.name if implementation else ""
+abi = "%s%d%d%s" % ({"cpython": "cp", "pypy": "pp"}.get(name, name) or "cp",
+    sys.version_info[0], sys.version_info[1], getattr(sys, "abiflags", ""))
+pips = sorted(glob.glob(os.path.join(os.path.dirname(os.__file__), "ensurepip", "_bundled", "pip-*.whl")))
+print(json.dumps({
+    "abi": abi,
+    "platform_tag": sysconfig.get_platform().replace("-", "_").replace(".", "_"),
+    "bundled_pip": pips[-1] if pips else "",
+    "markers": {
+        "implementation_name": name,
+        "implementation_version": version(implementation.version) if implementation else "0",
+        "os_name": os.name,
+        "platform_machine": platform.machine(),
+        "platform_python_implementation": platform.python_implementation(),
+        "platform_release": platform.release(),
+        "platform_system": platform.system(),
+        "platform_version": platform.version(),
+        "python_full_version": platform.python_version(),
+        "python_version": ".".join(platform.python_version_tuple()[:2]),
+        "sys_platform": sys.platform,
+    },
+}))
+"#;
+
+/// The probe's answer.
+#[derive(Deserialize)]
+struct Answer {
+    abi: String,
+    platform_tag: String,
+    bundled_pip: String,
+    markers: MarkerEnvironment,
+}
+
+/// Finds the interpreter `target` names: a version (`3.11`, `3.11.7`) under
+/// the pyenv root ([`in_pyenv`]), or else a path (relative to `repo` when
+/// it contains `/`) or a command name looked up on `PATH` when it runs.
+pub fn resolve(target: &str, repo: &Path) -> Result<PathBuf, PythonError> {
+    if is_version(target) {
+        return in_pyenv(target, pyenv_root().as_deref());
+    }
+    Ok(if target.contains('/') { repo.join(target) } else { PathBuf::from(target) })
+}
+
+/// The newest `<root>/versions/<version>[.*]/bin/python` that exists.
+pub fn in_pyenv(version: &str, root: Option<&Path>) -> Result<PathBuf, PythonError> {
+    let Some(root) = root else {
+        return Err(PythonError::NoPyenvRoot { version: version.to_owned() });
+    };
+    let versions = root.join("versions");
+    let mut found: Vec<(Vec<u64>, PathBuf)> = std::fs::read_dir(&versions)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let matches = name == version || name.strip_prefix(version).is_some_and(|r| r.starts_with('.'));
+            (matches && is_version(&name)).then(|| (numbers(&name), entry.path().join("bin/python")))
+        })
+        .filter(|(_, python)| python.exists())
+        .collect();
+    found.sort();
+    found
+        .pop()
+        .map(|(_, python)| python)
+        .ok_or(PythonError::NotInstalled { version: version.to_owned(), versions })
+}
+
+/// `$PYENV_ROOT`, else `~/.pyenv`.
+pub fn pyenv_root() -> Option<PathBuf> {
+    std::env::var_os("PYENV_ROOT")
+        .filter(|r| !r.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".pyenv")))
+}
+
+/// Whether `text` is dotted numbers, `3` or `3.11.7`.
+fn is_version(text: &str) -> bool {
+    !text.is_empty()
+        && text.split('.').all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()))
+}
+
+fn numbers(version: &str) -> Vec<u64> {
+    version.split('.').map(|n| n.parse().unwrap_or(0)).collect()
+}
+
+/// What the interpreter at `path` says about itself, asked at most once per
+/// process (within [`PROBE_TIMEOUT`]): later calls, from any thread, get
+/// the first answer, failures included.
+pub fn probe(path: &Path) -> Result<Interpreter, PythonError> {
+    type Answers = Mutex<HashMap<PathBuf, Arc<OnceLock<Result<Interpreter, PythonError>>>>>;
+    static ANSWERS: OnceLock<Answers> = OnceLock::new();
+    let answer = ANSWERS
+        .get_or_init(Answers::default)
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .entry(path.to_owned())
+        .or_default()
+        .clone();
+    // Outside the map's lock: other interpreters are asked meanwhile.
+    answer.get_or_init(|| ask(path, PROBE_TIMEOUT)).clone()
+}
+
+/// Runs the interpreter at `path` with [`PROBE`], killing it after `limit`.
+/// Its output goes to unnamed temporary files, not pipes, so that nothing
+/// it leaves running can keep the caller waiting.
+fn ask(path: &Path, limit: Duration) -> Result<Interpreter, PythonError> {
+    let cannot_run = |e: std::io::Error| PythonError::Run { path: path.to_owned(), source: Arc::new(e) };
+    let (mut stdout, mut stderr) =
+        (tempfile::tempfile().map_err(cannot_run)?, tempfile::tempfile().map_err(cannot_run)?);
+    let mut child = Command::new(path)
+        .args(["-I", "-c", PROBE])
+        .stdin(Stdio::null())
+        .stdout(stdout.try_clone().map_err(cannot_run)?)
+        .stderr(stderr.try_clone().map_err(cannot_run)?)
+        .spawn()
+        .map_err(cannot_run)?;
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().map_err(cannot_run)? {
+            break status;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(PythonError::TimedOut { path: path.to_owned(), limit });
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let unusable =
+        |detail: String| PythonError::Unusable { path: path.to_owned(), status: status.to_string(), detail };
+    let errors = crate::rebuild::build::tail(&read_start(&mut stderr), 5);
+    let answer: Answer = match (status.success(), serde_json::from_str(&read_start(&mut stdout))) {
+        (true, Ok(answer)) => answer,
+        (true, Err(e)) => return Err(unusable(errors.unwrap_or_else(|| e.to_string()))),
+        (false, _) => return Err(unusable(errors.unwrap_or_else(|| "nothing on standard error".to_owned()))),
+    };
+    Ok(Interpreter {
+        path: path.to_owned(),
+        version: answer.markers.python_full_version().to_string(),
+        implementation: answer.markers.implementation_name().to_owned(),
+        platform: answer.platform_tag,
+        abi: answer.abi,
+        bundled_pip: (!answer.bundled_pip.is_empty()).then(|| PathBuf::from(answer.bundled_pip)),
+        markers: answer.markers,
+    })
+}
+
+/// The first 64 KiB of `file`, as text; empty when it cannot be read.
+fn read_start(file: &mut File) -> String {
+    let mut bytes = Vec::new();
+    let _ = file.rewind().and_then(|()| file.take(64 * 1024).read_to_end(&mut bytes));
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt as _;
+
+    use super::*;
+
+    /// Writes an executable shell script at `path`.
+    fn script(path: &Path, text: &str) {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, format!("#!/bin/sh\n{text}")).unwrap();
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
+    #[test]
+    fn versions_and_paths_are_told_apart() {
+        assert!(is_version("3") && is_version("3.11") && is_version("3.11.7"));
+        assert!(!is_version("3.11-dev") && !is_version("python3") && !is_version("") && !is_version("3..1"));
+        let repo = Path::new("repo");
+        assert_eq!(resolve("bin/python", repo).unwrap(), repo.join("bin/python"));
+        assert_eq!(resolve("python3", repo).unwrap(), PathBuf::from("python3"));
+    }
+
+    #[test]
+    fn a_version_is_the_newest_matching_one_under_the_pyenv_root() {
+        let root = tempfile::tempdir().unwrap();
+        for version in ["3.9.2", "3.9.18", "3.10.1", "3.9.20-dev"] {
+            script(&root.path().join("versions").join(version).join("bin/python"), "");
+        }
+        std::fs::create_dir_all(root.path().join("versions/3.9.30")).unwrap(); // no bin/python
+        let found = |version| in_pyenv(version, Some(root.path()));
+        assert_eq!(found("3.9").unwrap(), root.path().join("versions/3.9.18/bin/python"));
+        assert_eq!(found("3.9.2").unwrap(), root.path().join("versions/3.9.2/bin/python"));
+        assert_eq!(found("3.1").unwrap_err().to_string().split(':').next(), Some("Python 3.1 not found"));
+        assert!(matches!(found("3.8"), Err(PythonError::NotInstalled { .. })));
+        assert!(matches!(in_pyenv("3.9", None), Err(PythonError::NoPyenvRoot { .. })));
+    }
+
+    /// The same interpreter, asked twice (here from two threads at once),
+    /// runs once.
+    #[test]
+    fn each_interpreter_is_asked_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let (python, runs) = (dir.path().join("bin/python"), dir.path().join("runs"));
+        script(&python, &format!("echo run >> '{}'\nexec python3 \"$@\"\n", runs.display()));
+        let asked: Vec<Interpreter> = std::thread::scope(|s| {
+            let threads: Vec<_> = (0..2).map(|_| s.spawn(|| probe(&python).unwrap())).collect();
+            threads.into_iter().map(|t| t.join().unwrap()).collect()
+        });
+        assert_eq!(asked[0], asked[1]);
+        assert_eq!(probe(&python).unwrap(), asked[0]);
+        assert_eq!(std::fs::read_to_string(&runs).unwrap(), "run\n");
+        let python3 = &asked[0];
+        assert_eq!(python3.markers.python_full_version().to_string(), python3.version);
+        assert!(python3.version.starts_with("3.") && python3.abi.starts_with("cp3"), "{python3:?}");
+        assert_eq!(python3.markers.os_name(), "posix");
+        assert!(python3.platform.starts_with("linux_"), "{python3:?}");
+    }
+
+    #[test]
+    fn an_interpreter_that_cannot_answer_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = ask(&dir.path().join("no-python"), PROBE_TIMEOUT).unwrap_err().to_string();
+        assert!(
+            missing.starts_with("cannot run the interpreter ") && missing.contains("no-python"),
+            "{missing}"
+        );
+
+        let failing = dir.path().join("failing");
+        script(&failing, "echo 'SyntaxError: invalid syntax' >&2\nexit 1\n");
+        let failed = ask(&failing, PROBE_TIMEOUT).unwrap_err().to_string();
+        assert!(
+            failed.ends_with("did not describe itself (exit status: 1): SyntaxError: invalid syntax"),
+            "{failed}"
+        );
+
+        let chatty = dir.path().join("chatty");
+        script(&chatty, "echo not json\n");
+        let chatted = ask(&chatty, PROBE_TIMEOUT).unwrap_err().to_string();
+        assert!(chatted.contains("did not describe itself (exit status: 0): expected"), "{chatted}");
+
+        // A hanging interpreter is killed, and its child, holding what was
+        // its standard output, does not keep the caller waiting.
+        let hanging = dir.path().join("hanging");
+        script(&hanging, "sleep 5 &\nexec sleep 30\n");
+        let started = Instant::now();
+        let hung = ask(&hanging, Duration::from_millis(300)).unwrap_err().to_string();
+        assert!(hung.ends_with("did not answer within 300ms, and was killed"), "{hung}");
+        assert!(started.elapsed() < Duration::from_secs(5), "waited {:?}", started.elapsed());
+    }
+}
