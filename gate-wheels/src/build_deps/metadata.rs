@@ -4,17 +4,25 @@
 //! `pyproject.toml` (`[project] dependencies` and `[build-system] requires`)
 //! and static `setup.cfg` (`install_requires`, `setup_requires`).
 //!
-//! Every dependency says which of these it came from. The PEP 517 hooks
-//! (running the build backend in the target Python) are not consulted: when
-//! no static source gives the run-time dependencies, [`Metadata::run`] is
-//! an error with the reason.
+//! Every dependency says which of these it came from. When no static source
+//! gives the run-time dependencies, [`Metadata::run`] of [`read`] is an error
+//! with the reason; the last resort is then to ask the build backend itself,
+//! in the target Python, through the PEP 517 hooks
+//! ([`hooks`](super::hooks)): [`from_hooks`] turns its answer into
+//! dependencies whose [`Source`] is [`Source::BuildHook`]
+//! (`get_requires_for_build_wheel`: what building a wheel needs beyond the
+//! build requirements, `setup_requires` of a `setup.py` included) or
+//! [`Source::MetadataHook`] (`Requires-Dist` of the `METADATA` that
+//! `prepare_metadata_for_build_wheel` wrote, computed by `setup.py` for that
+//! interpreter).
 
 use std::fmt;
-use std::io::Read as _;
+use std::io::Read;
 use std::str::FromStr as _;
 
 use pep508_rs::MarkerTree;
 
+use super::hooks::HookAnswer;
 use crate::requirements::{self, Requirement};
 
 /// Where a dependency was read.
@@ -34,12 +42,18 @@ pub enum Source {
     SetupRequires,
     /// No `[build-system]`: PEP 517's default for a setuptools project.
     DefaultBackend,
+    /// The PEP 517 hook `get_requires_for_build_wheel`, asked in the target
+    /// Python ([`hooks`](super::hooks)).
+    BuildHook,
+    /// `Requires-Dist` of the `METADATA` the PEP 517 hook
+    /// `prepare_metadata_for_build_wheel` wrote in the target Python.
+    MetadataHook,
 }
 
 impl Source {
     /// Whether it is a need at build time (else at run time).
     pub fn is_build(self) -> bool {
-        matches!(self, Self::BuildSystem | Self::SetupRequires | Self::DefaultBackend)
+        matches!(self, Self::BuildSystem | Self::SetupRequires | Self::DefaultBackend | Self::BuildHook)
     }
 }
 
@@ -53,6 +67,8 @@ impl fmt::Display for Source {
             Self::InstallRequires => "setup.cfg install_requires",
             Self::SetupRequires => "setup_requires",
             Self::DefaultBackend => "build-system default, no pyproject.toml",
+            Self::BuildHook => "get_requires_for_build_wheel, PEP 517 hook",
+            Self::MetadataHook => "Requires-Dist, prepare_metadata_for_build_wheel",
         })
     }
 }
@@ -110,74 +126,110 @@ pub struct SdistFiles {
 const MAX_MEMBER: u64 = 4 * 1024 * 1024;
 
 /// Most bytes an sdist may unpack to (a gzip bomb is refused).
-const MAX_UNPACKED: u64 = 1024 * 1024 * 1024;
+pub(crate) const MAX_UNPACKED: u64 = 1024 * 1024 * 1024;
+
+/// Largest GNU long name or PAX extended header read.
+const MAX_EXTENDED_HEADER: u64 = 64 * 1024;
+
+/// One member of a tar archive, as its headers say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TarMember {
+    /// Its path, GNU and PAX long names resolved.
+    pub path: String,
+    /// The type flag: `b'0'` (or 0) a file, `b'5'` a directory, `b'2'` a
+    /// symbolic link, `b'1'` a hard link, others special files.
+    pub kind: u8,
+    /// The permission bits.
+    pub mode: u32,
+    /// The declared size of its contents.
+    pub size: u64,
+    /// The target of a link, long link names resolved.
+    pub link: String,
+}
+
+/// Walks the members of a `.tar.gz` named `name`, streaming: `visit` gets
+/// each member with a reader of at most its declared size (what it leaves
+/// unread is skipped) and returns whether to go on. Never allocates from a
+/// declared size; refuses an archive that unpacks to more than `limit` bytes.
+pub(crate) fn walk_tar(
+    name: &str,
+    bytes: &[u8],
+    limit: u64,
+    mut visit: impl FnMut(&TarMember, &mut dyn Read) -> Result<bool, String>,
+) -> Result<(), String> {
+    let mut reader = flate2::read::GzDecoder::new(bytes).take(limit);
+    let mut header = [0u8; 512];
+    let (mut long_name, mut long_link): (Option<String>, Option<String>) = (None, None);
+    loop {
+        if let Err(e) = reader.read_exact(&mut header) {
+            if reader.limit() == 0 {
+                return Err(format!("{name}: unpacks to more than {limit} bytes"));
+            }
+            return Err(format!("{name}: not a gzip-compressed tar archive, or truncated: {e}"));
+        }
+        if header.iter().all(|&b| b == 0) {
+            return Ok(());
+        }
+        let size =
+            octal(&header[124..136]).ok_or_else(|| format!("{name}: a tar header's size is not octal"))?;
+        let mode = octal(&header[100..108]).unwrap_or(0o644) as u32;
+        let path = match long_name.take() {
+            Some(path) => path,
+            None if &header[257..262] == b"ustar" && header[345] != 0 => {
+                format!("{}/{}", field_text(&header[345..500]), field_text(&header[0..100]))
+            }
+            None => field_text(&header[0..100]),
+        };
+        let link = long_link.take().unwrap_or_else(|| field_text(&header[157..257]));
+        let kind = header[156];
+        let mut member = (&mut reader).take(size);
+        if matches!(kind, b'L' | b'K' | b'x' | b'g') {
+            if size > MAX_EXTENDED_HEADER {
+                return Err(format!("{name}: an extended header of {size} bytes before {path}"));
+            }
+            let mut text = Vec::new();
+            member.read_to_end(&mut text).map_err(|e| format!("{name}: {e}"))?;
+            match kind {
+                b'L' => long_name = Some(field_text(&text)),
+                b'K' => long_link = Some(field_text(&text)),
+                b'x' => (long_name, long_link) = (pax_record(&text, "path"), pax_record(&text, "linkpath")),
+                _ => {}
+            }
+        } else if !visit(&TarMember { path, kind, mode, size, link }, &mut member)? {
+            return Ok(());
+        }
+        std::io::copy(&mut member, &mut std::io::sink()).map_err(|e| format!("{name}: {e}"))?;
+        let padding = size.div_ceil(512) * 512 - size;
+        std::io::copy(&mut (&mut reader).take(padding), &mut std::io::sink())
+            .map_err(|e| format!("{name}: {e}"))?;
+    }
+}
 
 /// Reads `PKG-INFO`, `pyproject.toml` and `setup.cfg` from the top
 /// directory of a `.tar.gz` sdist, streaming, never trusting a declared size
 /// for an allocation, and stopping when all three are read.
 pub fn sdist_files(name: &str, bytes: &[u8]) -> Result<SdistFiles, String> {
-    let mut reader = flate2::read::GzDecoder::new(bytes).take(MAX_UNPACKED);
     let mut files = SdistFiles::default();
-    let mut header = [0u8; 512];
-    let mut long_name: Option<String> = None;
-    loop {
-        if files.pkg_info.is_some() && files.pyproject.is_some() && files.setup_cfg.is_some() {
-            return Ok(files);
-        }
-        if let Err(e) = reader.read_exact(&mut header) {
-            if reader.limit() == 0 {
-                return Err(format!("{name}: unpacks to more than {MAX_UNPACKED} bytes"));
-            }
-            return Err(format!("{name}: not a gzip-compressed tar archive, or truncated: {e}"));
-        }
-        if header.iter().all(|&b| b == 0) {
-            return Ok(files);
-        }
-        let size =
-            octal(&header[124..136]).ok_or_else(|| format!("{name}: a tar header's size is not octal"))?;
-        let field = |range: std::ops::Range<usize>| {
-            let raw = &header[range];
-            String::from_utf8_lossy(&raw[..raw.iter().position(|&b| b == 0).unwrap_or(raw.len())])
-                .into_owned()
+    walk_tar(name, bytes, MAX_UNPACKED, |member, contents| {
+        let wanted = match member.path.split_once('/') {
+            Some((_, "PKG-INFO")) => &mut files.pkg_info,
+            Some((_, "pyproject.toml")) => &mut files.pyproject,
+            Some((_, "setup.cfg")) => &mut files.setup_cfg,
+            _ => return Ok(true),
         };
-        let path = match long_name.take() {
-            Some(path) => path,
-            None if &header[257..262] == b"ustar" && header[345] != 0 => {
-                format!("{}/{}", field(345..500), field(0..100))
+        if matches!(member.kind, b'0' | 0) && wanted.is_none() {
+            if member.size > MAX_MEMBER {
+                return Err(format!("{name}: {} is larger than {MAX_MEMBER} bytes", member.path));
             }
-            None => field(0..100),
-        };
-        let kind = header[156];
-        let wanted = match path.split_once('/') {
-            Some((_, "PKG-INFO")) => Some(&mut files.pkg_info),
-            Some((_, "pyproject.toml")) => Some(&mut files.pyproject),
-            Some((_, "setup.cfg")) => Some(&mut files.setup_cfg),
-            _ => None,
-        };
-        let padded = size.div_ceil(512) * 512;
-        let mut member = (&mut reader).take(padded);
-        match (kind, wanted) {
-            (b'L', _) | (b'x', _) if size <= 4096 => {
-                let mut text = Vec::new();
-                member.read_to_end(&mut text).map_err(|e| format!("{name}: {e}"))?;
-                text.truncate(size as usize);
-                long_name = if kind == b'L' { Some(field_text(&text)) } else { pax_path(&text) };
-            }
-            (b'0' | 0, Some(slot)) if slot.is_none() => {
-                if size > MAX_MEMBER {
-                    return Err(format!("{name}: {path} is larger than {MAX_MEMBER} bytes"));
-                }
-                let mut text = Vec::new();
-                member.read_to_end(&mut text).map_err(|e| format!("{name}: {e}"))?;
-                text.truncate(size as usize);
-                *slot =
-                    Some(String::from_utf8(text).map_err(|_| format!("{name}: {path} is not UTF-8 text"))?);
-            }
-            _ => {
-                std::io::copy(&mut member, &mut std::io::sink()).map_err(|e| format!("{name}: {e}"))?;
-            }
+            let mut text = Vec::new();
+            contents.read_to_end(&mut text).map_err(|e| format!("{name}: {e}"))?;
+            *wanted = Some(
+                String::from_utf8(text).map_err(|_| format!("{name}: {} is not UTF-8 text", member.path))?,
+            );
         }
-    }
+        Ok(files.pkg_info.is_none() || files.pyproject.is_none() || files.setup_cfg.is_none())
+    })?;
+    Ok(files)
 }
 
 fn octal(field: &[u8]) -> Option<u64> {
@@ -192,11 +244,11 @@ fn field_text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(&bytes[..bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len())]).into_owned()
 }
 
-/// The `path` record of a PAX extended header.
-fn pax_path(bytes: &[u8]) -> Option<String> {
+/// The `keyword` record of a PAX extended header.
+fn pax_record(bytes: &[u8], keyword: &str) -> Option<String> {
     String::from_utf8_lossy(bytes).lines().find_map(|record| {
         let (_, keyword_value) = record.split_once(' ')?;
-        keyword_value.strip_prefix("path=").map(str::to_owned)
+        keyword_value.strip_prefix(keyword)?.strip_prefix('=').map(str::to_owned)
     })
 }
 
@@ -368,10 +420,32 @@ pub fn read(
         if files.pkg_info.is_none() && metadata_file.is_none() {
             why.push("no PKG-INFO and no index metadata file".to_owned());
         }
-        why.push("the PEP 517 hook fallback is not implemented".to_owned());
+        why.push("the PEP 517 hooks were not asked".to_owned());
         format!("run-time dependencies unknown: {}", why.join("; "))
     });
     Ok(Metadata { build, run, fallbacks })
+}
+
+/// The needs a build backend gave ([`ask_backend`](super::hooks::ask_backend))
+/// as dependencies: in `build`, what `get_requires_for_build_wheel` adds to
+/// the build requirements; in `run`, the `Requires-Dist` of
+/// `prepare_metadata_for_build_wheel`, or why the backend could not say.
+/// `sdist` names the sdist in messages; a requirement that does not parse is
+/// located in the hook's answer (`<sdist>!get_requires_for_build_wheel`,
+/// entry number as the line) or in the `METADATA` it wrote.
+pub fn from_hooks(sdist: &str, answer: &HookAnswer) -> Result<Metadata, MetadataError> {
+    let build: Vec<(String, u32)> =
+        answer.build.iter().zip(1..).map(|(requirement, entry)| (requirement.clone(), entry)).collect();
+    let build = dependencies(&format!("{sdist}!get_requires_for_build_wheel"), &build, Source::BuildHook)?;
+    let run = match &answer.run {
+        Ok(requires) => Ok(dependencies(
+            &format!("{sdist}!prepare_metadata_for_build_wheel METADATA"),
+            requires,
+            Source::MetadataHook,
+        )?),
+        Err(why) => Err(format!("run-time dependencies unknown: {why}")),
+    };
+    Ok(Metadata { build, run, fallbacks: Vec::new() })
 }
 
 /// The strings of a TOML array, each with its line in `pyproject.toml`
@@ -529,6 +603,35 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!((marker.file.as_str(), marker.line), ("a.metadata", 2), "{marker}");
+    }
+
+    #[test]
+    fn a_tar_larger_than_the_limit_is_refused() {
+        use std::io::Write as _;
+        let mut header = [0u8; 512];
+        header[..7].copy_from_slice(b"a-1/big");
+        header[124..136].copy_from_slice(b"00000020000\0");
+        header[156] = b'0';
+        let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gzip.write_all(&header).unwrap();
+        gzip.write_all(&[b'x'; 8192]).unwrap();
+        gzip.write_all(&[0; 1024]).unwrap();
+        let archive = gzip.finish().unwrap();
+        let mut seen = Vec::new();
+        let mut read = |limit| {
+            walk_tar("a-1.tar.gz", &archive, limit, |member, contents| {
+                seen.push((
+                    member.path.clone(),
+                    member.size,
+                    std::io::copy(contents, &mut std::io::sink()).unwrap(),
+                ));
+                Ok(true)
+            })
+        };
+        let error = read(4096).unwrap_err();
+        assert_eq!(error, "a-1.tar.gz: unpacks to more than 4096 bytes");
+        read(1 << 20).unwrap();
+        assert_eq!(seen[1], ("a-1/big".to_owned(), 8192, 8192));
     }
 
     #[test]

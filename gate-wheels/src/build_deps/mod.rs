@@ -16,6 +16,7 @@
 pub mod bisect;
 pub mod closure;
 pub mod graph;
+pub mod hooks;
 pub mod index;
 pub mod metadata;
 mod python;

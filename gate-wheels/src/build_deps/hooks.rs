@@ -1,0 +1,604 @@
+//! The last resort of [`super::metadata`]: asking an sdist's build backend
+//! itself, through the PEP 517 hooks `get_requires_for_build_wheel` and
+//! `prepare_metadata_for_build_wheel`, in the target Python.
+//!
+//! [`ask_backend`] unpacks the sdist into a fresh work directory, refusing
+//! absolute names, `..`, links that lead outside it, special files and
+//! archives that unpack to more than [`MAX_UNPACKED`] bytes. It makes a
+//! virtual environment of the target interpreter, installs the build
+//! requirements into it with pip, and runs [`HOOKS`] once per hook. What the
+//! first hook adds (`setup_requires`, `wheel`) is installed before the second
+//! is asked, as pip does. Every command runs in the rebuild's controlled
+//! environment ([`crate::rebuild::build::Runner`]) under one timeout for the
+//! whole ask: a backend that hangs is killed with every process it started.
+//!
+//! Complete answers are cached by the sdist's SHA-256, the interpreter (its
+//! resolved path, size and modification time, so a hit runs no Python), the
+//! build requirements and where pip takes them from.
+
+use std::ffi::OsString;
+use std::fs::File;
+use std::io::Read;
+use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant, UNIX_EPOCH};
+
+use gate_core::CancelToken;
+use serde::{Deserialize, Serialize};
+use sha2::Digest as _;
+
+use super::metadata::{self, MAX_UNPACKED, core_metadata};
+use crate::digest::hex;
+use crate::python::{self, Interpreter};
+use crate::rebuild::build::{FIRST, Runner, StepError, fresh_dir, log_tail};
+use crate::rebuild::cache;
+
+/// The backend PEP 517 prescribes when `[build-system]` names none.
+pub const DEFAULT_BACKEND: &str = "setuptools.build_meta:__legacy__";
+
+/// Most members an sdist may have.
+const MAX_ENTRIES: usize = 100_000;
+
+/// Largest `pyproject.toml`, hook answer or `METADATA` read.
+const MAX_TEXT: u64 = 4 * 1024 * 1024;
+
+/// `SOURCE_DATE_EPOCH` of the hooks: 1980-01-01, the earliest a wheel can hold.
+const EPOCH: i64 = 315_532_800;
+
+/// Asks a build backend one thing (`requires` or `metadata`) and writes the
+/// answer as JSON. Arguments: the mode, the source tree, the answer's file,
+/// the backend (`module:object`), its `backend-path` as a JSON list, and for
+/// `metadata` the directory the backend writes its `.dist-info` to. Python
+/// 3.6 and later.
+pub const HOOKS: &str = r#"
+import importlib, json, os, platform, sys
+
+def main():
+    mode, source, out, name, backend_path = sys.argv[1:6]
+    sys.path[:0] = [os.path.join(source, entry) for entry in json.loads(backend_path)]
+    module, _, attributes = name.partition(":")
+    backend = importlib.import_module(module.strip())
+    for attribute in filter(None, attributes.strip().split(".")):
+        backend = getattr(backend, attribute)
+    answer = {"python": "%s %s" % (platform.python_implementation(), platform.python_version())}
+    if mode == "requires":
+        hook = getattr(backend, "get_requires_for_build_wheel", None)
+        answer["build"] = None if hook is None else list(hook({}))
+        answer["prepare"] = hasattr(backend, "prepare_metadata_for_build_wheel")
+    else:
+        answer["dist_info"] = backend.prepare_metadata_for_build_wheel(sys.argv[6], {})
+    with open(out, "w") as file:
+        json.dump(answer, file)
+
+main()
+"#;
+
+/// What one sdist's build backend says it needs, asked in one interpreter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HookAnswer {
+    /// What `get_requires_for_build_wheel` adds to the build requirements,
+    /// in its order (none when the backend has no such hook, as PEP 517 says).
+    pub build: Vec<String>,
+    /// Each `Requires-Dist` of the `METADATA` that
+    /// `prepare_metadata_for_build_wheel` wrote, with its 1-based line; an
+    /// error saying why when that hook could not be asked.
+    pub run: Result<Vec<(String, u32)>, String>,
+    /// The backend, `setuptools.build_meta:__legacy__`.
+    pub backend: String,
+    /// The interpreter, `CPython 3.9.18 at <path>`.
+    pub python: String,
+}
+
+/// One question to a build backend.
+#[derive(Debug, Clone, Copy)]
+pub struct HookRequest<'a> {
+    /// The target interpreter, a path.
+    pub python: &'a Path,
+    /// The sdist's file name, `.tar.gz` or `.zip`.
+    pub sdist_name: &'a str,
+    /// Its bytes, already checked against the index's hash.
+    pub sdist: &'a [u8],
+    /// The `[build-system] requires` (or the setuptools default), as
+    /// resolved: `setuptools==65.5.0`.
+    pub build_requires: &'a [String],
+    /// The Simple API root pip installs them from.
+    pub index_url: &'a str,
+    /// A directory pip installs them from instead (`--no-index --find-links`).
+    pub find_links: Option<&'a Path>,
+    /// For the whole ask: unpacking, the virtual environment, pip, both hooks.
+    pub timeout: Duration,
+    /// Where answers are cached (under `hooks/`) and the work directory is made.
+    pub cache_dir: &'a Path,
+    /// The gate's cancel token.
+    pub cancel: &'a CancelToken,
+}
+
+/// Asks the sdist's build backend what it needs to build a wheel and at run
+/// time, from the cache when the same question was answered before. An
+/// error says why there is no answer: a refused sdist, pip or the backend
+/// failing (with the last lines of its output), the timeout, a cancelled run.
+pub fn ask_backend(request: &HookRequest) -> Result<HookAnswer, String> {
+    if request.cancel.is_cancelled() {
+        return Err("cancelled before the build backend was asked".to_owned());
+    }
+    let deadline = Instant::now() + request.timeout;
+    let identity = interpreter_identity(request.python)?;
+    let sdist_sha256 = hex(&sha2::Sha256::digest(request.sdist));
+    let key = cache::key(&[
+        b"pep517 hooks",
+        HOOKS.as_bytes(),
+        sdist_sha256.as_bytes(),
+        identity.as_bytes(),
+        request.build_requires.join("\n").as_bytes(),
+        source_args(request).join(" ").as_bytes(),
+    ]);
+    let hooks_dir = request.cache_dir.join("hooks");
+    let entry = hooks_dir.join(format!("{key}.json"));
+    if let Some(answer) = load(&entry) {
+        return Ok(answer);
+    }
+    let python = python::probe(request.python).map_err(|e| e.to_string())?;
+    static ASKS: AtomicUsize = AtomicUsize::new(0);
+    let work = hooks_dir.join("work").join(format!(
+        "{}-{}-{}",
+        &key[..16],
+        std::process::id(),
+        ASKS.fetch_add(1, Ordering::Relaxed)
+    ));
+    let answer = ask(request, &python, &work, deadline);
+    // The logs' last lines are in the answer's errors; the work directory goes.
+    let _ = std::fs::remove_dir_all(&work);
+    let answer = answer?;
+    if answer.run.is_ok() {
+        store(&hooks_dir, &entry, &answer)
+            .map_err(|e| format!("cannot store the answer in {}: {e}", hooks_dir.display()))?;
+    }
+    Ok(answer)
+}
+
+/// The interpreter as the cache knows it without running it: its resolved
+/// path, size and modification time.
+fn interpreter_identity(python: &Path) -> Result<String, String> {
+    let cannot = |e: std::io::Error| format!("cannot find the interpreter {}: {e}", python.display());
+    let real = std::fs::canonicalize(python).map_err(cannot)?;
+    let meta = std::fs::metadata(&real).map_err(cannot)?;
+    let modified =
+        meta.modified().ok().and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos());
+    Ok(format!("{} {} {modified}", real.display(), meta.len()))
+}
+
+/// pip's arguments naming where packages come from.
+fn source_args(request: &HookRequest) -> Vec<String> {
+    match request.find_links {
+        Some(dir) => vec!["--no-index".into(), "--find-links".into(), dir.display().to_string()],
+        None => vec!["--index-url".into(), request.index_url.to_owned()],
+    }
+}
+
+/// A cached answer, when there is a readable one.
+fn load(entry: &Path) -> Option<HookAnswer> {
+    let bytes = crate::read_bounded(entry, MAX_TEXT).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// Writes `answer` to `entry` under a temporary name, then renames it.
+fn store(dir: &Path, entry: &Path, answer: &HookAnswer) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let temporary = tempfile::NamedTempFile::new_in(dir)?;
+    serde_json::to_writer(temporary.as_file(), answer)?;
+    temporary.persist(entry).map(drop).map_err(|e| e.error)
+}
+
+/// What [`HOOKS`] writes.
+#[derive(Debug, Deserialize)]
+struct Reply {
+    python: String,
+    #[serde(default)]
+    build: Option<Vec<String>>,
+    #[serde(default)]
+    prepare: bool,
+    #[serde(default)]
+    dist_info: Option<String>,
+}
+
+/// The ask itself, in `work`.
+fn ask(
+    request: &HookRequest,
+    python: &Interpreter,
+    work: &Path,
+    deadline: Instant,
+) -> Result<HookAnswer, String> {
+    fresh_dir(work).map_err(|e| format!("cannot make the work directory: {e}"))?;
+    for dir in ["home", "tmp", "hook", "metadata"] {
+        std::fs::create_dir_all(work.join(dir))
+            .map_err(|e| format!("cannot create {}: {e}", work.display()))?;
+    }
+    let source = work.join("src");
+    unpack(request.sdist_name, request.sdist, &source)?;
+    let (backend, backend_path) = backend_of(request.sdist_name, &source)?;
+    let runner = Runner {
+        work,
+        venv: &work.join("venv"),
+        python,
+        epoch: EPOCH,
+        deadline,
+        limit: request.timeout,
+        cancel: request.cancel,
+    };
+    let setup_log = work.join("setup.log");
+    let mut venv = vec![python.path.clone().into_os_string(), "-m".into(), "venv".into()];
+    if python.bundled_pip.is_some() {
+        venv.push("--without-pip".into());
+    }
+    venv.push(runner.venv.into());
+    let setup = |what: &str, e: StepError| failure(what, e, &setup_log).1;
+    runner.run(&venv, work, FIRST, &setup_log).map_err(|e| setup("cannot make a virtual environment", e))?;
+    install(&runner, request, request.build_requires, &setup_log)
+        .map_err(|e| setup("cannot install the build requirements", e))?;
+    let script = work.join("hook").join("pep517_hooks.py");
+    std::fs::write(&script, HOOKS).map_err(|e| format!("cannot write {}: {e}", script.display()))?;
+    // Err((whether the ask is over: timed out or cancelled, why)).
+    let hook = |name: &str, mode: &str, extra: &[&Path]| -> Result<Reply, (bool, String)> {
+        let (out, log) = (work.join(format!("{mode}.json")), work.join(format!("{mode}.log")));
+        let mut args: Vec<OsString> = vec![
+            runner.venv_python().into(),
+            script.clone().into(),
+            mode.into(),
+            source.clone().into(),
+            out.clone().into(),
+            backend.clone().into(),
+            backend_path.clone().into(),
+        ];
+        args.extend(extra.iter().map(|p| p.as_os_str().to_owned()));
+        let what = format!("the backend {backend}, asked for {name}");
+        runner.run(&args, &source, FIRST, &log).map_err(|e| match e {
+            StepError::Failed { status, .. } => (
+                false,
+                format!(
+                    "the backend {backend} failed in {name} ({status}); last lines of its output:\n{}",
+                    log_tail(&log)
+                ),
+            ),
+            e => failure(&what, e, &log),
+        })?;
+        let text =
+            crate::read_bounded(&out, MAX_TEXT).map_err(|e| (false, format!("{what}: its answer: {e}")))?;
+        serde_json::from_slice(&text)
+            .map_err(|e| (false, format!("{what}: its answer is not understood: {e}")))
+    };
+    let requires = hook("get_requires_for_build_wheel", "requires", &[]).map_err(|(_, why)| why)?;
+    let build = requires.build.unwrap_or_default();
+    let python_text = format!("{} at {}", requires.python, request.python.display());
+    let answer =
+        |run| HookAnswer { build: build.clone(), run, backend: backend.clone(), python: python_text.clone() };
+    if !requires.prepare {
+        return Ok(answer(Err(format!(
+            "the backend {backend} has no prepare_metadata_for_build_wheel hook"
+        ))));
+    }
+    if let Err(e) = install(&runner, request, &build, &setup_log) {
+        let what = "cannot install what get_requires_for_build_wheel asked for";
+        return match failure(what, e, &setup_log) {
+            (true, why) => Err(why),
+            (false, why) => {
+                Ok(answer(Err(format!("{why}\n(so prepare_metadata_for_build_wheel was not asked)"))))
+            }
+        };
+    }
+    let metadata_dir = work.join("metadata");
+    match hook("prepare_metadata_for_build_wheel", "metadata", &[&metadata_dir]) {
+        Ok(prepared) => Ok(answer(requires_dist(&backend, &metadata_dir, prepared.dist_info.as_deref()))),
+        Err((true, why)) => Err(why),
+        Err((false, why)) => Ok(answer(Err(why))),
+    }
+}
+
+/// Why a step failed, and whether that ends the ask (the timeout passed or
+/// the run was cancelled); with the last lines of `log` when it ran and failed.
+fn failure(what: &str, e: StepError, log: &Path) -> (bool, String) {
+    match e {
+        StepError::TimedOut { .. } | StepError::Cancelled { .. } => (true, format!("{what}: {e}")),
+        StepError::Failed { .. } => {
+            (false, format!("{what}: {e}; last lines of its output:\n{}", log_tail(log)))
+        }
+        _ => (false, format!("{what}: {e}")),
+    }
+}
+
+/// The `Requires-Dist` of the `.dist-info` directory `dist_info` that
+/// `prepare_metadata_for_build_wheel` named.
+fn requires_dist(backend: &str, dir: &Path, dist_info: Option<&str>) -> Result<Vec<(String, u32)>, String> {
+    let name = dist_info.unwrap_or_default();
+    if !name.ends_with(".dist-info") || Path::new(name).components().count() != 1 || name.starts_with('.') {
+        return Err(format!(
+            "the backend {backend}'s prepare_metadata_for_build_wheel returned `{name}`, not the name of a .dist-info directory"
+        ));
+    }
+    let path = dir.join(name).join("METADATA");
+    let bytes = crate::read_bounded(&path, MAX_TEXT).map_err(|e| format!("{name}/METADATA: {e}"))?;
+    let text = String::from_utf8(bytes).map_err(|_| format!("{name}/METADATA is not UTF-8"))?;
+    Ok(core_metadata(&text).requires_dist)
+}
+
+/// Installs `requirements` into the virtual environment, from the index or
+/// the find-links directory; none is nothing to do.
+fn install(
+    runner: &Runner,
+    request: &HookRequest,
+    requirements: &[String],
+    log: &Path,
+) -> Result<(), StepError> {
+    if requirements.is_empty() {
+        return Ok(());
+    }
+    if let Some(option) = requirements.iter().find(|r| r.trim_start().starts_with('-')) {
+        return Err(StepError::Unexpected(format!(
+            "`{option}` is not a requirement, and is not passed to pip"
+        )));
+    }
+    let mut args = vec!["install".to_owned(), "--no-warn-script-location".to_owned()];
+    args.extend(source_args(request));
+    args.extend(requirements.iter().cloned());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    runner.run(&runner.pip(&args), runner.work, FIRST, log)
+}
+
+/// The backend `pyproject.toml`'s `[build-system]` names (else PEP 517's
+/// default) and its `backend-path` as a JSON list, each entry inside the tree.
+fn backend_of(sdist: &str, source: &Path) -> Result<(String, String), String> {
+    let path = source.join("pyproject.toml");
+    if !path.exists() {
+        return Ok((DEFAULT_BACKEND.to_owned(), "[]".to_owned()));
+    }
+    let file = format!("{sdist}!pyproject.toml");
+    let bytes = crate::read_bounded(&path, MAX_TEXT).map_err(|e| format!("{file}: {e}"))?;
+    let text = String::from_utf8(bytes).map_err(|_| format!("{file}: not UTF-8"))?;
+    let table = text.parse::<toml::Table>().map_err(|e| format!("{file}: invalid TOML: {}", e.message()))?;
+    let build_system = table.get("build-system").and_then(toml::Value::as_table);
+    let backend = match build_system.and_then(|b| b.get("build-backend")) {
+        None => DEFAULT_BACKEND.to_owned(),
+        Some(toml::Value::String(backend)) => backend.clone(),
+        Some(other) => {
+            return Err(format!("{file}: build-backend is a {}, expected a string", other.type_str()));
+        }
+    };
+    let mut entries = Vec::new();
+    if let Some(value) = build_system.and_then(|b| b.get("backend-path")) {
+        let expected =
+            || format!("{file}: expected backend-path to be a list of directories inside the sdist");
+        for entry in value.as_array().ok_or_else(expected)? {
+            let entry = entry.as_str().ok_or_else(expected)?;
+            if !Path::new(entry).components().all(|c| matches!(c, Component::Normal(_) | Component::CurDir)) {
+                return Err(format!("{}, found `{entry}`", expected()));
+            }
+            entries.push(entry);
+        }
+    }
+    Ok((backend, serde_json::Value::from(entries).to_string()))
+}
+
+/// What one member of an sdist is.
+enum Kind<'a> {
+    File {
+        executable: bool,
+    },
+    Dir,
+    Symlink(&'a str),
+    Hardlink(&'a str),
+    /// A device, a FIFO, a socket: its description.
+    Special(String),
+}
+
+/// Unpacks the sdist `name` into `root`, without its top directory.
+fn unpack(name: &str, bytes: &[u8], root: &Path) -> Result<(), String> {
+    let mut unpacker = Unpacker::new(name, root)?;
+    if name.ends_with(".tar.gz") {
+        metadata::walk_tar(name, bytes, MAX_UNPACKED, |member, contents| {
+            let kind = match member.kind {
+                b'0' | 0 | b'7' => Kind::File { executable: member.mode & 0o111 != 0 },
+                b'5' => Kind::Dir,
+                b'2' => Kind::Symlink(&member.link),
+                b'1' => Kind::Hardlink(&member.link),
+                other => Kind::Special(format!("a special file (tar type `{}`)", other.escape_ascii())),
+            };
+            unpacker.add(&member.path, kind, contents).map(|()| true)
+        })?;
+    } else if name.ends_with(".zip") {
+        let bad = |e: zip::result::ZipError| format!("{name}: not a usable zip archive: {e}");
+        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(bad)?;
+        for index in 0..archive.len() {
+            let mut file = archive.by_index(index).map_err(bad)?;
+            let path = file.name().map_err(bad)?.into_owned();
+            let mode = file.unix_mode().unwrap_or(0);
+            if file.is_symlink() {
+                let mut target = String::new();
+                (&mut file)
+                    .take(4096)
+                    .read_to_string(&mut target)
+                    .map_err(|e| format!("{name}: {path}: {e}"))?;
+                unpacker.add(&path, Kind::Symlink(&target), &mut std::io::empty())?;
+            } else if file.is_dir() {
+                unpacker.add(&path, Kind::Dir, &mut std::io::empty())?;
+            } else if !matches!(mode & 0o170_000, 0 | 0o100_000) {
+                let kind = Kind::Special(format!("a special file (mode {mode:o})"));
+                unpacker.add(&path, kind, &mut std::io::empty())?;
+            } else {
+                unpacker.add(&path, Kind::File { executable: mode & 0o111 != 0 }, &mut file)?;
+            }
+        }
+    } else {
+        return Err(format!("{name}: only .tar.gz and .zip sdists can be unpacked"));
+    }
+    unpacker.finish()
+}
+
+/// Writes members under one root, refusing any that would leave it.
+struct Unpacker<'a> {
+    sdist: &'a str,
+    /// Canonical.
+    root: PathBuf,
+    /// The sdist's top directory, from its first member.
+    top: Option<String>,
+    written: u64,
+    entries: usize,
+    /// Each symbolic link made: its member name and where it is.
+    links: Vec<(String, PathBuf)>,
+}
+
+impl<'a> Unpacker<'a> {
+    fn new(sdist: &'a str, root: &Path) -> Result<Self, String> {
+        let cannot = |e: std::io::Error| format!("cannot create {}: {e}", root.display());
+        std::fs::create_dir_all(root).map_err(cannot)?;
+        let root = std::fs::canonicalize(root).map_err(cannot)?;
+        Ok(Self { sdist, root, top: None, written: 0, entries: 0, links: Vec::new() })
+    }
+
+    /// `member` relative to the top directory; `None` for the top directory.
+    fn relative(&mut self, member: &str) -> Result<Option<PathBuf>, String> {
+        if member.starts_with('/') {
+            return Err("an absolute name".to_owned());
+        }
+        let parts: Vec<&str> = member.split('/').filter(|p| !p.is_empty() && *p != ".").collect();
+        if parts.contains(&"..") {
+            return Err("a `..` in its name".to_owned());
+        }
+        let Some((top, rest)) = parts.split_first() else { return Ok(None) };
+        match &self.top {
+            None => self.top = Some((*top).to_owned()),
+            Some(first) if first != top => return Err(format!("outside the top directory `{first}/`")),
+            Some(_) => {}
+        }
+        Ok((!rest.is_empty()).then(|| rest.iter().collect()))
+    }
+
+    /// Refuses `relative` when an existing directory on its way, or itself,
+    /// is a symbolic link.
+    fn no_link_on_the_way(&self, relative: &Path) -> Result<(), String> {
+        let mut at = PathBuf::new();
+        for part in relative.components() {
+            at.push(part);
+            match std::fs::symlink_metadata(self.root.join(&at)) {
+                Ok(meta) if meta.file_type().is_symlink() => {
+                    return Err(format!("it would be written through the link `{}`", at.display()));
+                }
+                Ok(_) => {}
+                Err(_) => return Ok(()),
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes one member.
+    fn add(&mut self, member: &str, kind: Kind, contents: &mut dyn Read) -> Result<(), String> {
+        let sdist = self.sdist;
+        let refused = |why: String| format!("{sdist}: the member `{member}` is refused: {why}");
+        self.entries += 1;
+        if self.entries > MAX_ENTRIES {
+            return Err(format!("{sdist}: more than {MAX_ENTRIES} members"));
+        }
+        let Some(relative) = self.relative(member).map_err(refused)? else { return Ok(()) };
+        if let Kind::Special(what) = kind {
+            return Err(refused(what));
+        }
+        self.no_link_on_the_way(&relative).map_err(refused)?;
+        let dest = self.root.join(&relative);
+        let failed = |e: std::io::Error| format!("{sdist}: cannot unpack `{member}`: {e}");
+        if let Some(parent) = dest.parent() {
+            std::fs::create_dir_all(parent).map_err(failed)?;
+        }
+        match kind {
+            Kind::Dir => std::fs::create_dir_all(&dest).map_err(failed)?,
+            Kind::File { executable } => {
+                let mut file = File::create(&dest).map_err(failed)?;
+                self.copy(contents, &mut file).map_err(failed)?;
+                if executable {
+                    use std::os::unix::fs::PermissionsExt as _;
+                    file.set_permissions(std::fs::Permissions::from_mode(0o755)).map_err(failed)?;
+                }
+            }
+            Kind::Symlink(target) => {
+                if target.is_empty() || target.starts_with('/') {
+                    return Err(refused(format!("a link to `{target}`, outside the sdist")));
+                }
+                std::os::unix::fs::symlink(target, &dest).map_err(failed)?;
+                self.links.push((member.to_owned(), dest));
+            }
+            Kind::Hardlink(target) => {
+                let source = self.relative(target).map_err(|why| refused(format!("a link to {why}")))?;
+                let source = source.ok_or_else(|| refused("a link to the top directory".to_owned()))?;
+                self.no_link_on_the_way(&source).map_err(refused)?;
+                let mut from = File::open(self.root.join(&source)).map_err(failed)?;
+                if !from.metadata().map_err(failed)?.is_file() {
+                    return Err(refused(format!("a hard link to `{target}`, not a file")));
+                }
+                let mut file = File::create(&dest).map_err(failed)?;
+                self.copy(&mut from, &mut file).map_err(failed)?;
+            }
+            Kind::Special(_) => {}
+        }
+        Ok(())
+    }
+
+    /// Copies `from` into `to`, counting against [`MAX_UNPACKED`].
+    fn copy(&mut self, from: &mut dyn Read, to: &mut File) -> std::io::Result<()> {
+        let left = MAX_UNPACKED - self.written;
+        self.written += std::io::copy(&mut from.take(left + 1), to)?;
+        if self.written > MAX_UNPACKED {
+            return Err(std::io::Error::other(format!(
+                "the sdist unpacks to more than {MAX_UNPACKED} bytes"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Checks that every link made leads to something inside the root.
+    fn finish(self) -> Result<(), String> {
+        for (member, link) in &self.links {
+            match std::fs::canonicalize(link) {
+                Ok(target) if target.starts_with(&self.root) => {}
+                Ok(_) => {
+                    return Err(format!(
+                        "{}: the member `{member}` is refused: a link outside the sdist",
+                        self.sdist
+                    ));
+                }
+                Err(_) => {
+                    return Err(format!(
+                        "{}: the member `{member}` is refused: a link to nothing",
+                        self.sdist
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn member_names_stay_under_the_top_directory() {
+        let root = tempfile::tempdir().unwrap();
+        let mut unpacker = Unpacker::new("a-1.tar.gz", root.path()).unwrap();
+        assert_eq!(unpacker.relative("a-1/").unwrap(), None);
+        assert_eq!(unpacker.relative("./a-1//x/./y").unwrap(), Some(PathBuf::from("x/y")));
+        assert!(unpacker.relative("b-1/x").unwrap_err().contains("outside the top directory `a-1/`"));
+        assert!(unpacker.relative("a-1/../x").unwrap_err().contains("`..`"));
+        assert!(unpacker.relative("/a-1/x").unwrap_err().contains("absolute"));
+    }
+
+    #[test]
+    fn an_archive_larger_than_the_limit_is_refused() {
+        let root = tempfile::tempdir().unwrap();
+        let mut unpacker = Unpacker::new("a-1.tar.gz", root.path()).unwrap();
+        unpacker.written = MAX_UNPACKED - 10;
+        let error = unpacker
+            .add("a-1/big", Kind::File { executable: false }, &mut std::io::repeat(0).take(11))
+            .unwrap_err();
+        assert!(error.contains("more than 1073741824 bytes"), "{error}");
+        // Never more than one byte past the limit was written.
+        assert_eq!(std::fs::metadata(root.path().join("big")).unwrap().len(), 11);
+    }
+}
