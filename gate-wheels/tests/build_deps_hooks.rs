@@ -144,7 +144,8 @@ struct Ask<'a> {
     name: &'a str,
     sdist: &'a [u8],
     build_requires: Vec<String>,
-    find_links: &'a Path,
+    find_links: Option<&'a Path>,
+    index_url: &'a str,
     cache: &'a Path,
     timeout: Duration,
     cancel: CancelToken,
@@ -154,7 +155,8 @@ impl<'a> Ask<'a> {
     fn new(python: &'a Path, name: &'a str, sdist: &'a [u8], find_links: &'a Path, cache: &'a Path) -> Self {
         let build_requires = vec!["setuptools==65.5.0".to_owned()];
         let cancel = CancelToken::default();
-        Self { python, name, sdist, build_requires, find_links, cache, timeout: TIMEOUT, cancel }
+        let (find_links, index_url) = (Some(find_links), "http://127.0.0.1:9/simple/");
+        Self { python, name, sdist, build_requires, find_links, index_url, cache, timeout: TIMEOUT, cancel }
     }
 
     fn run(&self) -> Result<HookAnswer, String> {
@@ -163,8 +165,8 @@ impl<'a> Ask<'a> {
             sdist_name: self.name,
             sdist: self.sdist,
             build_requires: &self.build_requires,
-            index_url: "http://127.0.0.1:9/simple/",
-            find_links: Some(self.find_links),
+            index_url: self.index_url,
+            find_links: self.find_links,
             timeout: self.timeout,
             cache_dir: self.cache,
             cancel: &self.cancel,
@@ -459,4 +461,18 @@ fn a_cached_answer_runs_no_python() {
     other.build_requires = vec!["setuptools>=60".to_owned()];
     assert_eq!(other.run().unwrap().run, first.run);
     assert!(lines(&runs) > setup_runs);
+}
+
+#[test]
+fn a_token_in_the_index_url_is_in_no_message() {
+    let work = tempfile::tempdir().unwrap();
+    let python3 = python3();
+    let sdist = setup_py_sdist(work.path(), "private", "from setuptools import setup\nsetup()\n");
+    let cache = work.path().join("cache");
+    let mut ask = Ask::new(&python3, "private-1.0.tar.gz", &sdist, work.path(), &cache);
+    // Nothing listens on port 9: pip fails, and says where it looked.
+    (ask.find_links, ask.index_url) = (None, "http://reader:s3cret-token@127.0.0.1:9/simple/");
+    let error = ask.run().unwrap_err();
+    assert!(error.starts_with("cannot install the build requirements: "), "{error}");
+    assert!(error.contains("127.0.0.1:9") && !error.contains("s3cret-token"), "{error}");
 }

@@ -130,7 +130,7 @@ pub fn ask_backend(request: &HookRequest) -> Result<HookAnswer, String> {
         sdist_sha256.as_bytes(),
         identity.as_bytes(),
         request.build_requires.join("\n").as_bytes(),
-        source_args(request).join(" ").as_bytes(),
+        pip_source(request).join("\n").as_bytes(),
     ]);
     let hooks_dir = request.cache_dir.join("hooks");
     let entry = hooks_dir.join(format!("{key}.json"));
@@ -167,11 +167,11 @@ fn interpreter_identity(python: &Path) -> Result<String, String> {
     Ok(format!("{} {} {modified}", real.display(), meta.len()))
 }
 
-/// pip's arguments naming where packages come from.
-fn source_args(request: &HookRequest) -> Vec<String> {
+/// The lines of a requirements file naming where pip takes packages from.
+fn pip_source(request: &HookRequest) -> Vec<String> {
     match request.find_links {
-        Some(dir) => vec!["--no-index".into(), "--find-links".into(), dir.display().to_string()],
-        None => vec!["--index-url".into(), request.index_url.to_owned()],
+        Some(dir) => vec!["--no-index".to_owned(), format!("--find-links {}", dir.display())],
+        None => vec![format!("--index-url {}", request.index_url)],
     }
 }
 
@@ -233,7 +233,7 @@ fn ask(
     venv.push(runner.venv.into());
     let setup = |what: &str, e: StepError| failure(what, e, &setup_log).1;
     runner.run(&venv, work, FIRST, &setup_log).map_err(|e| setup("cannot make a virtual environment", e))?;
-    install(&runner, request, request.build_requires, &setup_log)
+    install(&runner, request, "build-requirements", request.build_requires, &setup_log)
         .map_err(|e| setup("cannot install the build requirements", e))?;
     let script = work.join("hook").join("pep517_hooks.py");
     std::fs::write(&script, HOOKS).map_err(|e| format!("cannot write {}: {e}", script.display()))?;
@@ -276,7 +276,7 @@ fn ask(
             "the backend {backend} has no prepare_metadata_for_build_wheel hook"
         ))));
     }
-    if let Err(e) = install(&runner, request, &build, &setup_log) {
+    if let Err(e) = install(&runner, request, "hook-requirements", &build, &setup_log) {
         let what = "cannot install what get_requires_for_build_wheel asked for";
         return match failure(what, e, &setup_log) {
             (true, why) => Err(why),
@@ -321,26 +321,33 @@ fn requires_dist(backend: &str, dir: &Path, dist_info: Option<&str>) -> Result<V
 }
 
 /// Installs `requirements` into the virtual environment, from the index or
-/// the find-links directory; none is nothing to do.
+/// the find-links directory; none is nothing to do. They and pip's source
+/// go through a requirements file `name`d in the work directory, so that the
+/// index URL, which may hold a token, is on no command line and in no message.
 fn install(
     runner: &Runner,
     request: &HookRequest,
+    name: &str,
     requirements: &[String],
     log: &Path,
 ) -> Result<(), StepError> {
     if requirements.is_empty() {
         return Ok(());
     }
-    if let Some(option) = requirements.iter().find(|r| r.trim_start().starts_with('-')) {
+    let option = |r: &&String| r.contains(['\n', '\r']) || r.trim_start().starts_with('-');
+    if let Some(option) = requirements.iter().find(option) {
         return Err(StepError::Unexpected(format!(
-            "`{option}` is not a requirement, and is not passed to pip"
+            "`{}` is not a requirement, and is not passed to pip",
+            option.escape_debug()
         )));
     }
-    let mut args = vec!["install".to_owned(), "--no-warn-script-location".to_owned()];
-    args.extend(source_args(request));
-    args.extend(requirements.iter().cloned());
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    runner.run(&runner.pip(&args), runner.work, FIRST, log)
+    let file = runner.work.join(format!("{name}.txt"));
+    let mut lines = pip_source(request);
+    lines.extend(requirements.iter().cloned());
+    std::fs::write(&file, lines.join("\n") + "\n")
+        .map_err(|e| StepError::Io { what: format!("cannot write {}", file.display()), source: e })?;
+    let file = file.display().to_string();
+    runner.run(&runner.pip(&["install", "--no-warn-script-location", "-r", &file]), runner.work, FIRST, log)
 }
 
 /// The backend `pyproject.toml`'s `[build-system]` names (else PEP 517's
