@@ -2,7 +2,8 @@
 //! interpreters, offline: sdists the tests write with Python's `tarfile` and
 //! `zipfile`, pip installing from a find-links directory that holds the
 //! setuptools wheel bundled with the interpreter's `ensurepip`, the `wheel`
-//! wheel CPython's test suite ships, and a wheel the test builds.
+//! wheel CPython's test suite ships (pip downloads it when no CPython 3.12 or
+//! later is under pyenv), and a wheel the test builds.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -92,8 +93,8 @@ fn zip(path: &Path, files: &[(&str, &str)]) -> Vec<u8> {
 }
 
 /// A find-links directory: the setuptools wheel of Python 3.11's
-/// `ensurepip`, the `wheel` wheel of CPython's test suite, and
-/// `buildhelper 1.0`, built here.
+/// `ensurepip`, the `wheel` wheel of CPython's test suite (3.12 and later;
+/// else downloaded with pip), and `buildhelper 1.0`, built here.
 fn find_links(dir: &Path) -> PathBuf {
     let links = dir.join("find-links");
     std::fs::create_dir_all(&links).unwrap();
@@ -121,11 +122,15 @@ fn find_links(dir: &Path) -> PathBuf {
         .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("wheel-0.4"))
         .collect();
     wheels.sort();
-    let wheel = wheels.first().unwrap_or_else(|| {
-        panic!("no wheel-0.4*.whl in the test suite of any Python under {}", versions.display())
-    });
-    for file in [&bundled[0], wheel] {
-        std::os::unix::fs::symlink(file, links.join(file.file_name().unwrap())).unwrap();
+    std::os::unix::fs::symlink(&bundled[0], links.join(bundled[0].file_name().unwrap())).unwrap();
+    match wheels.first() {
+        Some(wheel) => std::os::unix::fs::symlink(wheel, links.join(wheel.file_name().unwrap())).unwrap(),
+        // No CPython 3.12 or later under pyenv: the one download of these tests.
+        None => python(
+            "import subprocess, sys\nsys.exit(subprocess.call([sys.executable, '-m', 'pip', 'download', \
+             '--no-deps', '--only-binary', ':all:', '--dest', sys.argv[1], 'wheel==0.40.0']))",
+            &[links.to_str().unwrap()],
+        ),
     }
     python(
         "import sys, zipfile\nwith zipfile.ZipFile(sys.argv[1], 'w') as z:\n    \
