@@ -420,7 +420,7 @@ pub fn read(
         if files.pkg_info.is_none() && metadata_file.is_none() {
             why.push("no PKG-INFO and no index metadata file".to_owned());
         }
-        why.push("the PEP 517 hooks were not asked".to_owned());
+        why.push("no static source gives them".to_owned());
         format!("run-time dependencies unknown: {}", why.join("; "))
     });
     Ok(Metadata { build, run, fallbacks })
@@ -579,7 +579,9 @@ mod tests {
         };
         let why = read("a-1.tar.gz", None, &dynamic).unwrap().run.unwrap_err();
         assert!(
-            why.contains("Dynamic") && why.contains("[project] dynamic") && why.contains("PEP 517"),
+            why.contains("Dynamic")
+                && why.contains("[project] dynamic")
+                && why.ends_with("no static source gives them"),
             "{why}"
         );
     }
