@@ -950,3 +950,55 @@ fn a_baseline_report_lists_every_version_changed_since() {
         items(&broken, "build-closure").into_iter().find(|i| i.status == Status::Error).expect("an error");
     assert!(error.reason.contains("old.json:3:3: a release-check JSON report expected"), "{}", error.reason);
 }
+
+/// An in-tree build backend whose `prepare_metadata_for_build_wheel` is the
+/// only source of `dyn`'s run-time needs.
+const DYNAMIC_BACKEND: &str = r#"import os
+def get_requires_for_build_wheel(config_settings=None):
+    return []
+def prepare_metadata_for_build_wheel(directory, config_settings=None):
+    os.makedirs(os.path.join(directory, "dyn-1.0.dist-info"))
+    with open(os.path.join(directory, "dyn-1.0.dist-info", "METADATA"), "w") as f:
+        f.write("Metadata-Version: 2.1\nName: dyn\nVersion: 1.0\nRequires-Dist: zipp; python_version >= '3.8'\n")
+    return "dyn-1.0.dist-info"
+"#;
+
+#[test]
+fn needs_no_static_source_gives_are_asked_of_the_build_backend() {
+    let server = Server::start();
+    let work = tempfile::tempdir().unwrap();
+    let in_tree = "[build-system]\nrequires = []\nbuild-backend = \"dynback\"\nbackend-path = [\".\"]\n";
+    let dyn_release = [Release {
+        version: "1.0",
+        uploaded: "2022-01-01T00:00:00Z",
+        files: vec![("pyproject.toml", in_tree.to_owned()), ("dynback.py", DYNAMIC_BACKEND.to_owned())],
+        metadata_file: None,
+    }];
+    let zipp = [Release {
+        version: "3.8",
+        uploaded: "2022-01-01T00:00:00Z",
+        files: vec![("PKG-INFO", pkg_info("zipp", "3.8", "2.2", &[])), ("pyproject.toml", build_system(&[]))],
+        metadata_file: None,
+    }];
+    publish_all(&server, work.path(), &[("dyn", &dyn_release), ("zipp", &zipp)]);
+    let (dir, config) = repo(&server, "dyn==1.0\n", "", "");
+    let outcome = run(dir.path(), &config, "2023-01-01T00:00:00Z");
+    assert!(items(&outcome, "build-metadata").is_empty(), "{outcome:#?}");
+    let closure = facts(items(&outcome, "build-closure")[0]);
+    assert!(closure.contains("dyn==1.0, zipp==3.8"), "{closure}");
+
+    // Without an interpreter among the targets, the needs stay unknown, and
+    // the error says why.
+    let nowhere = Config {
+        build_deps: config.build_deps.clone().map(|b| gate_wheels::build_deps::Config {
+            target_pythons: vec![gate_wheels::build_deps::TargetPython::new("3.99").unwrap()],
+            ..b
+        }),
+        ..config
+    };
+    let outcome = run(dir.path(), &nowhere, "2023-01-01T00:00:00Z");
+    let errors = items(&outcome, "build-metadata");
+    assert_eq!(errors.len(), 1, "{outcome:#?}");
+    assert_eq!(errors[0].subject, "dyn 1.0");
+    assert!(errors[0].reason.ends_with("no target Python is an interpreter"), "{}", errors[0].reason);
+}

@@ -206,9 +206,15 @@ pub(crate) fn walk_tar(
 }
 
 /// Reads `PKG-INFO`, `pyproject.toml` and `setup.cfg` from the top
-/// directory of a `.tar.gz` sdist, streaming, never trusting a declared size
-/// for an allocation, and stopping when all three are read.
+/// directory of a `.tar.gz` or `.zip` sdist, streaming, never trusting a
+/// declared size for an allocation, and stopping when all three are read.
 pub fn sdist_files(name: &str, bytes: &[u8]) -> Result<SdistFiles, String> {
+    if name.ends_with(".zip") {
+        return zip_sdist_files(name, bytes);
+    }
+    if !name.ends_with(".tar.gz") {
+        return Err(format!("{name}: only .tar.gz and .zip sdists are read"));
+    }
     let mut files = SdistFiles::default();
     walk_tar(name, bytes, MAX_UNPACKED, |member, contents| {
         let wanted = match member.path.split_once('/') {
@@ -229,6 +235,37 @@ pub fn sdist_files(name: &str, bytes: &[u8]) -> Result<SdistFiles, String> {
         }
         Ok(files.pkg_info.is_none() || files.pyproject.is_none() || files.setup_cfg.is_none())
     })?;
+    Ok(files)
+}
+
+/// [`sdist_files`] of a `.zip` sdist (older setuptools made them): each
+/// wanted member is read through a limit, whatever size it declares.
+fn zip_sdist_files(name: &str, bytes: &[u8]) -> Result<SdistFiles, String> {
+    let bad = |e: zip::result::ZipError| format!("{name}: not a usable zip archive: {e}");
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(bad)?;
+    let mut files = SdistFiles::default();
+    for index in 0..archive.len() {
+        let mut member = archive.by_index(index).map_err(bad)?;
+        let path = member.name().map_err(bad)?.into_owned();
+        let wanted = match path.split_once('/') {
+            Some((_, "PKG-INFO")) => &mut files.pkg_info,
+            Some((_, "pyproject.toml")) => &mut files.pyproject,
+            Some((_, "setup.cfg")) => &mut files.setup_cfg,
+            _ => continue,
+        };
+        if wanted.is_some() || !member.is_file() {
+            continue;
+        }
+        let mut text = Vec::new();
+        (&mut member)
+            .take(MAX_MEMBER + 1)
+            .read_to_end(&mut text)
+            .map_err(|e| format!("{name}: {path}: {e}"))?;
+        if text.len() as u64 > MAX_MEMBER {
+            return Err(format!("{name}: {path} is larger than {MAX_MEMBER} bytes"));
+        }
+        *wanted = Some(String::from_utf8(text).map_err(|_| format!("{name}: {path} is not UTF-8 text"))?);
+    }
     Ok(files)
 }
 
@@ -637,7 +674,34 @@ mod tests {
     }
 
     #[test]
+    fn a_zip_sdist_is_read_and_an_oversize_member_refused() {
+        let zip = |members: &[(&str, &[u8])]| {
+            let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+            for (name, bytes) in members {
+                writer.start_file(*name, zip::write::SimpleFileOptions::default()).unwrap();
+                std::io::Write::write_all(&mut writer, bytes).unwrap();
+            }
+            writer.finish().unwrap().into_inner()
+        };
+        let sdist = zip(&[
+            ("old-1.0/PKG-INFO", b"Metadata-Version: 1.1\nName: old\n"),
+            ("old-1.0/setup.cfg", b"[options]\ninstall_requires = six\n"),
+            ("old-1.0/docs/setup.cfg", b"not this one"),
+        ]);
+        let files = sdist_files("old-1.0.zip", &sdist).unwrap();
+        assert_eq!(files.setup_cfg.as_deref(), Some("[options]\ninstall_requires = six\n"));
+        assert!(files.pkg_info.unwrap().starts_with("Metadata-Version: 1.1"));
+        assert_eq!(files.pyproject, None);
+        let huge = vec![b'#'; MAX_MEMBER as usize + 1];
+        let sdist = zip(&[("old-1.0/pyproject.toml", &huge)]);
+        let error = sdist_files("old-1.0.zip", &sdist).unwrap_err();
+        assert!(error.contains("pyproject.toml is larger than"), "{error}");
+    }
+
+    #[test]
     fn garbage_is_not_an_sdist() {
         assert!(sdist_files("x.tar.gz", b"garbage").unwrap_err().contains("not a gzip"));
+        assert!(sdist_files("x.zip", b"garbage").unwrap_err().contains("not a usable zip archive"));
+        assert!(sdist_files("x.tar.bz2", b"").unwrap_err().contains("only .tar.gz and .zip"));
     }
 }

@@ -26,7 +26,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr as _;
 
-use gate_core::{CheckInfo, Context, Evidence, GateOutcome, Item, Location, Severity};
+use gate_core::{CheckInfo, Context, Evidence, GateOutcome, HumanDuration, Item, Location, Severity};
 use pep508_rs::pep440_rs::{Version, VersionSpecifiers};
 use pep508_rs::{ExtraName, MarkerEnvironment};
 use rayon::prelude::*;
@@ -68,6 +68,13 @@ pub struct Config {
     /// version of the closure that changed since is listed.
     #[serde(default)]
     pub baseline: Option<String>,
+    /// How long asking one sdist's build backend (the PEP 517 hooks) may take.
+    #[serde(default = "default_hook_timeout")]
+    pub hook_timeout: HumanDuration,
+}
+
+fn default_hook_timeout() -> HumanDuration {
+    HumanDuration(std::time::Duration::from_secs(120))
 }
 
 fn default_index_url() -> String {
@@ -253,6 +260,17 @@ pub(crate) struct Analyser<'a> {
     pins: Pins,
     index: Index,
     pool: rayon::ThreadPool,
+    /// Where the build backend is asked when no static source gives the
+    /// needs: the first target Python that is a real interpreter.
+    hooks: Hooks,
+}
+
+/// What asking a build backend needs.
+struct Hooks {
+    python: Option<PathBuf>,
+    cache: PathBuf,
+    index_url: String,
+    timeout: std::time::Duration,
 }
 
 /// The graph of one moment, and the problems met walking it.
@@ -291,12 +309,19 @@ impl<'a> Analyser<'a> {
             Some(dir) => Ok(ctx.repo.join(dir)),
             None => default_cache_dir(),
         };
-        let index = match cache {
-            Ok(cache) => Index::new(&config.index_url, &cache, config.offline, Limits::default()),
+        let cache = match cache {
+            Ok(cache) => cache,
             Err(reason) => {
                 outcome.push(Item::error("index", "", reason));
                 return None;
             }
+        };
+        let index = Index::new(&config.index_url, &cache, config.offline, Limits::default());
+        let hooks = Hooks {
+            python: config.target_pythons.iter().find_map(|target| target.interpreter(&ctx.repo)),
+            cache,
+            index_url: config.index_url.clone(),
+            timeout: config.hook_timeout.0,
         };
         let pool = match rayon::ThreadPoolBuilder::new().num_threads(ctx.jobs.clamp(1, 8)).build() {
             Ok(pool) => pool,
@@ -305,7 +330,7 @@ impl<'a> Analyser<'a> {
                 return None;
             }
         };
-        Some(Self { config, pythons, environments, pins, index, pool })
+        Some(Self { config, pythons, environments, pins, index, pool, hooks })
     }
 
     /// The target Pythons' labels, as `&str`.
@@ -343,7 +368,9 @@ impl<'a> Analyser<'a> {
             let results: Vec<(usize, Result<Resolved, Box<Item>>)> = self.pool.install(|| {
                 jobs.par_iter()
                     .map(|(node, name, wanted)| {
-                        (*node, resolve(ctx, &self.index, name, wanted, as_of, &python_versions))
+                        let resolved =
+                            resolve(ctx, &self.index, &self.hooks, name, wanted, as_of, &python_versions);
+                        (*node, resolved)
                     })
                     .collect()
             });
@@ -538,6 +565,7 @@ fn sdist_version(name: &str, filename: &str) -> Option<Version> {
 fn resolve(
     ctx: &Context,
     index: &Index,
+    hooks: &Hooks,
     name: &str,
     wanted: &Wanted,
     as_of: jiff::Timestamp,
@@ -560,21 +588,60 @@ fn resolve(
     let bytes = index
         .file(&sdist.url, sdist.sha256.as_deref(), &ctx.cancel)
         .map_err(|e| problem("index", &subject, e.to_string()))?;
-    let metadata = if sdist.filename.ends_with(".tar.gz") {
-        metadata::sdist_files(&sdist.filename, &bytes).map_err(|why| problem("build-metadata", &subject, why))
-    } else {
-        let why = format!("{}: only .tar.gz sdists are read", sdist.filename);
-        Err(problem("build-metadata", &subject, why))
-    }
-    .and_then(|files| {
-        metadata::read(&sdist.filename, metadata_file.as_ref().map(|(n, t)| (n.as_str(), t.as_str())), &files)
-            .map_err(|e| problem("build-metadata", &subject, e.to_string()))
-    });
-    let metadata = metadata.map(|mut metadata| {
+    let metadata = metadata::sdist_files(&sdist.filename, &bytes)
+        .map_err(|why| problem("build-metadata", &subject, why))
+        .and_then(|files| {
+            let metadata_file = metadata_file.as_ref().map(|(n, t)| (n.as_str(), t.as_str()));
+            metadata::read(&sdist.filename, metadata_file, &files)
+                .map_err(|e| problem("build-metadata", &subject, e.to_string()))
+        });
+    let metadata = metadata.and_then(|mut metadata| {
         metadata.fallbacks.splice(0..0, unread);
-        metadata
+        match &metadata.run {
+            Ok(_) => Ok(metadata),
+            Err(why) => ask_backend(ctx, hooks, &sdist.filename, &bytes, why.clone(), metadata)
+                .map_err(|e| problem("build-metadata", &subject, e)),
+        }
     });
     Ok(Resolved { chosen, metadata, json: page.json })
+}
+
+/// When no static source gives the run-time needs (`why`), asks the
+/// sdist's build backend through the PEP 517 hooks ([`hooks`]): its answer
+/// adds to the static build needs and gives the run-time ones. Without an
+/// interpreter to ask in, the needs stay unknown.
+fn ask_backend(
+    ctx: &Context,
+    hooks: &Hooks,
+    sdist_name: &str,
+    sdist: &[u8],
+    why: String,
+    mut metadata: Metadata,
+) -> Result<Metadata, String> {
+    let Some(python) = &hooks.python else {
+        metadata.run = Err(format!(
+            "{why}; the build backend could not be asked (PEP 517 hooks): no target Python is an interpreter"
+        ));
+        return Ok(metadata);
+    };
+    let build_requires: Vec<String> = metadata.build.iter().map(|d| d.text.clone()).collect();
+    let request = hooks::HookRequest {
+        python,
+        sdist_name,
+        sdist,
+        build_requires: &build_requires,
+        index_url: &hooks.index_url,
+        find_links: None,
+        timeout: hooks.timeout,
+        cache_dir: &hooks.cache,
+        cancel: &ctx.cancel,
+    };
+    let answer = hooks::ask_backend(&request).map_err(|e| format!("{why}; asking the build backend: {e}"))?;
+    let asked = metadata::from_hooks(sdist_name, &answer).map_err(|e| e.to_string())?;
+    metadata.fallbacks.push(format!("{why}: asked {} in {}", answer.backend, answer.python));
+    metadata.build.extend(asked.build);
+    metadata.run = asked.run;
+    Ok(metadata)
 }
 
 /// An error item of `check` about `subject`.
