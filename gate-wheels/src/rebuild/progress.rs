@@ -1,23 +1,29 @@
 //! What the rebuild tells the person waiting for it, on standard error.
 //!
-//! On a terminal, an [`indicatif`] display: one line per wheel building
-//! right now with its elapsed time, under an overall `n/N done` line, and
-//! each finished job's line printed above them. Elsewhere (CI logs, tests),
-//! plain lines, one when a job starts building and one when it is done.
+//! On a terminal, an [`indicatif`] display: an overall `n/N done` line and,
+//! under it, one line per wheel building right now with its elapsed time;
+//! each finished job's line is printed above. It is one progress bar whose
+//! template renders the building jobs, so that a single thread redraws the
+//! whole display. Elsewhere (CI logs, tests), plain lines, one when a job
+//! starts building and one when it is done.
 
+use std::collections::BTreeMap;
 use std::io::IsTerminal as _;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{HumanDuration, ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
-/// The overall line: done so far, of all the jobs, and the time since the start.
-const OVERALL: &str = "rebuild {pos}/{len} done [{bar:30}] {elapsed}";
+/// The display: done so far, of all the jobs, the time since the start,
+/// then the jobs building.
+const TEMPLATE: &str = "rebuild {pos}/{len} done [{bar:30}] {elapsed}{building}";
 
-/// A building job's line: its elapsed time, the wheel and the interpreter.
-const BUILDING: &str = "  {spinner} {elapsed:>4} {msg}";
-
-/// How often a building job's line is redrawn, for its elapsed time.
+/// How often the display is redrawn, for its elapsed times.
 const TICK: Duration = Duration::from_millis(250);
+
+/// The jobs building now, by start order: what is built, and since when.
+type Now = Arc<Mutex<BTreeMap<u64, (String, Instant)>>>;
 
 /// The rebuild's progress display; shared by the jobs' threads.
 pub struct Progress {
@@ -27,37 +33,33 @@ pub struct Progress {
 enum Kind {
     /// Plain lines, each given to a printer.
     Lines(Box<dyn Fn(&str) + Send + Sync>),
-    /// Progress bars.
-    Bars {
-        /// Every line on display.
-        multi: MultiProgress,
-        /// `n/N done`.
-        overall: ProgressBar,
+    /// A progress bar.
+    Bar {
+        /// The display.
+        bar: ProgressBar,
+        /// What its `{building}` key shows.
+        building: Now,
+        /// The next job's number.
+        next: AtomicU64,
     },
 }
 
 /// A job building; its line disappears when this is dropped.
-pub struct Building(Option<(MultiProgress, ProgressBar)>);
+pub struct Building<'a>(Option<(&'a Now, u64)>);
 
-impl Drop for Building {
+impl Drop for Building<'_> {
     fn drop(&mut self) {
-        if let Some((multi, bar)) = self.0.take() {
-            bar.finish_and_clear();
-            multi.remove(&bar);
+        if let Some((building, job)) = self.0.take() {
+            building.lock().unwrap_or_else(PoisonError::into_inner).remove(&job);
         }
     }
 }
 
-/// A template, or indicatif's default when it is not one.
-fn style(template: &str) -> ProgressStyle {
-    ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar())
-}
-
 impl Progress {
-    /// Bars when standard error is a terminal, else plain lines on it.
+    /// A bar when standard error is a terminal, else plain lines on it.
     pub fn stderr(jobs: usize) -> Self {
         if std::io::stderr().is_terminal() {
-            Self::bars(jobs, ProgressDrawTarget::stderr())
+            Self::bar(jobs, ProgressDrawTarget::stderr())
         } else {
             // `eprintln!`, which tests capture.
             Self::lines(|line| eprintln!("{line}"))
@@ -69,38 +71,45 @@ impl Progress {
         Self { kind: Kind::Lines(Box::new(print)) }
     }
 
-    /// Bars of `jobs` jobs drawn to `target`.
-    pub fn bars(jobs: usize, target: ProgressDrawTarget) -> Self {
-        let multi = MultiProgress::with_draw_target(target);
-        let overall = multi.add(ProgressBar::new(jobs as u64).with_style(style(OVERALL)));
-        overall.tick();
-        Self { kind: Kind::Bars { multi, overall } }
+    /// A bar of `jobs` jobs drawn to `target`.
+    pub fn bar(jobs: usize, target: ProgressDrawTarget) -> Self {
+        let building = Now::default();
+        let shown = Arc::clone(&building);
+        let show = move |_: &ProgressState, out: &mut dyn std::fmt::Write| {
+            for (what, since) in shown.lock().unwrap_or_else(PoisonError::into_inner).values() {
+                let took = format!("{:#}", HumanDuration(since.elapsed()));
+                let _ = write!(out, "\n  {took:>4} {what}");
+            }
+        };
+        let style = ProgressStyle::with_template(TEMPLATE)
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .with_key("building", show);
+        let bar = ProgressBar::with_draw_target(Some(jobs as u64), target).with_style(style);
+        bar.tick();
+        bar.enable_steady_tick(TICK);
+        Self { kind: Kind::Bar { bar, building, next: AtomicU64::new(0) } }
     }
 
-    /// Prints a line, above the bars when there are bars.
+    /// Prints a line, above the bar when there is one.
     fn line(&self, line: &str) {
         match &self.kind {
             Kind::Lines(print) => print(line),
-            Kind::Bars { multi, .. } => {
-                // A line that cannot be drawn is not worth failing a build for.
-                let _ = multi.println(line);
-            }
+            Kind::Bar { bar, .. } => bar.println(line),
         }
     }
 
     /// The job `subject` starts building with `python` (`cpython 3.11.7`).
-    pub fn building(&self, subject: &str, python: &str) -> Building {
+    pub fn building(&self, subject: &str, python: &str) -> Building<'_> {
         let what = format!("{subject}: building with {python}");
         match &self.kind {
-            Kind::Bars { multi, .. } => {
-                let bar =
-                    multi.add(ProgressBar::new_spinner().with_style(style(BUILDING)).with_message(what));
-                bar.enable_steady_tick(TICK);
-                Building(Some((multi.clone(), bar)))
-            }
             Kind::Lines(_) => {
                 self.line(&format!("rebuild {what}"));
                 Building(None)
+            }
+            Kind::Bar { building, next, .. } => {
+                let job = next.fetch_add(1, Ordering::Relaxed);
+                building.lock().unwrap_or_else(PoisonError::into_inner).insert(job, (what, Instant::now()));
+                Building(Some((building, job)))
             }
         }
     }
@@ -108,23 +117,21 @@ impl Progress {
     /// The job `subject` is done (built, from the cache, or failed), after `took`.
     pub fn done(&self, subject: &str, reason: &str, took: Duration) {
         self.line(&format!("rebuild {subject}: {reason} ({:.1} s)", took.as_secs_f64()));
-        if let Kind::Bars { overall, .. } = &self.kind {
-            overall.inc(1);
+        if let Kind::Bar { bar, .. } = &self.kind {
+            bar.inc(1);
         }
     }
 
     /// Every job is done: the overall line stays, saying so.
     pub fn finish(&self) {
-        if let Kind::Bars { overall, .. } = &self.kind {
-            overall.finish();
+        if let Kind::Bar { bar, .. } = &self.kind {
+            bar.finish();
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::sync::{Arc, Mutex};
-
     use super::*;
 
     /// A terminal that records what is drawn on it, line by line.
@@ -193,11 +200,9 @@ mod tests {
 
     #[test]
     fn bars_show_what_is_building_and_how_much_is_done() {
-        for template in [OVERALL, BUILDING] {
-            assert!(ProgressStyle::with_template(template).is_ok(), "{template}");
-        }
+        assert!(ProgressStyle::with_template(TEMPLATE).is_ok());
         let screen = Screen::default();
-        let progress = Progress::bars(2, ProgressDrawTarget::term_like(Box::new(screen.clone())));
+        let progress = Progress::bar(2, ProgressDrawTarget::term_like(Box::new(screen.clone())));
         assert!(screen.drew(0, &["rebuild 0/2 done"]));
         let a = progress.building("a.whl@3.11", "cpython 3.11.7");
         let b = progress.building("b.whl@3.9", "cpython 3.9.18");
@@ -208,11 +213,12 @@ mod tests {
         drop(a);
         progress.done("a.whl@3.11", "reproducible", Duration::from_secs(3));
         let after = screen.lines();
-        std::thread::sleep(TICK * 2);
+        std::thread::sleep(TICK * 8);
         assert!(screen.drew(after, &["b.whl@3.9: building"]), "b is still building");
         assert!(!screen.drew(after, &["a.whl@3.11: building"]), "a's line is gone");
         assert!(screen.drew(0, &["rebuild a.whl@3.11: reproducible (3.0 s)"]));
-        assert!(screen.drew(0, &["rebuild 1/2 done"]));
+        // The overall line's time goes on while nothing finishes.
+        assert!(screen.drew(after, &["rebuild 1/2 done", "] 2s"]));
 
         drop(b);
         progress.done("b.whl@3.9", "failed", Duration::from_secs(1));
