@@ -227,8 +227,15 @@ fn ask(path: &Path, limit: Duration) -> Result<Interpreter, PythonError> {
     let cannot_run = |e: std::io::Error| PythonError::Run { path: path.to_owned(), source: Arc::new(e) };
     let (mut stdout, mut stderr) =
         (tempfile::tempfile().map_err(cannot_run)?, tempfile::tempfile().map_err(cannot_run)?);
-    let mut child = Command::new(path)
-        .args(["-I", "-c", PROBE])
+    // `-I` is Python 3.4 and later; `-E -s` run from `/` isolate 2.7 too: no
+    // `PYTHON*` variables, no user site, no module of the working directory.
+    let program = match path.is_relative() && path.components().count() > 1 {
+        true => std::path::absolute(path).map_err(cannot_run)?,
+        false => path.to_owned(),
+    };
+    let mut child = Command::new(program)
+        .args(["-E", "-s", "-c", PROBE])
+        .current_dir("/")
         .stdin(Stdio::null())
         .stdout(stdout.try_clone().map_err(cannot_run)?)
         .stderr(stderr.try_clone().map_err(cannot_run)?)
@@ -328,6 +335,19 @@ mod tests {
         assert!(python3.version.starts_with("3.") && python3.abi.starts_with("cp3"), "{python3:?}");
         assert_eq!(python3.markers.os_name(), "posix");
         assert!(python3.platform.starts_with("linux_"), "{python3:?}");
+    }
+
+    /// Python 2.7 has no `-I`: the probe must not need it.
+    #[test]
+    fn an_interpreter_without_isolated_mode_is_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let python = dir.path().join("python2-like");
+        script(
+            &python,
+            "for a; do [ \"$a\" = -I ] && { echo 'Unknown option: -I' >&2; exit 2; }; done\nexec python3 \"$@\"\n",
+        );
+        let asked = ask(&python, PROBE_TIMEOUT).unwrap();
+        assert_eq!(asked.markers.os_name(), "posix");
     }
 
     #[test]
