@@ -1,4 +1,4 @@
-//! `cargo xtask bench [hash] [wheel-diff] [rebuild] [--rounds N]`: release-check side
+//! `cargo xtask bench [hash] [wheel-diff] [rebuild] [build-deps] [--rounds N]`: release-check side
 //! by side with the tools a user would otherwise run, on the same data, in
 //! one run. See `docs/benchmarks.md`.
 //!
@@ -9,6 +9,10 @@
 //!   two jobs against one after another, and a cached re-run against a
 //!   cold one. One round unless `--rounds` says otherwise: a round takes
 //!   minutes.
+//! - `build-deps` ([`build_deps`]): the build-dependency analysis of 90
+//!   pinned packages on a local index, cold and warm, against pip
+//!   resolving them from source. Three rounds unless `--rounds` says
+//!   otherwise.
 //!
 //! The hashing data (64 pseudo-random files, 1 GiB in all, and their
 //! `sha256sums.txt` written by `sha256sum`) is generated once under
@@ -28,6 +32,7 @@ use gate_core::{Gate, Status};
 use gate_wheels::{Config, WheelSet, WheelsGate};
 use xshell::{Shell, cmd};
 
+mod build_deps;
 mod rebuild;
 mod wheel_diff;
 
@@ -57,9 +62,9 @@ pub fn main(args: Vec<String>) -> Result<()> {
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--rounds" => given_rounds = Some(args.next().context("--rounds needs a number")?.parse()?),
-            "hash" | "wheel-diff" | "rebuild" => benches.push(arg),
+            "hash" | "wheel-diff" | "rebuild" | "build-deps" => benches.push(arg),
             other => bail!(
-                "unknown benchmark `{other}`; usage: cargo xtask bench [hash] [wheel-diff] [rebuild] [--rounds N]"
+                "unknown benchmark `{other}`; usage: cargo xtask bench [hash] [wheel-diff] [rebuild] [build-deps] [--rounds N]"
             ),
         }
     }
@@ -75,6 +80,9 @@ pub fn main(args: Vec<String>) -> Result<()> {
     }
     if wanted("rebuild") {
         rebuild::run(&sh, given_rounds.unwrap_or(1))?;
+    }
+    if wanted("build-deps") {
+        build_deps::run(&sh, given_rounds.unwrap_or(3))?;
     }
     Ok(())
 }
