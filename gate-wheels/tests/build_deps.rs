@@ -486,6 +486,12 @@ fn a_self_build_dependency_is_a_cycle_of_length_one() {
     );
     // Pinned in the build requirements: not an unpinned build dependency.
     assert!(items(&outcome, "unpinned-build-dep").is_empty(), "{outcome:#?}");
+
+    // Installed from a wheel (`--only-binary selfie`), it is never built.
+    let (dir, binary) = repo(&server, "selfie==1.0\n", "selfie==1.0\n", "only-binary = [\"Selfie\"]\n");
+    let outcome = run(dir.path(), &binary, "2023-01-01T00:00:00Z");
+    let cycles = items(&outcome, "build-cycle");
+    assert_eq!((cycles.len(), cycles[0].status), (1, Status::Pass), "{outcome:#?}");
 }
 
 #[test]

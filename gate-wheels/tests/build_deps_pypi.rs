@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 use gate_core::{GateOutcome, Item, Status};
 use gate_wheels::Config;
 use gate_wheels::build_deps::TargetPython;
+use gate_wheels::build_deps::bisect::bisect;
 use support::{facts, items, run};
 
 /// The requirement set, read in place.
@@ -32,16 +33,21 @@ fn data() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/pypi-2022")
 }
 
-/// The analysis of the requirement set for 3.7 and 3.9 against PyPI, with a
-/// fresh cache, as of `as_of`.
+/// The analysis of the requirement set for 3.7 and 3.9 against PyPI, with
+/// setuptools and wheel installed from wheels as the referee's pip does,
+/// caching in `cache`.
+fn config(cache: &Path) -> Config {
+    toml::from_str(&format!(
+        "[build-deps]\nindex-url = \"https://pypi.org/simple/\"\ntarget-pythons = [\"3.7\", \"3.9\"]\nonly-binary = [\"setuptools\", \"wheel\"]\ncache-dir = {:?}\n",
+        cache.to_str().unwrap()
+    ))
+    .unwrap()
+}
+
+/// That analysis with a fresh cache, as of `as_of`.
 fn analyse(as_of: &str) -> GateOutcome {
     let cache = tempfile::tempdir().unwrap();
-    let config: Config = toml::from_str(&format!(
-        "[build-deps]\nindex-url = \"https://pypi.org/simple/\"\ntarget-pythons = [\"3.7\", \"3.9\"]\ncache-dir = {:?}\n",
-        cache.path().to_str().unwrap()
-    ))
-    .unwrap();
-    let outcome = run(&data(), &config, as_of);
+    let outcome = run(&data(), &config(cache.path()), as_of);
     let unreachable = items(&outcome, "index");
     assert!(
         unreachable.is_empty(),
@@ -61,6 +67,52 @@ fn took(name: &str) -> String {
 /// Distributions the analysis could not read the needs of.
 fn unread(outcome: &GateOutcome) -> Vec<&Item> {
     items(outcome, "build-metadata")
+}
+
+#[test]
+fn bisect_names_the_setuptools_scm_bump_and_its_upload_on_pypi() {
+    let cache = tempfile::tempdir().unwrap();
+    let at = |text: &str| text.parse::<jiff::Timestamp>().unwrap();
+    let ctx = gate_core::Context::new(&data());
+    let config = config(cache.path());
+    let found = bisect(
+        &ctx,
+        config.build_deps.as_ref().unwrap(),
+        at("2022-06-01T00:00:00Z"),
+        at("2022-07-15T00:00:00Z"),
+    )
+    .unwrap_or_else(|e| {
+        panic!("the bisection against https://pypi.org/simple/ failed (it needs the network): {e}")
+    });
+    eprintln!("{found}");
+    let change = found.change.as_ref().expect("the findings differ between the two dates");
+    let bump = &change.bumps[0];
+    // 7.0.0 (2022-06-22) is yanked for lacking the need; 7.0.1 brought it.
+    assert_eq!(
+        (bump.name.as_str(), bump.old.as_deref(), bump.new.as_deref()),
+        ("setuptools-scm", Some("6.4.2"), Some("7.0.1")),
+        "{found}"
+    );
+    let (file, uploaded) = bump.file.clone().unwrap();
+    assert_eq!(file, "setuptools_scm-7.0.1.tar.gz");
+    assert_eq!(Some(change.uploaded), uploaded);
+    assert!(change.uploaded.to_string().starts_with("2022-06-2"), "{}", change.uploaded);
+    assert!(
+        change.new_needs.iter().any(|need| need.starts_with("setuptools-scm 7.0.1 → importlib-metadata")
+            && need.contains("python_version < '3.8' [setup.cfg install_requires]")
+            && need.ends_with("active on 3.7, inactive on 3.9)")),
+        "{:#?}",
+        change.new_needs
+    );
+    // 7.0.1 also listed importlib_metadata in its own [build-system]
+    // requires, without a marker: from that upload the cycle is on 3.9 as
+    // well, until a later 7.0.x (the 2022-07-15 analysis has it on 3.7 only).
+    assert!(
+        change.new_findings.iter().any(|f| f.starts_with(
+            "build-cycle importlib-metadata→setuptools-scm: build-time cycle on 3.7, 3.9: importlib-metadata 4.11.4 → setuptools-scm 7.0.1"
+        )),
+        "{found}"
+    );
 }
 
 #[test]

@@ -179,6 +179,12 @@ impl Index {
             .timeout_global(Some(limits.request_timeout))
             .max_redirects(5)
             .user_agent(concat!("release-check/", env!("CARGO_PKG_VERSION")))
+            // The system's trust store (with SSL_CERT_FILE and SSL_CERT_DIR),
+            // as pip's: an index behind a company proxy or with a private CA
+            // must be reachable when pip can reach it.
+            .tls_config(
+                ureq::tls::TlsConfig::builder().root_certs(ureq::tls::RootCerts::PlatformVerifier).build(),
+            )
             .build()
             .into();
         Self {

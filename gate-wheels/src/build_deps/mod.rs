@@ -51,6 +51,10 @@ pub struct Config {
     /// Whether builds use pip's build isolation (the default).
     #[serde(default = "yes")]
     pub build_isolation: bool,
+    /// Distributions installed from wheels, never built (pip's
+    /// `--only-binary`): their build needs are not followed.
+    #[serde(default, deserialize_with = "names")]
+    pub only_binary: BTreeSet<String>,
     /// Where index answers are cached; default `$XDG_CACHE_HOME/release-check/index`
     /// (else `~/.cache/release-check/index`). Relative to the repository.
     #[serde(default)]
@@ -91,6 +95,10 @@ fn default_build_requirements() -> String {
 
 fn yes() -> bool {
     true
+}
+
+fn names<'de, D: Deserializer<'de>>(deserializer: D) -> Result<BTreeSet<String>, D::Error> {
+    Ok(Vec::<String>::deserialize(deserializer)?.iter().map(|name| normalise_name(name)).collect())
 }
 
 fn index_url<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
@@ -403,7 +411,7 @@ impl<'a> Analyser<'a> {
                 });
                 walk.nodes[node].dependencies =
                     metadata.build.into_iter().chain(run).map(|dependency| (dependency, false)).collect();
-                frontier.extend(walk.follow(node, &self.environments));
+                frontier.extend(walk.follow(node, &self.environments, &self.config.only_binary));
             }
         }
         Analysis { as_of, walk, problems, html_pages, requests: self.index.requests() - requests_before }
@@ -504,16 +512,23 @@ impl Walk {
     }
 
     /// Adds the needs of `start` that are active on some target Python with
-    /// the extras asked of it, and again for every read node that a new need
-    /// asks a new extra of; returns the new nodes, to be read.
-    fn follow(&mut self, start: usize, environments: &[MarkerEnvironment]) -> Vec<usize> {
+    /// the extras asked of it (only its run-time needs when it is installed
+    /// from a wheel), and again for every read node that a new need asks a
+    /// new extra of; returns the new nodes, to be read.
+    fn follow(
+        &mut self,
+        start: usize,
+        environments: &[MarkerEnvironment],
+        only_binary: &BTreeSet<String>,
+    ) -> Vec<usize> {
         let mut added = Vec::new();
         let mut work = vec![start];
         while let Some(node) = work.pop() {
             let extras: Vec<ExtraName> = self.nodes[node].extras.iter().cloned().collect();
+            let binary = only_binary.contains(&self.nodes[node].name);
             for i in 0..self.nodes[node].dependencies.len() {
                 let (dependency, followed) = &self.nodes[node].dependencies[i];
-                if *followed {
+                if *followed || (binary && dependency.source.is_build()) {
                     continue;
                 }
                 let active: Vec<bool> =
