@@ -24,13 +24,20 @@ pub struct BisectArgs {
     /// A moment whose analysis is bad [default: now].
     #[arg(long, value_name = "WHEN", value_parser = parse_as_of)]
     pub bad: Option<jiff::Timestamp>,
+    /// Read only the cache of index answers; send no request.
+    #[arg(long)]
+    pub offline: bool,
 }
 
 /// Bisects and prints what changed: 0 when a change is named, 1 when both
 /// moments give the same findings; `Err` (exit 2) when the analysis is not
 /// configured or cannot run.
 pub fn run(args: &BisectArgs, repo: &Path, loaded: &config::Loaded) -> anyhow::Result<u8> {
-    let analysis = loaded.config.gates.wheels.as_ref().and_then(|wheels| wheels.build_deps.as_ref());
+    let mut gates = loaded.config.gates.clone();
+    if args.offline {
+        crate::offline(&mut gates)?;
+    }
+    let analysis = gates.wheels.as_ref().and_then(|wheels| wheels.build_deps.as_ref());
     let Some(analysis) = analysis else {
         anyhow::bail!(
             "bisect bisects the build-dependency analysis, which is not configured: add [gates.wheels.build-deps] (docs/config.md)"

@@ -86,6 +86,10 @@ pub struct ReportArgs {
     /// wheels gate: rebuild without reading or writing the rebuild cache.
     #[arg(long)]
     pub no_cache: bool,
+    /// wheels gate: the build-dependency analysis reads only its cache of
+    /// index answers and sends no request (`[gates.wheels.build-deps] offline`).
+    #[arg(long)]
+    pub offline: bool,
     /// How the report is written.
     #[command(flatten)]
     pub output: OutputArgs,
@@ -286,6 +290,9 @@ pub fn prepare(args: &ReportArgs, repo: &Path, loaded: &config::Loaded) -> anyho
     let mut gates_config = loaded.config.gates.clone();
     apply_ci_flags(args, &mut gates_config)?;
     apply_wheel_flags(args, &mut gates_config)?;
+    if args.offline {
+        offline(&mut gates_config)?;
+    }
     let gates = select_gates(registry::all_gates(&gates_config), &args.gates)?;
     let mut options = loaded.config.run_options();
     if let Some(longest) = gates_config.ci.as_ref().and_then(gate_ci::longest_run) {
@@ -355,6 +362,18 @@ fn apply_ci_flags(args: &ReportArgs, gates: &mut registry::GatesConfig) -> anyho
         ci.replay = Some(cwd.join(dir));
         ci.record = None;
     }
+    Ok(())
+}
+
+/// `--offline`: the build-dependency analysis, which it needs, reads only
+/// its cache.
+pub(crate) fn offline(gates: &mut registry::GatesConfig) -> anyhow::Result<()> {
+    let Some(analysis) = gates.wheels.as_mut().and_then(|wheels| wheels.build_deps.as_mut()) else {
+        bail!(
+            "--offline keeps the build-dependency analysis to its cache, and it is not configured: add [gates.wheels.build-deps] (docs/config.md)"
+        );
+    };
+    analysis.offline = true;
     Ok(())
 }
 

@@ -77,3 +77,35 @@ fn a_good_report_without_a_recorded_closure_is_refused_with_where() {
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("no `build-closure` item"), "{}", run.stderr);
 }
+
+#[test]
+fn offline_needs_the_analysis_and_keeps_it_to_the_cache() {
+    let dir = repo("");
+    for args in [&["--offline"][..], &["bisect", "--good", "2022-06-01", "--offline"][..]] {
+        let mut all = vec!["--repo".into(), dir.path().as_os_str().to_owned()];
+        all.extend(args.iter().map(Into::into));
+        let run = release_check(all);
+        assert_eq!(run.code, 2, "{args:?}: {}{}", run.stdout, run.stderr);
+        assert!(
+            run.stderr.contains("--offline keeps the build-dependency analysis to its cache"),
+            "{}",
+            run.stderr
+        );
+    }
+    // With the analysis configured and an empty cache, offline sends nothing
+    // and says what is missing: the index at 127.0.0.1:9 would refuse.
+    let cache = tempfile::tempdir().unwrap();
+    let dir = repo(&format!("{ANALYSIS}cache-dir = {:?}\n", cache.path().to_str().unwrap()));
+    std::fs::write(dir.path().join("requirements.txt"), "six==1.16.0\n").unwrap();
+    std::fs::write(dir.path().join("build-requirements.txt"), "").unwrap();
+    let run = release_check([
+        "--repo".into(),
+        dir.path().as_os_str().to_owned(),
+        "--gate".into(),
+        "wheels".into(),
+        std::ffi::OsString::from("--offline"),
+    ]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("offline, and not in the cache"), "{}", run.stdout);
+    assert!(run.stdout.contains("0 requests"), "{}", run.stdout);
+}
