@@ -73,7 +73,7 @@ fn unread(outcome: &GateOutcome) -> Vec<&Item> {
 fn bisect_names_the_setuptools_scm_bump_and_its_upload_on_pypi() {
     let cache = tempfile::tempdir().unwrap();
     let at = |text: &str| text.parse::<jiff::Timestamp>().unwrap();
-    let ctx = gate_core::Context::new(&data());
+    let ctx = gate_core::Context::new(data());
     let config = config(cache.path());
     let found = bisect(
         &ctx,
