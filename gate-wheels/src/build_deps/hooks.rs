@@ -226,13 +226,8 @@ fn ask(
         cancel: request.cancel,
     };
     let setup_log = work.join("setup.log");
-    let mut venv = vec![python.path.clone().into_os_string(), "-m".into(), "venv".into()];
-    if python.bundled_pip.is_some() {
-        venv.push("--without-pip".into());
-    }
-    venv.push(runner.venv.into());
     let setup = |what: &str, e: StepError| failure(what, e, &setup_log).1;
-    runner.run(&venv, work, FIRST, &setup_log).map_err(|e| setup("cannot make a virtual environment", e))?;
+    runner.make_venv(work, &setup_log).map_err(|e| setup("cannot make a virtual environment", e))?;
     install(&runner, request, "build-requirements", request.build_requires, &setup_log)
         .map_err(|e| setup("cannot install the build requirements", e))?;
     let script = work.join("hook").join("pep517_hooks.py");

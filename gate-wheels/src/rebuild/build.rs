@@ -136,6 +136,17 @@ impl Runner<'_> {
         self.venv.join("bin/python")
     }
 
+    /// Makes the virtual environment in `dir`, without pip of its own when
+    /// the interpreter's bundled pip wheel runs pip ([`Runner::pip`]).
+    pub fn make_venv(&self, dir: &Path, log: &Path) -> Result<(), StepError> {
+        let mut venv = vec![self.python.path.clone().into_os_string(), "-m".into(), "venv".into()];
+        if self.python.bundled_pip.is_some() {
+            venv.push("--without-pip".into());
+        }
+        venv.push(self.venv.into());
+        self.run(&venv, dir, FIRST, log)
+    }
+
     /// Runs `args` (program first) in `dir` under `variant`, appending its
     /// output to `log`.
     pub fn run(&self, args: &[OsString], dir: &Path, variant: Variant, log: &Path) -> Result<(), StepError> {

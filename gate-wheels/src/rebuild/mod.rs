@@ -449,12 +449,7 @@ fn build_twice(
             std::fs::create_dir_all(work.join(dir))
                 .map_err(io(format!("cannot create {}", work.display())))?;
         }
-        let mut venv = vec![python.path.clone().into_os_string(), "-m".into(), "venv".into()];
-        if python.bundled_pip.is_some() {
-            venv.push("--without-pip".into());
-        }
-        venv.push(runner.venv.into());
-        runner.run(&venv, &work, FIRST, &setup_log)?;
+        runner.make_venv(&work, &setup_log)?;
         let build_requirements =
             shared.build_requirements.as_ref().map(|(path, _)| path.display().to_string());
         let build_requirements = build_requirements.unwrap_or_default();
