@@ -464,6 +464,13 @@ impl Client {
                 .timeout_global(Some(options.limits.request_timeout))
                 .max_redirects(options.limits.max_redirects)
                 .user_agent(concat!("release-check/", env!("CARGO_PKG_VERSION")))
+                // The system's trust store (SSL_CERT_FILE, SSL_CERT_DIR), as
+                // docker and skopeo use: a registry behind a private CA works.
+                .tls_config(
+                    ureq::tls::TlsConfig::builder()
+                        .root_certs(ureq::tls::RootCerts::PlatformVerifier)
+                        .build(),
+                )
                 .build()
                 .into()
         };
