@@ -465,6 +465,18 @@ fn unlisted_items(ctx: &Context, set: &WheelSet, listed: &BTreeMap<&str, &sums::
     }
 }
 
+/// Writes `bytes` to `path` under a temporary name in the same directory,
+/// then renames it: a reader sees the old file or the new one, never half of
+/// one, and a failed write leaves nothing behind.
+fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mut temporary = tempfile::NamedTempFile::new_in(dir)?;
+    temporary.write_all(bytes)?;
+    temporary.persist(path).map(drop).map_err(|e| e.error)
+}
+
 /// Reads a whole small file, refusing one larger than `limit`.
 fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
     use std::io::Read as _;

@@ -150,7 +150,8 @@ pub fn ask_backend(request: &HookRequest) -> Result<HookAnswer, String> {
     let _ = std::fs::remove_dir_all(&work);
     let answer = answer?;
     if answer.run.is_ok() {
-        store(&hooks_dir, &entry, &answer)
+        let json = serde_json::to_vec(&answer).map_err(|e| format!("cannot encode the answer: {e}"))?;
+        crate::write_atomic(&entry, &json)
             .map_err(|e| format!("cannot store the answer in {}: {e}", hooks_dir.display()))?;
     }
     Ok(answer)
@@ -179,14 +180,6 @@ fn pip_source(request: &HookRequest) -> Vec<String> {
 fn load(entry: &Path) -> Option<HookAnswer> {
     let bytes = crate::read_bounded(entry, MAX_TEXT).ok()?;
     serde_json::from_slice(&bytes).ok()
-}
-
-/// Writes `answer` to `entry` under a temporary name, then renames it.
-fn store(dir: &Path, entry: &Path, answer: &HookAnswer) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)?;
-    let temporary = tempfile::NamedTempFile::new_in(dir)?;
-    serde_json::to_writer(temporary.as_file(), answer)?;
-    temporary.persist(entry).map(drop).map_err(|e| e.error)
 }
 
 /// What [`HOOKS`] writes.

@@ -21,8 +21,8 @@ use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
 use ureq::http::{Response, StatusCode};
 
-use crate::hex;
 use crate::requirements::normalise_name;
+use crate::{hex, write_atomic};
 
 /// The `Accept` header of project page requests: PEP 691 JSON first.
 pub const ACCEPT: &str =
@@ -377,22 +377,6 @@ fn unusable(status: StatusCode) -> Problem {
 /// `503 Service Unavailable`.
 fn status_text(status: StatusCode) -> String {
     format!("{} {}", status.as_u16(), status.canonical_reason().unwrap_or(""))
-}
-
-/// Writes `bytes` to `path` through a temporary file in the same directory.
-fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    // Unique per process and per write, so that two writers never share one.
-    static WRITES: AtomicUsize = AtomicUsize::new(0);
-    let temporary = dir.join(format!(
-        ".{}.{}.{}.tmp",
-        path.file_name().unwrap_or_default().to_string_lossy(),
-        std::process::id(),
-        WRITES.fetch_add(1, Ordering::Relaxed)
-    ));
-    std::fs::write(&temporary, bytes)?;
-    std::fs::rename(&temporary, path)
 }
 
 /// A project page, by its `Content-Type`: PEP 691 JSON or PEP 503 HTML.
