@@ -31,6 +31,10 @@ pub use api::Repo;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Config {
+    /// `enabled = false` turns the gate off: it does not run and the report
+    /// lists it as off. Absent or `true`: the gate runs.
+    #[serde(default)]
+    pub enabled: Option<bool>,
     /// `owner/name`. Default: `GITHUB_REPOSITORY`, else the GitHub remote `origin` of the repository.
     pub repository: Option<Repo>,
     /// Branch, tag, SHA, or `pull/N`. Default: `GITHUB_SHA`, else the repository's `HEAD` commit.
@@ -88,6 +92,7 @@ fn default_retries() -> u32 {
 impl Default for Config {
     fn default() -> Self {
         Self {
+            enabled: None,
             repository: None,
             target: None,
             branch: None,

@@ -16,12 +16,12 @@ pub mod shard;
 pub mod testing;
 pub mod waiver;
 
-pub use duration::HumanDuration;
+pub use duration::{DurationError, HumanDuration};
 pub use model::{
-    Evidence, GateReport, GateRunStatus, Item, Location, REPORT_SCHEMA_VERSION, Report, Severity, Status,
-    Summary, Verdict,
+    Evidence, GateReport, GateRunStatus, Item, Location, REPORT_SCHEMA_VERSION, RefSource, Report, Severity,
+    Status, Summary, Verdict,
 };
-pub use runner::{CancelToken, Context, RunOptions};
+pub use runner::{Activity, CancelToken, Context, OffGate, RunOptions};
 pub use waiver::{Waiver, WaiverReport, WaiverState};
 
 /// What a gate found: its items and free-form notes (for example which
@@ -95,5 +95,16 @@ pub trait Gate: Send + Sync {
     fn units(&self, ctx: &Context) -> Vec<String> {
         let _ = ctx;
         Vec::new()
+    }
+
+    /// What to configure when the gate finds nothing to check: the end of
+    /// the blocker the runner reports for an enabled gate that checked
+    /// nothing. Say which files the gate looks for and which keys point it
+    /// at them.
+    fn nothing_to_check(&self) -> String {
+        format!(
+            "configure it under [gates.{name}] (docs/config.md), or turn it off with `[gates.{name}] enabled = false` if it does not apply",
+            name = self.name()
+        )
     }
 }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::waiver::{WaiverReport, WaiverState};
 
 /// Version of the JSON report's schema (`schema_version` in every report).
-pub const REPORT_SCHEMA_VERSION: u32 = 2;
+pub const REPORT_SCHEMA_VERSION: u32 = 3;
 
 /// What a gate concluded about one item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -21,7 +21,9 @@ pub enum Status {
     Fail,
     /// Something worth a look that is not a failure.
     Warn,
-    /// Not checked, on purpose (the reason says why).
+    /// Not checked (the reason says why). Skipped is not passed: a skipped
+    /// item blocks like a failure unless a waiver excuses it or its check's
+    /// severity is set to `warning`.
     Skipped,
     /// The gate could not decide. Always blocks: release-check fails closed.
     Error,
@@ -165,8 +167,8 @@ impl Item {
         reason: impl Into<String>,
     ) -> Self {
         let severity = match status {
-            Status::Fail | Status::Error => Severity::Blocker,
-            Status::Pass | Status::Warn | Status::Skipped => Severity::Warning,
+            Status::Fail | Status::Error | Status::Skipped => Severity::Blocker,
+            Status::Pass | Status::Warn => Severity::Warning,
         };
         Self {
             id: String::new(),
@@ -200,7 +202,8 @@ impl Item {
         Self::new(Status::Error, check, subject, reason)
     }
 
-    /// An item deliberately not checked.
+    /// An item that was not checked; it blocks unless waived or configured
+    /// as a warning, since skipped is not passed.
     pub fn skipped(check: impl Into<String>, subject: impl Into<String>, reason: impl Into<String>) -> Self {
         Self::new(Status::Skipped, check, subject, reason)
     }
@@ -237,9 +240,9 @@ impl Item {
         match self.status {
             Status::Error => Weight::Blocker,
             _ if self.waived_by.is_some() => Weight::Waived,
-            Status::Fail if self.severity == Severity::Blocker => Weight::Blocker,
-            Status::Fail | Status::Warn => Weight::Warning,
-            Status::Pass | Status::Skipped => Weight::Clear,
+            Status::Fail | Status::Skipped if self.severity == Severity::Blocker => Weight::Blocker,
+            Status::Fail | Status::Skipped | Status::Warn => Weight::Warning,
+            Status::Pass => Weight::Clear,
         }
     }
 }
@@ -251,9 +254,9 @@ pub enum Weight {
     Blocker,
     /// Listed, does not stop the release.
     Warning,
-    /// A failure excused by a waiver.
+    /// A failure (or a skipped item) excused by a waiver.
     Waived,
-    /// Nothing to report.
+    /// Passed.
     Clear,
 }
 
@@ -269,6 +272,9 @@ pub enum GateRunStatus {
     TimedOut,
     /// The gate panicked.
     Panicked,
+    /// The gate did not run: turned off in the configuration
+    /// (`enabled = false`) or left out with `--gate`. Its notes say which.
+    Off,
 }
 
 /// One gate's part of the report.
@@ -310,16 +316,33 @@ impl std::fmt::Display for Verdict {
 }
 
 /// Counts over every item of a report.
+///
+/// `blockers`, `warnings`, `waived` and `passed` partition the items by how
+/// they weigh on the verdict; `skipped` counts the items that were not
+/// checked, whichever of the first three they fall in (never in `passed`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
     /// Items that stop the release.
     pub blockers: usize,
     /// Items and waivers listed as warnings.
     pub warnings: usize,
-    /// Failures excused by a waiver.
+    /// Failures and skipped items excused by a waiver.
     pub waived: usize,
-    /// Items that passed or were skipped.
-    pub clear: usize,
+    /// Items that passed.
+    pub passed: usize,
+    /// Items that were not checked (also counted as blockers, warnings or
+    /// waived, never as passed).
+    pub skipped: usize,
+}
+
+/// A ref and where it came from (`main` from `--ref`, a SHA from
+/// `GITHUB_SHA`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefSource {
+    /// The ref as named: a branch, tag, SHA or `pull/N`.
+    pub name: String,
+    /// Where it came from: `configuration`, `--ref`, `GITHUB_SHA`, ….
+    pub from: String,
 }
 
 /// The whole release report.
@@ -336,6 +359,16 @@ pub struct Report {
     pub config: String,
     /// When the report was made (RFC 3339, UTC).
     pub generated_at: String,
+    /// The commit judged (full SHA), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    /// The ref the commit was named by, and where it came from.
+    #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
+    pub git_ref: Option<RefSource>,
+    /// The moment the release is judged at (RFC 3339, UTC): `--as-of`, else
+    /// the start of the run.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub as_of: String,
     /// GO or NO-GO.
     pub verdict: Verdict,
     /// Why, in one line.
@@ -355,8 +388,8 @@ pub struct Report {
 impl Report {
     /// Assembles a report and derives its summary, headline and verdict.
     ///
-    /// The verdict is NO-GO when any item is a blocker (a failing blocker
-    /// without a waiver, or any error), and also when no gate checked
+    /// The verdict is NO-GO when any item is a blocker (a failing or skipped
+    /// blocker without a waiver, or any error), and also when no gate checked
     /// anything at all (no items, or only skipped ones): an empty report
     /// proves nothing.
     pub fn assemble(
@@ -371,13 +404,27 @@ impl Report {
                 Weight::Blocker => summary.blockers += 1,
                 Weight::Warning => summary.warnings += 1,
                 Weight::Waived => summary.waived += 1,
-                Weight::Clear => summary.clear += 1,
+                Weight::Clear => summary.passed += 1,
+            }
+            if item.status == Status::Skipped {
+                summary.skipped += 1;
             }
         }
         summary.warnings += waivers.iter().filter(|w| w.state != WaiverState::Applied).count();
         let checked_anything = gates.iter().flat_map(|g| &g.items).any(|i| i.status != Status::Skipped);
+        let skipped_blockers = gates
+            .iter()
+            .flat_map(|g| &g.items)
+            .filter(|i| i.status == Status::Skipped && i.weight() == Weight::Blocker)
+            .count();
         let (verdict, headline) = if summary.blockers > 0 {
-            (Verdict::NoGo, format!("{} blocker{}", summary.blockers, plural(summary.blockers)))
+            let not_checked = match skipped_blockers {
+                0 => String::new(),
+                1 if summary.blockers == 1 => ", not checked".to_owned(),
+                n if n == summary.blockers => ", none of them checked".to_owned(),
+                n => format!(", {n} of them not checked"),
+            };
+            (Verdict::NoGo, format!("{} blocker{}{not_checked}", summary.blockers, plural(summary.blockers)))
         } else if !checked_anything {
             (Verdict::NoGo, "no gate checked anything, so nothing shows the release is safe".to_owned())
         } else if summary.warnings > 0 || summary.waived > 0 {
@@ -398,6 +445,9 @@ impl Report {
             repository,
             config: String::new(),
             generated_at,
+            commit: None,
+            git_ref: None,
+            as_of: String::new(),
             verdict,
             headline,
             summary,

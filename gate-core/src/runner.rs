@@ -51,6 +51,25 @@ pub struct Context {
     /// The gate's units ([`Gate::units`]) to run, for one shard of a run;
     /// `None`: all of them.
     pub units: Option<BTreeSet<String>>,
+    /// What the gate is working on now ([`Context::working_on`]), named by
+    /// the runner when the gate times out.
+    pub activity: Activity,
+}
+
+/// What a gate is working on, shared with the runner so that a timed-out
+/// gate's error item can name it.
+#[derive(Debug, Clone, Default)]
+pub struct Activity(Arc<Mutex<Option<String>>>);
+
+impl Activity {
+    /// The last thing set, if any.
+    pub fn current(&self) -> Option<String> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn set(&self, what: String) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(what);
+    }
 }
 
 impl Context {
@@ -67,7 +86,15 @@ impl Context {
             jobs: std::thread::available_parallelism().map_or(1, |n| n.get()),
             cancel: CancelToken::default(),
             units: None,
+            activity: Activity::default(),
         }
+    }
+
+    /// Records what the gate is working on now (`rebuilding foo.whl`,
+    /// `asking GitHub for the check runs of abc123`): a gate that times out
+    /// is reported with the last thing it named.
+    pub fn working_on(&self, what: impl Into<String>) {
+        self.activity.set(what.into());
     }
 
     /// Whether this run includes the unit `unit` ([`Gate::units`]).
@@ -87,6 +114,34 @@ pub struct RunOptions {
     pub severity: BTreeMap<String, Severity>,
     /// Configured waivers.
     pub waivers: Vec<Waiver>,
+    /// Gates that do not run, listed in the report as off.
+    pub off: Vec<OffGate>,
+}
+
+/// A gate that does not run: turned off in the configuration or left out
+/// with `--gate`. The report lists it as off, with the reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OffGate {
+    /// The gate's name.
+    pub name: String,
+    /// The precondition it would verify.
+    pub verifies: String,
+    /// Why it is off, e.g. "turned off in the configuration (`[gates.ci] enabled = false`)".
+    pub why: String,
+}
+
+impl OffGate {
+    /// The report entry of a gate that is off.
+    pub fn report(&self) -> GateReport {
+        GateReport {
+            name: self.name.clone(),
+            verifies: self.verifies.clone(),
+            run: GateRunStatus::Off,
+            duration_ms: 0,
+            notes: vec![format!("off: {}", self.why)],
+            items: Vec::new(),
+        }
+    }
 }
 
 impl Default for RunOptions {
@@ -96,6 +151,7 @@ impl Default for RunOptions {
             timeouts: BTreeMap::new(),
             severity: BTreeMap::new(),
             waivers: Vec::new(),
+            off: Vec::new(),
         }
     }
 }
@@ -105,6 +161,10 @@ impl Default for RunOptions {
 static GATE_PANICS: Mutex<BTreeMap<String, String>> = Mutex::new(BTreeMap::new());
 
 const THREAD_PREFIX: &str = "gate:";
+
+/// The check of the error item a gate gets when it is enabled but reports
+/// nothing at all.
+pub const NOTHING_CHECKED: &str = "nothing-checked";
 
 /// Installs a panic hook that keeps panics of gate threads off stderr and
 /// records their message and location for the report. Other threads keep
@@ -146,11 +206,13 @@ pub fn run(gates: &[Arc<dyn Gate>], ctx: &Context, options: &RunOptions, reposit
     let started = Instant::now();
     let (tx, rx) = mpsc::channel();
     let mut tokens = Vec::with_capacity(gates.len());
+    let mut activities = Vec::with_capacity(gates.len());
     for (index, gate) in gates.iter().enumerate() {
         let gate = Arc::clone(gate);
         let tx = tx.clone();
-        let ctx = Context { cancel: CancelToken::default(), ..ctx.clone() };
+        let ctx = Context { cancel: CancelToken::default(), activity: Activity::default(), ..ctx.clone() };
         tokens.push(ctx.cancel.clone());
+        activities.push(ctx.activity.clone());
         let on_spawn_error = tx.clone();
         let spawned =
             std::thread::Builder::new().name(format!("{THREAD_PREFIX}{}", gate.name())).spawn(move || {
@@ -213,14 +275,18 @@ pub fn run(gates: &[Arc<dyn Gate>], ctx: &Context, options: &RunOptions, reposit
         .iter()
         .zip(results)
         .zip(&deadlines)
-        .map(|((gate, result), deadline)| {
+        .zip(&activities)
+        .map(|(((gate, result), deadline), activity)| {
             let timeout = *deadline - started;
-            gate_report(gate.as_ref(), result, timeout, options)
+            gate_report(gate.as_ref(), result, timeout, activity.current(), options)
         })
         .collect();
+    reports.extend(options.off.iter().map(OffGate::report));
     let waivers =
         waiver::apply(&options.waivers, reports.iter_mut().flat_map(|g| g.items.iter_mut()), ctx.today());
-    Report::assemble(repository, generated_now(), reports, waivers)
+    let mut report = Report::assemble(repository, generated_now(), reports, waivers);
+    report.as_of = ctx.now.to_string();
+    report
 }
 
 /// The wall-clock time for a report's `generated_at`, to the second.
@@ -232,12 +298,19 @@ fn gate_report(
     gate: &dyn Gate,
     result: Option<(Ended, Duration)>,
     timeout: Duration,
+    activity: Option<String>,
     options: &RunOptions,
 ) -> GateReport {
     let name = gate.name();
     let (run, outcome, took) = match result {
-        Some((Ended::Finished(outcome), took)) => {
+        Some((Ended::Finished(mut outcome), took)) => {
             let run = if outcome.items.is_empty() {
+                // Enabled and checked nothing: that proves nothing, so it blocks.
+                outcome.push(Item::error(
+                    NOTHING_CHECKED,
+                    "",
+                    format!("the gate is enabled but found nothing to check: {}", gate.nothing_to_check()),
+                ));
                 GateRunStatus::NothingToCheck
             } else {
                 GateRunStatus::Completed
@@ -254,7 +327,16 @@ fn gate_report(
             outcome.push(Item::error(
                 "timeout",
                 "",
-                format!("the gate did not finish within its timeout of {}", human_duration(timeout)),
+                match activity {
+                    Some(what) => format!(
+                        "the gate did not finish within its timeout of {}; it was working on: {what}",
+                        human_duration(timeout)
+                    ),
+                    None => format!(
+                        "the gate did not finish within its timeout of {} (it had not said what it was working on)",
+                        human_duration(timeout)
+                    ),
+                },
             ));
             (GateRunStatus::TimedOut, outcome, took)
         }

@@ -364,7 +364,10 @@ fn merge_into(merged: &mut GateReport, part: GateReport) {
         (GateRunStatus::Panicked | GateRunStatus::TimedOut, _) => merged.run,
         (_, GateRunStatus::Panicked | GateRunStatus::TimedOut) => part.run,
         (GateRunStatus::Completed, _) | (_, GateRunStatus::Completed) => GateRunStatus::Completed,
-        (GateRunStatus::NothingToCheck, GateRunStatus::NothingToCheck) => GateRunStatus::NothingToCheck,
+        (GateRunStatus::NothingToCheck, _) | (_, GateRunStatus::NothingToCheck) => {
+            GateRunStatus::NothingToCheck
+        }
+        (GateRunStatus::Off, GateRunStatus::Off) => GateRunStatus::Off,
     };
     merged.duration_ms = merged.duration_ms.saturating_add(part.duration_ms);
     for note in part.notes {

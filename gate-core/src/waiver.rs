@@ -77,6 +77,22 @@ pub struct WaiverReport {
     pub matched: Vec<String>,
 }
 
+/// What is wrong with a configured waiver.
+#[derive(Debug, thiserror::Error)]
+pub enum WaiverError {
+    /// A required text is empty or blank.
+    #[error("waiver `{field}` is empty: expected {expected}")]
+    Blank {
+        /// The key.
+        field: &'static str,
+        /// What it should hold.
+        expected: &'static str,
+    },
+    /// The item pattern does not parse.
+    #[error(transparent)]
+    Pattern(#[from] PatternError),
+}
+
 /// Errors in a waiver's item pattern.
 #[derive(Debug, thiserror::Error)]
 #[error("waiver item pattern `{pattern}` is not a valid pattern: {source}")]
@@ -90,10 +106,28 @@ pub struct PatternError {
 
 impl Waiver {
     /// Checks that the item pattern parses.
-    pub fn validate(&self) -> Result<(), PatternError> {
+    pub fn validate(&self) -> Result<(), WaiverError> {
+        if self.item.trim().is_empty() {
+            return Err(WaiverError::Blank {
+                field: "item",
+                expected: "an item id or a pattern over item ids",
+            });
+        }
+        if self.reason.trim().is_empty() {
+            return Err(WaiverError::Blank {
+                field: "reason",
+                expected: "a sentence saying why shipping with this failure is acceptable",
+            });
+        }
+        if self.issue.as_ref().is_some_and(|i| i.trim().is_empty()) {
+            return Err(WaiverError::Blank {
+                field: "issue",
+                expected: "where the follow-up is tracked, or no `issue` key",
+            });
+        }
         glob::Pattern::new(&self.item)
             .map(drop)
-            .map_err(|source| PatternError { pattern: self.item.clone(), source })
+            .map_err(|source| WaiverError::Pattern(PatternError { pattern: self.item.clone(), source }))
     }
 
     fn matches(&self, id: &str) -> bool {
@@ -118,7 +152,8 @@ pub fn apply<'a>(
         })
         .collect();
     for item in items {
-        if !matches!(item.status, Status::Fail | Status::Warn) {
+        // Errors are never waived; a skipped item is, since it blocks.
+        if !matches!(item.status, Status::Fail | Status::Warn | Status::Skipped) {
             continue;
         }
         for report in &mut reports {

@@ -208,9 +208,108 @@ fn gates_run_concurrently() {
 }
 
 #[test]
-fn no_gate_checking_anything_is_no_go() {
-    let report = run(&[gate("a", |_| GateOutcome::new())], &RunOptions::default());
+fn an_enabled_gate_that_checks_nothing_blocks_and_says_what_to_configure() {
+    let report = run(
+        &[gate("a", |_| GateOutcome::new()), gate("b", |_| items(vec![Item::pass("thing", "x", "ok")]))],
+        &RunOptions::default(),
+    );
     assert_eq!(report.verdict, Verdict::NoGo);
     assert_eq!(report.gates[0].run, GateRunStatus::NothingToCheck);
-    assert!(report.headline.contains("no gate checked anything"));
+    let item = &report.gates[0].items[0];
+    assert_eq!((item.id.as_str(), item.status), ("a/nothing-checked", Status::Error));
+    assert!(item.reason.contains("[gates.a]") && item.reason.contains("enabled = false"), "{}", item.reason);
+    assert_eq!(report.headline, "1 blocker");
+}
+
+#[test]
+fn skipped_is_not_passed() {
+    let report = run(
+        &[gate("a", |_| {
+            items(vec![Item::pass("thing", "x", "ok"), Item::skipped("thing", "y", "not fetched")])
+        })],
+        &RunOptions::default(),
+    );
+    assert_eq!(report.verdict, Verdict::NoGo);
+    assert_eq!(report.headline, "1 blocker, not checked");
+    let s = report.summary;
+    assert_eq!((s.passed, s.skipped, s.blockers, s.warnings, s.waived), (1, 1, 1, 0, 0));
+}
+
+#[test]
+fn a_skip_is_accepted_only_explicitly_by_a_waiver_or_a_warning_severity() {
+    let skipping = || gate("a", |_| items(vec![Item::skipped("thing", "y", "not fetched")]));
+    let waived = run(
+        &[skipping(), gate("b", |_| items(vec![Item::pass("thing", "x", "ok")]))],
+        &RunOptions { waivers: vec![waiver("a/thing/y", "2030-01-01")], ..RunOptions::default() },
+    );
+    assert_eq!(waived.verdict, Verdict::Go, "{}", waived.headline);
+    assert_eq!((waived.summary.waived, waived.summary.skipped, waived.summary.passed), (1, 1, 1));
+    let warning = run(
+        &[skipping(), gate("b", |_| items(vec![Item::pass("thing", "x", "ok")]))],
+        &RunOptions { severity: [("a/thing".to_owned(), Severity::Warning)].into(), ..RunOptions::default() },
+    );
+    assert_eq!(warning.verdict, Verdict::Go, "{}", warning.headline);
+    assert_eq!((warning.summary.warnings, warning.summary.skipped), (1, 1));
+}
+
+#[test]
+fn no_gate_checking_anything_is_no_go() {
+    let report =
+        run(&[gate("a", |_| items(vec![Item::skipped("thing", "", "no source")]))], &RunOptions::default());
+    assert_eq!(report.verdict, Verdict::NoGo);
+    assert!(report.headline.contains("not checked"), "{}", report.headline);
+}
+
+#[test]
+fn gates_that_are_off_are_listed_as_off_and_weigh_nothing() {
+    let options = RunOptions {
+        off: vec![gate_core::OffGate {
+            name: "ci".into(),
+            verifies: "ci is green".into(),
+            why: "left out with --gate".into(),
+        }],
+        ..RunOptions::default()
+    };
+    let report = run(&[gate("a", |_| items(vec![Item::pass("thing", "x", "ok")]))], &options);
+    assert_eq!(report.verdict, Verdict::Go);
+    let off = report.gates.iter().find(|g| g.name == "ci").expect("the off gate is listed");
+    assert_eq!(off.run, GateRunStatus::Off);
+    assert!(off.items.is_empty());
+    assert_eq!(off.notes, ["off: left out with --gate"]);
+    let text = gate_core::render::text(&report, gate_core::render::TextOptions::default());
+    assert!(text.contains("ci — off"), "{text}");
+    let markdown = gate_core::render::markdown(&report);
+    assert!(markdown.contains("| ci | ➖ off |"), "{markdown}");
+}
+
+#[test]
+fn only_gates_that_are_off_is_no_go() {
+    let options = RunOptions {
+        off: vec![gate_core::OffGate {
+            name: "ci".into(),
+            verifies: "ci is green".into(),
+            why: "off".into(),
+        }],
+        ..RunOptions::default()
+    };
+    let report = run(&[], &options);
+    assert_eq!(report.verdict, Verdict::NoGo);
+}
+
+#[test]
+fn a_timed_out_gate_names_what_it_was_working_on() {
+    let options = RunOptions { default_timeout: Duration::from_millis(200), ..RunOptions::default() };
+    let report = run(
+        &[gate("slow", |ctx| {
+            ctx.working_on("rebuilding rc_units-0.3.1-py3-none-any.whl");
+            while !ctx.cancel.is_cancelled() {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            GateOutcome::new()
+        })],
+        &options,
+    );
+    assert_eq!(report.gates[0].run, GateRunStatus::TimedOut);
+    let reason = &report.gates[0].items[0].reason;
+    assert!(reason.contains("working on: rebuilding rc_units-0.3.1-py3-none-any.whl"), "{reason}");
 }

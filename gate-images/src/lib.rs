@@ -34,6 +34,10 @@ pub use scan::{Finding, Found, Kind, RepoPath};
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Config {
+    /// `enabled = false` turns the gate off: it does not run and the report
+    /// lists it as off. Absent or `true`: the gate runs.
+    #[serde(default)]
+    pub enabled: Option<bool>,
     /// Images allowed to be referenced by tag only, each with the reason shown.
     #[serde(default)]
     pub allow_tags: Vec<AllowTag>,

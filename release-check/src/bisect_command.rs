@@ -44,8 +44,8 @@ pub fn run(args: &BisectArgs, repo: &Path, loaded: &config::Loaded) -> anyhow::R
         );
     };
     let mut ctx = Context::new(repo);
-    if let Some(jobs) = loaded.config.run.jobs {
-        ctx.jobs = jobs.get();
+    if let Some(jobs) = loaded.config.run.jobs() {
+        ctx.jobs = jobs;
     }
     let good = match (args.good, &args.good_report) {
         (Some(good), _) => good,

@@ -48,8 +48,19 @@ pub struct RunSection {
     /// Per-gate timeouts, by gate name.
     #[serde(default)]
     pub timeouts: BTreeMap<Spanned<String>, HumanDuration>,
-    /// Parallel jobs a gate may use (default: the number of cores).
-    pub jobs: Option<std::num::NonZeroUsize>,
+    /// Parallel jobs a gate may use (default: the number of cores; at most
+    /// [`MAX_JOBS`]).
+    pub jobs: Option<Spanned<std::num::NonZeroUsize>>,
+}
+
+/// The most parallel jobs `[run] jobs` may ask for.
+pub const MAX_JOBS: usize = 256;
+
+impl RunSection {
+    /// `jobs`, when configured.
+    pub fn jobs(&self) -> Option<usize> {
+        self.jobs.as_ref().map(|j| j.get_ref().get())
+    }
 }
 
 pub use gate_core::HumanDuration;
@@ -231,6 +242,16 @@ fn validate(path: &Path, text: &str, config: &Config) -> Result<(), ConfigError>
             ));
         }
     }
+    if let Some(jobs) = &config.run.jobs
+        && jobs.get_ref().get() > MAX_JOBS
+    {
+        return Err(ConfigError::at(
+            path,
+            text,
+            jobs.span(),
+            format!("[run] jobs = {} is too many, expected 1 to {MAX_JOBS}", jobs.get_ref()),
+        ));
+    }
     for waiver in &config.waiver {
         if let Err(e) = waiver.get_ref().validate() {
             return Err(ConfigError::at(path, text, waiver.span(), e.to_string()));
@@ -261,6 +282,7 @@ impl Config {
             timeouts: self.run.timeouts.iter().map(|(k, v)| (k.get_ref().clone(), v.0)).collect(),
             severity: self.severity.iter().map(|(k, v)| (k.get_ref().clone(), *v)).collect(),
             waivers: self.waiver.iter().map(|w| w.get_ref().clone()).collect(),
+            off: Vec::new(),
         }
     }
 }

@@ -293,8 +293,10 @@ pub fn prepare(args: &ReportArgs, repo: &Path, loaded: &config::Loaded) -> anyho
     if args.offline {
         offline(&mut gates_config)?;
     }
-    let gates = select_gates(registry::all_gates(&gates_config), &args.gates)?;
+    let (gates, off) =
+        select_gates(registry::all_gates(&gates_config), &args.gates, &registry::turned_off(&gates_config))?;
     let mut options = loaded.config.run_options();
+    options.off = off;
     if let Some(longest) = gates_config.ci.as_ref().and_then(gate_ci::longest_run) {
         let timeout = options.timeouts.entry("ci".to_owned()).or_insert(options.default_timeout);
         *timeout = (*timeout).max(longest);
@@ -303,8 +305,8 @@ pub fn prepare(args: &ReportArgs, repo: &Path, loaded: &config::Loaded) -> anyho
     if let Some(when) = args.as_of {
         ctx.now = when;
     }
-    if let Some(jobs) = loaded.config.run.jobs {
-        ctx.jobs = jobs.get();
+    if let Some(jobs) = loaded.config.run.jobs() {
+        ctx.jobs = jobs;
     }
     Ok(Prepared { gates, options, ctx })
 }
@@ -407,15 +409,40 @@ pub(crate) fn parse_as_of(text: &str) -> Result<jiff::Timestamp, String> {
         .map_err(|()| format!("expected an RFC 3339 timestamp such as 2022-07-05T18:42:08Z or a date such as 2022-07-05, found `{text}`"))
 }
 
-fn select_gates(all: Vec<Arc<dyn Gate>>, wanted: &[String]) -> anyhow::Result<Vec<Arc<dyn Gate>>> {
-    if wanted.is_empty() {
-        return Ok(all);
-    }
+/// The gates that run and those that are off: turned off in the
+/// configuration, or left out with `--gate`. A gate named with `--gate`
+/// runs even when the configuration turns it off: the command line is the
+/// more specific ask.
+fn select_gates(
+    all: Vec<Arc<dyn Gate>>,
+    wanted: &[String],
+    turned_off: &[&str],
+) -> anyhow::Result<(Vec<Arc<dyn Gate>>, Vec<gate_core::OffGate>)> {
     let names: Vec<&str> = all.iter().map(|g| g.name()).collect();
     if let Some(unknown) = wanted.iter().find(|w| !names.contains(&w.as_str())) {
         bail!("unknown gate `{unknown}` (--gate), expected one of: {}", names.join(", "));
     }
-    Ok(all.into_iter().filter(|g| wanted.iter().any(|w| w == g.name())).collect())
+    let mut run = Vec::new();
+    let mut off = Vec::new();
+    for gate in all {
+        let name = gate.name();
+        let why = if !wanted.is_empty() {
+            (!wanted.iter().any(|w| w == name)).then(|| "left out with --gate".to_owned())
+        } else {
+            turned_off
+                .contains(&name)
+                .then(|| format!("turned off in the configuration (`[gates.{name}] enabled = false`)"))
+        };
+        match why {
+            Some(why) => off.push(gate_core::OffGate {
+                name: name.to_owned(),
+                verifies: gate.verifies().to_owned(),
+                why,
+            }),
+            None => run.push(gate),
+        }
+    }
+    Ok((run, off))
 }
 
 fn list_gates(gates: &[Arc<dyn Gate>], options: &gate_core::RunOptions) -> String {

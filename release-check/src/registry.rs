@@ -20,6 +20,21 @@ pub struct GatesConfig {
     pub ci: Option<gate_ci::Config>,
 }
 
+/// The gates turned off with `enabled = false`, by name.
+pub fn turned_off(config: &GatesConfig) -> Vec<&'static str> {
+    let mut off = Vec::new();
+    if config.wheels.as_ref().and_then(|c| c.enabled) == Some(false) {
+        off.push("wheels");
+    }
+    if config.images.as_ref().and_then(|c| c.enabled) == Some(false) {
+        off.push("images");
+    }
+    if config.ci.as_ref().and_then(|c| c.enabled) == Some(false) {
+        off.push("ci");
+    }
+    off
+}
+
 /// Every gate, configured, in report order.
 pub fn all_gates(config: &GatesConfig) -> Vec<Arc<dyn Gate>> {
     vec![

@@ -127,8 +127,10 @@ pub fn run(args: &RunArgs, repo: &Path, loaded: &Loaded) -> anyhow::Result<u8> {
     if !planned.units.is_empty() {
         ctx.units = Some(planned.units.iter().cloned().collect());
     }
-    // Waivers are judged once, by `aggregate`, over the items of every shard.
+    // Waivers are judged once, by `aggregate`, over the items of every shard,
+    // and `aggregate` lists the gates that are off.
     options.waivers.clear();
+    options.off.clear();
     let mut report = gate_core::runner::run(&gates, &ctx, &options, repo.display().to_string());
     report.config = loaded.source.to_string();
     report.shard = Some(plan.info(planned));
@@ -158,6 +160,19 @@ pub fn aggregate(args: &AggregateArgs, repo: &Path, loaded: &Loaded) -> anyhow::
     let waivers = loaded.config.run_options().waivers;
     let mut report = shard::aggregate(&plan, partials, &waivers, ctx.today(), repo.display().to_string());
     report.config = loaded.source.to_string();
+    report.as_of = ctx.now.to_string();
+    let turned_off = registry::turned_off(&loaded.config.gates);
+    for gate in registry::all_gates(&loaded.config.gates).iter().filter(|g| turned_off.contains(&g.name())) {
+        let name = gate.name();
+        report.gates.push(
+            gate_core::OffGate {
+                name: name.to_owned(),
+                verifies: gate.verifies().to_owned(),
+                why: format!("turned off in the configuration (`[gates.{name}] enabled = false`)"),
+            }
+            .report(),
+        );
+    }
     crate::emit(&report, &args.output, FormatArg::Text)
 }
 
@@ -167,10 +182,14 @@ fn make_plan(
     loaded: &Loaded,
     sharding: &ShardingArgs,
 ) -> anyhow::Result<(Plan, Option<String>)> {
-    let gates = registry::all_gates(&loaded.config.gates);
+    let turned_off = registry::turned_off(&loaded.config.gates);
+    let gates: Vec<_> = registry::all_gates(&loaded.config.gates)
+        .into_iter()
+        .filter(|g| !turned_off.contains(&g.name()))
+        .collect();
     let mut ctx = Context::new(repo);
-    if let Some(jobs) = loaded.config.run.jobs {
-        ctx.jobs = jobs.get();
+    if let Some(jobs) = loaded.config.run.jobs() {
+        ctx.jobs = jobs;
     }
     let units: Vec<(&str, Vec<String>)> = gates.iter().map(|g| (g.name(), g.units(&ctx))).collect();
     let (commit, unknown) = match commit(repo) {

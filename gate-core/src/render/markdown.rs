@@ -49,10 +49,11 @@ fn code_block(text: &str) -> String {
 fn icon(weight: Weight, status: Status) -> &'static str {
     match weight {
         Weight::Blocker if status == Status::Error => "🛑 error",
+        Weight::Blocker if status == Status::Skipped => "⏭️ skipped (blocker)",
         Weight::Blocker => "❌ blocker",
+        Weight::Warning if status == Status::Skipped => "⏭️ skipped (warning)",
         Weight::Warning => "⚠️ warning",
         Weight::Waived => "〰️ waived",
-        Weight::Clear if status == Status::Skipped => "⏭️ skipped",
         Weight::Clear => "✅ pass",
     }
 }
@@ -122,21 +123,26 @@ fn summary(report: &Report) -> String {
         escape(&report.tool_version),
         escape(&report.generated_at)
     );
-    out.push_str("| Gate | Result | Passed | Blockers | Warnings | Waived | Time |\n");
-    out.push_str("|---|---|--:|--:|--:|--:|--:|\n");
+    out.push_str("| Gate | Result | Passed | Skipped | Blockers | Warnings | Waived | Time |\n");
+    out.push_str("|---|---|--:|--:|--:|--:|--:|--:|\n");
     for gate in &report.gates {
         let count = |w: Weight| gate.items.iter().filter(|i| i.weight() == w).count();
+        let skipped = gate.items.iter().filter(|i| i.status == Status::Skipped).count();
         let result = match gate.run {
             GateRunStatus::TimedOut => "🛑 timed out",
             GateRunStatus::Panicked => "🛑 panicked",
-            GateRunStatus::NothingToCheck => "➖ nothing to check",
+            GateRunStatus::NothingToCheck => "🛑 nothing checked",
+            GateRunStatus::Off => "➖ off",
+            GateRunStatus::Completed if count(Weight::Blocker) > 0 && skipped == count(Weight::Blocker) => {
+                "⏭️ not checked"
+            }
             GateRunStatus::Completed if count(Weight::Blocker) > 0 => "❌",
             GateRunStatus::Completed if count(Weight::Warning) > 0 => "⚠️",
             GateRunStatus::Completed => "✅",
         };
         let _ = writeln!(
             out,
-            "| {} | {result} | {} | {} | {} | {} | {} |",
+            "| {} | {result} | {} | {skipped} | {} | {} | {} | {} |",
             escape(&gate.name),
             count(Weight::Clear),
             count(Weight::Blocker),

@@ -70,13 +70,12 @@ pub fn text(report: &Report, options: TextOptions) -> String {
         Verdict::NoGo => p.paint(RED, "NO-GO"),
     };
     let s = &report.summary;
-    let skipped = report.items().filter(|(_, i)| i.status == crate::Status::Skipped).count();
-    let skipped = if skipped > 0 { format!(", {skipped} skipped") } else { String::new() };
     let _ = writeln!(
         out,
-        "\n{verdict}: {} ({} passed{skipped}, {} blocker{}, {} warning{}, {} waived)",
+        "\n{verdict}: {} ({} passed, {} skipped, {} blocker{}, {} warning{}, {} waived)",
         report.headline,
-        s.clear - report.items().filter(|(_, i)| i.status == crate::Status::Skipped).count(),
+        s.passed,
+        s.skipped,
         s.blockers,
         plural(s.blockers),
         s.warnings,
@@ -92,6 +91,7 @@ fn gate_section(out: &mut String, p: &Painter, gate: &GateReport, verbose: bool)
         GateRunStatus::NothingToCheck => " — nothing to check".to_owned(),
         GateRunStatus::TimedOut => format!(" — {}", p.paint(RED, "timed out")),
         GateRunStatus::Panicked => format!(" — {}", p.paint(RED, "panicked")),
+        GateRunStatus::Off => format!(" — {}", p.paint(DIM, "off")),
     };
     let _ = writeln!(
         out,
@@ -105,7 +105,7 @@ fn gate_section(out: &mut String, p: &Painter, gate: &GateReport, verbose: bool)
     let mut clear = 0;
     for item in &gate.items {
         // A skip says what was not checked and why: always shown.
-        if item.weight() == Weight::Clear && item.status != crate::Status::Skipped && !verbose {
+        if item.weight() == Weight::Clear && !verbose {
             clear += 1;
             continue;
         }
@@ -126,10 +126,11 @@ pub fn text_item(item: &Item) -> String {
 fn item_lines(out: &mut String, p: &Painter, item: &Item, full: bool) {
     let tag = match item.weight() {
         Weight::Blocker if item.status == crate::Status::Error => p.paint(RED, "✗ error  "),
+        Weight::Blocker if item.status == crate::Status::Skipped => p.paint(RED, "- skipped"),
         Weight::Blocker => p.paint(RED, "✗ blocker"),
+        Weight::Warning if item.status == crate::Status::Skipped => p.paint(YELLOW, "- skipped"),
         Weight::Warning => p.paint(YELLOW, "! warning"),
         Weight::Waived => p.paint(YELLOW, "~ waived "),
-        Weight::Clear if item.status == crate::Status::Skipped => p.paint(DIM, "- skipped"),
         Weight::Clear => p.paint(GREEN, "✓ pass   "),
     };
     let _ = writeln!(out, "  {tag} {}: {}", clean(&item.id), clean(&item.reason));
