@@ -1,123 +1,363 @@
-//! Image references in Dockerfiles: `FROM` and `COPY --from`.
+//! Image references in Dockerfiles: every image BuildKit would pull to
+//! build the file, or to build an image `FROM` it.
 //!
-//! Handles case-insensitive instructions, line continuations (and the
-//! `# escape=` directive), comments, heredocs (their bodies are skipped),
-//! `ARG` defaults declared before the first `FROM` substituted into `FROM`
-//! (`$NAME`, `${NAME}`, `${NAME:-word}`, `${NAME:+word}`), stage aliases
-//! (`FROM builder` after `AS builder` is not an image, nor is `scratch`),
-//! and `COPY --from=<image>` (not a stage name or index).
+//! The file is read as BuildKit's parser reads it ([`lines`]): parser
+//! directives, the escape character, line continuations joined without a
+//! space, comments, heredoc bodies skipped, lines of at most 65,535 bytes.
+//! Then, as BuildKit's `dockerfile2llb` resolves them:
+//!
+//! - `# syntax=IMAGE` at the top ([`directives`]): the frontend image.
+//! - `FROM IMAGE`: `ARG` defaults declared before the first `FROM` are
+//!   substituted; a stage named earlier (exactly, names are lowercase) and
+//!   `scratch` are not images.
+//! - `COPY --from=X`: a stage index (a decimal number), a stage name (any
+//!   stage of the file, any case) and `scratch` are not images; anything else
+//!   is. Variables are not expanded there: `$`, quotes or escapes are an error.
+//! - `RUN --mount=…,from=X`: a stage name and `scratch` are not images;
+//!   anything else is, a number too (mounts take no stage index). A `$` that
+//!   is not the last character is an error.
+//! - `ONBUILD COPY --from=X` and `ONBUILD RUN --mount=…,from=X`: run by the
+//!   builds `FROM` this image, whose stages are not known here, so a name is
+//!   judged as an image; a stage index is not an image.
+//! - `ADD --from` and `ONBUILD FROM` are errors in BuildKit, and here.
+//!
+//! Whatever BuildKit would refuse is a [`Finding::Malformed`] at its line and
+//! column, never skipped.
+
+mod directives;
+mod lines;
+mod words;
 
 use std::collections::HashMap;
 
+pub use lines::MAX_LINE_BYTES;
+
 use crate::scan::{Finding, Found};
+use lines::Instruction;
+use words::{Command, Flag, csv_fields, split_command, split_words};
 
-/// Where a logical line's characters start in the file.
-struct Segment {
-    /// Offset of the segment's first character in the logical line.
-    offset: usize,
-    /// 1-based line.
-    line: u32,
-    /// 1-based column of the segment's first character.
-    column: u32,
+/// Where an instruction runs: in this build, or as an `ONBUILD` trigger in
+/// a build `FROM` this image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    Here,
+    OnBuild,
 }
 
-/// One instruction, its continuation lines joined.
-struct Logical {
-    chars: Vec<char>,
-    segments: Vec<Segment>,
-}
-
-impl Logical {
-    fn position(&self, offset: usize) -> (u32, u32) {
-        let segment = self.segments.iter().rev().find(|s| s.offset <= offset);
-        match segment {
-            Some(s) => {
-                let delta = u32::try_from(offset - s.offset).unwrap_or(u32::MAX);
-                (s.line, s.column.saturating_add(delta))
-            }
-            None => (1, 1),
+impl Scope {
+    fn prefix(self) -> &'static str {
+        match self {
+            Scope::Here => "",
+            Scope::OnBuild => "ONBUILD ",
         }
-    }
-
-    /// Whitespace-separated words with their character offsets.
-    fn words(&self) -> Vec<(usize, String)> {
-        let mut words = Vec::new();
-        let mut current: Option<(usize, String)> = None;
-        for (i, &c) in self.chars.iter().enumerate() {
-            if c.is_whitespace() {
-                words.extend(current.take());
-            } else {
-                current.get_or_insert_with(|| (i, String::new())).1.push(c);
-            }
-        }
-        words.extend(current);
-        words
     }
 }
 
-/// Splits the text into logical instructions, skipping comments, empty
-/// lines and heredoc bodies.
-fn instructions(text: &str, escape: char) -> Vec<Logical> {
-    let mut out = Vec::new();
-    let mut current: Option<Logical> = None;
-    let mut heredocs: Vec<String> = Vec::new();
-    for (index, raw) in text.lines().enumerate() {
-        let line = u32::try_from(index + 1).unwrap_or(u32::MAX);
-        if let Some(end) = heredocs.first() {
-            if raw.trim_start_matches('\t') == end {
-                heredocs.remove(0);
-            }
-            continue;
+/// The stages of the file: every name (lowercase) and how many there are.
+struct Stages {
+    names: Vec<String>,
+    count: usize,
+}
+
+/// What was found so far.
+struct Walk<'a> {
+    findings: Vec<Finding>,
+    stages: &'a Stages,
+}
+
+impl Walk<'_> {
+    fn malformed(&mut self, instruction: &Instruction, offset: usize, message: impl Into<String>) {
+        let (line, column) = instruction.position(offset);
+        self.findings.push(Finding::Malformed { line, column, message: message.into() });
+    }
+
+    /// A `from` value that is not a stage index: an image unless it names a
+    /// stage of this file (only for [`Scope::Here`]) or is `scratch`.
+    fn source(&mut self, value: &str, scope: Scope, found: Found) {
+        if scope == Scope::Here && self.stages.names.contains(&value.to_lowercase()) {
+            return;
         }
-        let trimmed = raw.trim_start();
-        if trimmed.is_empty() || trimmed.starts_with('#') {
-            // Comments and empty lines neither start nor end an instruction.
-            continue;
+        if value != "scratch" {
+            self.findings.push(Finding::Image(found));
         }
-        let indent = raw.chars().count() - trimmed.chars().count();
-        let logical = current.get_or_insert_with(|| Logical { chars: Vec::new(), segments: Vec::new() });
-        let content = trimmed.trim_end();
-        let (content, continues) = match content.strip_suffix(escape) {
-            Some(rest) => (rest, true),
-            None => (content, false),
+    }
+
+    /// `COPY --from=X`.
+    fn copy(&mut self, instruction: &Instruction, command: &Command, scope: Scope, escape: char) {
+        let froms: Vec<&Flag> = command.flags.iter().filter(|f| f.name == "from").collect();
+        if let Some(second) = froms.get(1) {
+            self.malformed(instruction, second.offset, "duplicate flag specified: --from");
+            return;
+        }
+        let Some(flag) = froms.first() else { return };
+        let Some(value) = &flag.value else {
+            self.malformed(instruction, flag.offset, "missing a value on flag: --from");
+            return;
         };
-        if !logical.chars.is_empty() {
-            logical.chars.push(' ');
+        if value.is_empty() {
+            return;
         }
-        logical.segments.push(Segment {
-            offset: logical.chars.len(),
-            line,
-            column: u32::try_from(indent + 1).unwrap_or(u32::MAX),
-        });
-        logical.chars.extend(content.chars());
-        if !continues && let Some(done) = current.take() {
-            heredocs.extend(heredoc_terminators(&done));
-            out.push(done);
+        let offset = flag.value_offsets[0];
+        if expands(value, escape) {
+            self.malformed(
+                instruction,
+                offset,
+                format!(
+                    "`--from={value}`: variable expansion is not supported for --from; define a stage with FROM using an ARG from the global scope instead"
+                ),
+            );
+            return;
+        }
+        if let Ok(index) = value.parse::<i64>() {
+            let count = i64::try_from(self.stages.count).unwrap_or(i64::MAX);
+            let valid = match scope {
+                Scope::Here => (0..count).contains(&index),
+                Scope::OnBuild => index >= 0,
+            };
+            if !valid {
+                let stages = match scope {
+                    Scope::Here => format!("the file has {count} stage(s)"),
+                    Scope::OnBuild => "stages count from 0".to_owned(),
+                };
+                self.malformed(instruction, offset, format!("invalid stage index {index}: {stages}"));
+            }
+            return;
+        }
+        let (line, column) = instruction.position(offset);
+        let context = format!("{}COPY --from", scope.prefix());
+        self.source(value, scope, Found { text: value.clone(), line, column, context });
+    }
+
+    /// `RUN --mount=…,from=X`, for each `--mount`.
+    fn mounts(&mut self, instruction: &Instruction, command: &Command, scope: Scope) {
+        'mounts: for flag in command.flags.iter().filter(|f| f.name == "mount") {
+            let Some(value) = &flag.value else {
+                self.malformed(instruction, flag.offset, "missing a value on flag: --mount");
+                continue;
+            };
+            let chars: Vec<char> = value.chars().collect();
+            let fields = match csv_fields(&chars) {
+                Ok(fields) => fields,
+                Err(e) => {
+                    let at = flag.value_offsets[e.at.min(chars.len())];
+                    self.malformed(instruction, at, format!("failed to parse csv mounts: {}", e.message));
+                    continue;
+                }
+            };
+            let mut from: Option<(&str, usize)> = None;
+            for field in &fields {
+                let Some((key, text)) = field.text.split_once('=') else { continue };
+                if key.to_lowercase() != "from" {
+                    continue;
+                }
+                let start = key.chars().count() + 1;
+                let at = field.offsets.get(start).map_or(flag.offset, |&i| flag.value_offsets[i]);
+                if text.find('$').is_some_and(|i| i + 1 != text.len()) {
+                    self.malformed(
+                        instruction,
+                        at,
+                        format!("`from={text}`: 'from' doesn't support variable expansion, define alias stage instead"),
+                    );
+                    continue 'mounts;
+                }
+                from = Some((text, at));
+            }
+            let Some((text, at)) = from.filter(|(text, _)| !text.is_empty()) else { continue };
+            let (line, column) = instruction.position(at);
+            let context = format!("{}RUN --mount", scope.prefix());
+            self.source(text, scope, Found { text: text.to_owned(), line, column, context });
         }
     }
-    out.extend(current);
-    out
+
+    /// `ADD --from`: BuildKit knows no such flag.
+    fn add(&mut self, instruction: &Instruction, command: &Command) {
+        for flag in command.flags.iter().filter(|f| f.name == "from") {
+            self.malformed(
+                instruction,
+                flag.offset,
+                "ADD has no --from flag (BuildKit: unknown flag: --from); copy from an image or stage with COPY --from",
+            );
+        }
+    }
+
+    /// `ONBUILD <trigger>`: the trigger is parsed again, with the default
+    /// escape character, by each build `FROM` this image.
+    fn onbuild(&mut self, instruction: &Instruction, command: &Command) {
+        if let Some(flag) = command.flags.first() {
+            self.malformed(
+                instruction,
+                flag.offset,
+                format!("unknown flag: --{} (ONBUILD takes none)", flag.name),
+            );
+            return;
+        }
+        let trigger = split_command(&instruction.chars, command.args_offset, '\\');
+        let at = command.args_offset;
+        match trigger.name.to_ascii_uppercase().as_str() {
+            "" => self.malformed(instruction, 0, "ONBUILD requires at least one argument"),
+            "ONBUILD" => {
+                self.malformed(instruction, at, "Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed")
+            }
+            name @ ("FROM" | "MAINTAINER") => {
+                self.malformed(instruction, at, format!("{name} isn't allowed as an ONBUILD trigger"));
+            }
+            "COPY" => self.copy(instruction, &trigger, Scope::OnBuild, '\\'),
+            "RUN" => self.mounts(instruction, &trigger, Scope::OnBuild),
+            "ADD" => self.add(instruction, &trigger),
+            _ => {}
+        }
+    }
 }
 
-/// The terminators of the heredocs a `RUN`, `COPY` or `ADD` opens (`<<EOF`, `<<-"EOF"`).
-fn heredoc_terminators(logical: &Logical) -> Vec<String> {
-    let words = logical.words();
-    let is_heredoc_instruction =
-        words.first().is_some_and(|(_, w)| ["RUN", "COPY", "ADD"].iter().any(|i| w.eq_ignore_ascii_case(i)));
-    if !is_heredoc_instruction {
-        return Vec::new();
+/// Whether BuildKit's word processing would change `value` (a variable,
+/// quotes or the escape character): `COPY --from` refuses it then.
+fn expands(value: &str, escape: char) -> bool {
+    let chars: Vec<char> = value.chars().collect();
+    chars.iter().enumerate().any(|(i, &c)| match c {
+        '\'' | '"' => true,
+        '$' => chars.get(i + 1).is_some_and(|&n| {
+            n == '{'
+                || n == '_'
+                || n.is_alphanumeric()
+                || matches!(n, '@' | '*' | '#' | '?' | '-' | '$' | '!')
+        }),
+        c => c == escape,
+    })
+}
+
+/// `^[a-z][a-z0-9-_.]*$`, BuildKit's rule for a stage name (lowercased).
+fn valid_stage_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | '.'))
+}
+
+/// The stage names of every `FROM … AS name` and the number of stages.
+fn stages(instructions: &[Instruction], escape: char) -> Stages {
+    let mut stages = Stages { names: Vec::new(), count: 0 };
+    for instruction in instructions {
+        let command = split_command(&instruction.chars, 0, escape);
+        if !command.name.eq_ignore_ascii_case("from") {
+            continue;
+        }
+        stages.count += 1;
+        if let [_, (_, as_kw), (_, name)] = split_words(&instruction.chars, command.args_offset).as_slice()
+            && as_kw.eq_ignore_ascii_case("as")
+        {
+            stages.names.push(name.to_lowercase());
+        }
     }
-    words
-        .iter()
-        .skip(1)
-        .filter_map(|(_, w)| {
-            let rest = w.strip_prefix("<<")?;
-            let rest = rest.strip_prefix('-').unwrap_or(rest);
-            let name = rest.trim_matches(['"', '\'']);
-            let valid = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-            valid.then(|| name.to_owned())
-        })
-        .collect()
+    stages
+}
+
+/// Where a finding is, to sort findings in file order.
+fn position(finding: &Finding) -> (u32, u32) {
+    match finding {
+        Finding::Image(found) | Finding::Unresolved { found, .. } => (found.line, found.column),
+        Finding::Malformed { line, column, .. } => (*line, *column),
+    }
+}
+
+/// Finds the image references of a Dockerfile, in file order.
+pub fn parse(text: &str) -> Vec<Finding> {
+    let read = lines::read(text);
+    let escape = read.escape;
+    let stages = stages(&read.instructions, escape);
+    let mut walk = Walk { findings: directives::syntax(text), stages: &stages };
+    if let Some(problem) = read.problem {
+        let lines::Problem { line, column, message } = problem;
+        walk.findings.push(Finding::Malformed { line, column, message });
+    }
+    let mut global: Args = HashMap::new();
+    let mut earlier: Vec<String> = Vec::new();
+    let mut seen_from = false;
+    for instruction in &read.instructions {
+        let command = split_command(&instruction.chars, 0, escape);
+        match command.name.to_ascii_uppercase().as_str() {
+            "ARG" if !seen_from => {
+                declare(&split_words(&instruction.chars, command.args_offset), &mut global, escape);
+            }
+            "FROM" => {
+                seen_from = true;
+                from(&mut walk, instruction, &command, &global, &mut earlier, escape);
+            }
+            "COPY" => walk.copy(instruction, &command, Scope::Here, escape),
+            "RUN" => walk.mounts(instruction, &command, Scope::Here),
+            "ADD" => walk.add(instruction, &command),
+            "ONBUILD" => walk.onbuild(instruction, &command),
+            _ => {}
+        }
+    }
+    let mut findings = walk.findings;
+    findings.sort_by_key(position);
+    findings
+}
+
+/// `FROM [--platform=…] IMAGE [AS name]`.
+fn from(
+    walk: &mut Walk<'_>,
+    instruction: &Instruction,
+    command: &Command,
+    global: &Args,
+    earlier: &mut Vec<String>,
+    escape: char,
+) {
+    let mut platform = false;
+    for flag in &command.flags {
+        let problem = match (flag.name.as_str(), &flag.value) {
+            ("platform", Some(_)) if !platform => None,
+            ("platform", Some(_)) => Some("duplicate flag specified: --platform".to_owned()),
+            ("platform", None) => Some("missing a value on flag: --platform".to_owned()),
+            (other, _) => Some(format!("unknown flag: --{other} (FROM takes only --platform)")),
+        };
+        platform |= flag.name == "platform";
+        if let Some(problem) = problem {
+            walk.malformed(instruction, flag.offset, problem);
+            return;
+        }
+    }
+    let args = split_words(&instruction.chars, command.args_offset);
+    let (offset, written, alias) = match args.as_slice() {
+        [] => {
+            walk.malformed(instruction, 0, "FROM without an image");
+            return;
+        }
+        [(offset, image)] => (*offset, image, None),
+        [(offset, image), (_, as_kw), (name_at, name)] if as_kw.eq_ignore_ascii_case("as") => {
+            let lower = name.to_lowercase();
+            if !valid_stage_name(&lower) {
+                walk.malformed(
+                    instruction,
+                    *name_at,
+                    format!("invalid name for build stage: \"{name}\", name can't start with a number or contain symbols"),
+                );
+                return;
+            }
+            (*offset, image, Some(lower))
+        }
+        [(offset, _), ..] => {
+            walk.malformed(
+                instruction,
+                *offset,
+                "FROM takes an image and optionally `AS <name>` (BuildKit: FROM requires either one or three arguments)",
+            );
+            return;
+        }
+    };
+    let (line, column) = instruction.position(offset);
+    let found = Found { text: written.clone(), line, column, context: "FROM".to_owned() };
+    match substitute(written, global, escape) {
+        Err(variable) => walk.findings.push(Finding::Unresolved { found, variable }),
+        Ok(image) if image.is_empty() => {
+            walk.malformed(instruction, offset, format!("base name ({written}) should not be blank"));
+        }
+        Ok(image) => {
+            if image != "scratch" && !earlier.contains(&image) {
+                walk.findings.push(Finding::Image(Found { text: image, ..found }));
+            }
+        }
+    }
+    earlier.extend(alias);
 }
 
 /// What a variable is known as: declared with a value, declared without one.
@@ -200,101 +440,6 @@ fn declare(words: &[(usize, String)], args: &mut Args, escape: char) {
             }
         }
     }
-}
-
-/// The escape character: `` ` `` when the parser directives at the top say
-/// `# escape=``, else `\\`.
-fn escape_char(text: &str) -> char {
-    let directives = text.lines().map_while(|l| l.trim_start().strip_prefix('#'));
-    let backtick = directives
-        .filter_map(|d| d.split_once('='))
-        .any(|(key, value)| key.trim().eq_ignore_ascii_case("escape") && value.trim() == "`");
-    if backtick { '`' } else { '\\' }
-}
-
-/// Finds the image references of a Dockerfile.
-pub fn parse(text: &str) -> Vec<Finding> {
-    let escape = escape_char(text);
-    let mut findings = Vec::new();
-    let mut global: Args = HashMap::new();
-    let mut stage_args: Args = HashMap::new();
-    let mut stages: Vec<String> = Vec::new();
-    let mut seen_from = false;
-    for logical in instructions(text, escape) {
-        let words = logical.words();
-        let Some((_, instruction)) = words.first() else { continue };
-        let instruction = instruction.to_ascii_uppercase();
-        match instruction.as_str() {
-            "ARG" if !seen_from => declare(&words[1..], &mut global, escape),
-            "ARG" => declare(&words[1..], &mut stage_args, escape),
-            "FROM" => {
-                seen_from = true;
-                stage_args.clear();
-                let rest: Vec<&(usize, String)> =
-                    words[1..].iter().skip_while(|(_, w)| w.starts_with("--")).collect();
-                let Some((offset, written)) = rest.first() else {
-                    let (line, column) = logical.position(0);
-                    findings.push(Finding::Malformed {
-                        line,
-                        column,
-                        message: "FROM without an image".to_owned(),
-                    });
-                    continue;
-                };
-                let (line, column) = logical.position(*offset);
-                let alias = match rest.get(1..).unwrap_or_default() {
-                    [] => None,
-                    [(_, as_kw), (_, name)] if as_kw.eq_ignore_ascii_case("as") => {
-                        Some(name.to_ascii_lowercase())
-                    }
-                    _ => {
-                        findings.push(Finding::Malformed {
-                            line,
-                            column,
-                            message: "FROM takes an image and optionally `AS <name>`".to_owned(),
-                        });
-                        continue;
-                    }
-                };
-                let found = Found { text: written.clone(), line, column, context: "FROM".to_owned() };
-                match substitute(written, &global, escape) {
-                    Err(variable) => findings.push(Finding::Unresolved { found, variable }),
-                    Ok(image) => {
-                        let lower = image.to_ascii_lowercase();
-                        if lower != "scratch" && !stages.contains(&lower) {
-                            findings.push(Finding::Image(Found { text: image, ..found }));
-                        }
-                    }
-                }
-                stages.extend(alias);
-            }
-            "COPY" => {
-                let flags = words[1..].iter().take_while(|(_, w)| w.starts_with("--"));
-                for (offset, word) in flags {
-                    let Some(value) = word.strip_prefix("--from=") else { continue };
-                    let (line, column) = logical.position(offset + "--from=".len());
-                    let found =
-                        Found { text: value.to_owned(), line, column, context: "COPY --from".to_owned() };
-                    let mut args = global.clone();
-                    args.extend(stage_args.iter().map(|(k, v)| (k.clone(), v.clone())));
-                    let source = match substitute(value, &args, escape) {
-                        Ok(source) => source,
-                        Err(variable) => {
-                            findings.push(Finding::Unresolved { found, variable });
-                            continue;
-                        }
-                    };
-                    let lower = source.to_ascii_lowercase();
-                    let is_index = !source.is_empty() && source.bytes().all(|b| b.is_ascii_digit());
-                    if !is_index && !stages.contains(&lower) {
-                        findings.push(Finding::Image(Found { text: source, ..found }));
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    findings
 }
 
 #[cfg(test)]
