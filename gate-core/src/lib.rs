@@ -9,6 +9,7 @@
 //! into text, JSON or Markdown.
 
 pub mod duration;
+pub mod files;
 pub mod model;
 pub mod render;
 pub mod runner;

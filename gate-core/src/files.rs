@@ -1,0 +1,145 @@
+//! File utilities every crate shares: one atomic writer that replaces only
+//! regular files.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+/// Why a file could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// Something other than a regular file is at the path.
+    #[error("cannot write {path}: it is {what}, not a regular file; refusing to replace it")]
+    NotRegular {
+        /// The path.
+        path: PathBuf,
+        /// What is there: "a symbolic link", "a FIFO", ….
+        what: &'static str,
+    },
+    /// The directory to write in does not exist.
+    #[error("cannot write {path}: directory {dir} does not exist")]
+    NoDirectory {
+        /// The path.
+        path: PathBuf,
+        /// Its directory.
+        dir: PathBuf,
+    },
+    /// An I/O error.
+    #[error("cannot write {path}: {source}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// What went wrong.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// What a non-regular file is, in words; `None` for a regular file.
+pub fn non_regular_kind(file_type: std::fs::FileType) -> Option<&'static str> {
+    #[cfg(unix)]
+    use std::os::unix::fs::FileTypeExt as _;
+    if file_type.is_file() {
+        return None;
+    }
+    Some(if file_type.is_symlink() {
+        "a symbolic link"
+    } else if file_type.is_dir() {
+        "a directory"
+    } else {
+        #[cfg(unix)]
+        {
+            if file_type.is_fifo() {
+                "a FIFO"
+            } else if file_type.is_socket() {
+                "a socket"
+            } else if file_type.is_block_device() || file_type.is_char_device() {
+                "a device"
+            } else {
+                "a special file"
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            "a special file"
+        }
+    })
+}
+
+/// Writes `bytes` to `path` under a temporary name in the same directory,
+/// synced, then renamed over `path`: a reader sees the old file or the new
+/// one, never half of one, and a failed write leaves nothing behind.
+///
+/// Only a regular file is replaced: a symbolic link, FIFO, socket, device or
+/// directory at `path` is refused before anything is written. With
+/// `create_dirs`, missing directories are made; without, a missing
+/// directory is an error.
+pub fn write_atomic(path: &Path, bytes: &[u8], create_dirs: bool) -> Result<(), WriteError> {
+    let io = |source| WriteError::Io { path: path.to_owned(), source };
+    match std::fs::symlink_metadata(path) {
+        Ok(metadata) => {
+            if let Some(what) = non_regular_kind(metadata.file_type()) {
+                return Err(WriteError::NotRegular { path: path.to_owned(), what });
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io(e)),
+    }
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if create_dirs {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    } else if !dir.is_dir() {
+        return Err(WriteError::NoDirectory { path: path.to_owned(), dir: dir.to_owned() });
+    }
+    let mut temporary = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
+    temporary.write_all(bytes).map_err(io)?;
+    temporary.as_file().sync_all().map_err(io)?;
+    temporary.persist(path).map(drop).map_err(|e| io(e.error))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaces_a_regular_file_and_creates_a_new_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("report.json");
+        write_atomic(&path, b"one", false).unwrap();
+        write_atomic(&path, b"two", false).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"two");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary file is left");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn refuses_links_fifos_and_directories() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("target");
+        std::fs::write(&target, b"keep").unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let fifo = dir.path().join("fifo");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+        assert!(made.success());
+        for (path, what) in
+            [(&link, "a symbolic link"), (&fifo, "a FIFO"), (&dir.path().to_owned(), "a directory")]
+        {
+            let err = write_atomic(path, b"x", false).unwrap_err();
+            assert!(matches!(err, WriteError::NotRegular { what: w, .. } if w == what), "{err}");
+        }
+        assert_eq!(std::fs::read(&target).unwrap(), b"keep");
+        assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    }
+
+    #[test]
+    fn a_missing_directory_is_an_error_unless_asked_to_create_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a/b/report.json");
+        assert!(matches!(write_atomic(&path, b"x", false), Err(WriteError::NoDirectory { .. })));
+        write_atomic(&path, b"x", true).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"x");
+    }
+}
