@@ -1,0 +1,144 @@
+//! The hostile-input corpus: one case per way a verdict could be wrong or
+//! the tool could be made to panic or hang, each run through the real
+//! binary. Every case asserts NO-GO (exit 1) or no verdict (exit 2), never
+//! GO, within a bounded time.
+
+use std::path::Path;
+use std::time::Duration;
+
+use release_check_e2e::{Run, example_copy, release_check_within};
+
+/// Long enough for a slow, loaded machine; a hang takes forever.
+const LIMIT: Duration = Duration::from_secs(60);
+
+fn run_in(repo: &Path, extra: &[&str]) -> Run {
+    let mut args = vec!["--repo".to_owned(), repo.display().to_string()];
+    args.extend(extra.iter().map(|s| (*s).to_owned()));
+    release_check_within(args, LIMIT)
+}
+
+fn write(path: &Path, text: &str) {
+    std::fs::write(path, text).unwrap();
+}
+
+fn json(run: &Run) -> serde_json::Value {
+    serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}{}", run.stdout, run.stderr))
+}
+
+/// A configuration error: exit 2, a located message naming the file, no report.
+fn assert_config_error(run: &Run, wanted: &str) {
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.is_empty(), "no report is written: {}", run.stdout);
+    assert!(run.stderr.contains("release-check.toml:"), "located: {}", run.stderr);
+    assert!(run.stderr.contains(wanted), "wanted {wanted:?} in {}", run.stderr);
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+}
+
+// 1. Skipped is not passed.
+
+#[test]
+fn without_a_ci_table_the_good_example_is_not_go() {
+    let repo = example_copy("release-repo");
+    write(&repo.path().join("release-check.toml"), "");
+    let text = run_in(repo.path(), &[]);
+    assert_eq!(text.code, 1, "{}{}", text.stdout, text.stderr);
+    assert!(text.stdout.contains("- skipped ci/target/repository"), "{}", text.stdout);
+    assert!(text.stdout.contains("NO-GO: 1 blocker, not checked"), "{}", text.stdout);
+
+    let markdown = run_in(repo.path(), &["--format", "markdown"]);
+    assert_eq!(markdown.code, 1);
+    assert!(!markdown.stdout.contains("| ci | ✅"), "{}", markdown.stdout);
+    assert!(markdown.stdout.contains("| ci | ⏭️ not checked | 0 | 1 | 1 |"), "{}", markdown.stdout);
+
+    let report = json(&run_in(repo.path(), &["--format", "json"]));
+    assert_eq!(report["verdict"], "NO-GO");
+    assert_eq!(report["summary"]["skipped"], 1);
+    assert_eq!(report["summary"]["passed"], 15);
+}
+
+#[test]
+fn a_gate_turned_off_is_listed_as_off_and_the_rest_decides() {
+    let repo = example_copy("release-repo");
+    write(&repo.path().join("release-check.toml"), "[gates.ci]\nenabled = false\n");
+    let run = run_in(repo.path(), &[]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("ci — off"), "{}", run.stdout);
+    assert!(run.stdout.contains("note: off: turned off in the configuration"), "{}", run.stdout);
+    let report = json(&run_in(repo.path(), &["--format", "json"]));
+    let ci = report["gates"].as_array().unwrap().iter().find(|g| g["name"] == "ci").unwrap().clone();
+    assert_eq!((ci["run"].as_str(), ci["items"].as_array().map(Vec::len)), (Some("off"), Some(0)));
+}
+
+#[test]
+fn gates_left_out_with_gate_are_listed_as_off() {
+    let repo = example_copy("release-repo");
+    let run = run_in(repo.path(), &["--gate", "wheels"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("images — off") && run.stdout.contains("ci — off"), "{}", run.stdout);
+    assert!(run.stdout.contains("note: off: left out with --gate"), "{}", run.stdout);
+}
+
+#[test]
+fn an_empty_repository_is_not_go_and_says_what_to_configure() {
+    let repo = tempfile::tempdir().unwrap();
+    let run = run_in(repo.path(), &[]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("wheels/nothing-checked"), "{}", run.stdout);
+    assert!(run.stdout.contains("images/references"), "{}", run.stdout);
+    assert!(run.stdout.contains("enabled = false"), "{}", run.stdout);
+}
+
+#[test]
+fn every_gate_off_is_not_go() {
+    let repo = tempfile::tempdir().unwrap();
+    write(
+        &repo.path().join("release-check.toml"),
+        "[gates.wheels]\nenabled = false\n[gates.images]\nenabled = false\n[gates.ci]\nenabled = false\n",
+    );
+    let run = run_in(repo.path(), &[]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("no gate checked anything"), "{}", run.stdout);
+}
+
+// 7. Limits, not panics or hangs.
+
+#[test]
+fn out_of_range_settings_are_located_configuration_errors() {
+    for (config, wanted) in [
+        ("[run]\njobs = 100000\n", "expected 1 to 256"),
+        ("[run]\ntimeout = \"100000000h\"\n", "too long"),
+        ("[run.timeouts]\nwheels = \"9999999999s\"\n", "too long"),
+        (
+            "[[waiver]]\nitem = \"wheels/hash/x\"\nreason = \"  \"\nexpires = 2030-01-01\n",
+            "waiver `reason` is empty",
+        ),
+        ("[[waiver]]\nitem = \"\"\nreason = \"ok\"\nexpires = 2030-01-01\n", "waiver `item` is empty"),
+        ("[gates.wheels]\nmax-sums-bytes = 18446744073709551615\n", "max-sums-bytes"),
+    ] {
+        let repo = example_copy("release-repo");
+        write(&repo.path().join("release-check.toml"), config);
+        assert_config_error(&run_in(repo.path(), &[]), wanted);
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn output_replaces_only_a_regular_file() {
+    let repo = example_copy("release-repo");
+    let out = tempfile::tempdir().unwrap();
+    let fifo = out.path().join("report.fifo");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let kept = out.path().join("kept.txt");
+    write(&kept, "keep me");
+    let link = out.path().join("report.link");
+    std::os::unix::fs::symlink(&kept, &link).unwrap();
+    for (target, what) in [(&fifo, "a FIFO"), (&link, "a symbolic link")] {
+        let run = run_in(repo.path(), &["--output", target.to_str().unwrap()]);
+        assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+        assert!(run.stderr.contains(what), "{}", run.stderr);
+    }
+    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    assert_eq!(std::fs::read_to_string(&kept).unwrap(), "keep me");
+    use std::os::unix::fs::FileTypeExt as _;
+    assert!(std::fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
+}
