@@ -9,11 +9,15 @@
 
 use std::path::Path;
 
-use gate_core::{Evidence, Item, Location};
+use gate_core::{Evidence, Item, Location, Status};
 use jiff::Timestamp;
-use pgp::composed::{Deserializable, DetachedSignature, SignedPublicKey, SignedSecretKey};
+use pgp::composed::{Deserializable, SignedPublicKey, SignedSecretKey};
 use pgp::packet::{Signature, SignatureType};
 use pgp::types::{KeyDetails, Tag};
+
+mod packets;
+
+use packets::read_signatures;
 
 /// Largest key or signature file read.
 const MAX_KEY_FILE_BYTES: u64 = 1024 * 1024;
@@ -83,25 +87,103 @@ pub struct Signed<'a> {
 /// Verifies `signed` against `keys` as of `now`, as one item of check
 /// `signature`, or `signature-expired-key` for a good signature whose key
 /// has since expired (so a waiver can accept exactly that case).
+///
+/// Like `gpg --verify`, every signature packet of the file is judged and
+/// the file passes only when each one does: one bad signature, or one by a
+/// key not committed, fails the file however many good ones it holds.
 pub fn verify(signed: Signed<'_>, keys: &[PublicKey], now: Timestamp) -> Item {
     let subject = signed.signature_path;
-    let at = Location::file(subject);
-    let signature = match DetachedSignature::from_reader_single(signed.signature) {
-        Ok((sig, _)) => sig.signature,
-        Err(e) => {
-            return Item::fail(
-                "signature",
-                subject,
-                format!("not a valid detached OpenPGP signature: {}", one_line(e)),
-            )
-            .at(at);
+    let found = match read_signatures(signed.signature) {
+        Ok(found) => found,
+        Err(problem) => return problem.item(subject),
+    };
+    let total = found.len();
+    let items: Vec<Item> = found
+        .iter()
+        .map(|f| {
+            let at = match f.line {
+                Some(line) => Location::at(subject, line, 1),
+                None => Location::file(subject),
+            };
+            verify_one(&f.signature, signed, keys, now).at(at)
+        })
+        .collect();
+    combine(items, total)
+}
+
+/// One item for the whole file from the items of its `total` signatures:
+/// the first that does not pass (a `signature` failure before an expired
+/// key, which a waiver may excuse), else the first; the others are listed
+/// as facts.
+fn combine(mut items: Vec<Item>, total: usize) -> Item {
+    if total == 1 {
+        return items.remove(0);
+    }
+    let failing = |check: Option<&str>| {
+        items.iter().position(|i| i.status != Status::Pass && check.is_none_or(|c| i.check == c))
+    };
+    let chosen = failing(Some("signature")).or_else(|| failing(None));
+    let summaries: Vec<(usize, String)> = items
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| Some(*i) != chosen)
+        .map(|(i, item)| {
+            let key = item.evidence.iter().find_map(|e| match e {
+                Evidence::Fact { label, value } if label == "signing key" => Some(value.as_str()),
+                _ => None,
+            });
+            let summary = match key {
+                Some(key) => format!("{}, by {key}", item.reason),
+                None => item.reason.clone(),
+            };
+            (i, summary)
+        })
+        .collect();
+    let mut item = match chosen {
+        Some(i) => {
+            let mut item = items.swap_remove(i);
+            item.reason = format!("signature {} of {total}: {}", i + 1, item.reason);
+            item
+        }
+        None => {
+            let mut item = items.swap_remove(0);
+            item.reason = format!("all {total} signatures are good; the first: {}", item.reason);
+            item
         }
     };
+    for (i, summary) in summaries {
+        item = item.with(Evidence::fact(format!("signature {} of {total}", i + 1), summary));
+    }
+    item
+}
+
+/// Judges one signature packet over `signed.data`; the caller adds where
+/// the packet is.
+fn verify_one(signature: &Signature, signed: Signed<'_>, keys: &[PublicKey], now: Timestamp) -> Item {
+    let subject = signed.signature_path;
+    if signature.config().is_none() {
+        return Item::error(
+            "signature",
+            subject,
+            format!("cannot verify: unsupported signature version {:?}", signature.version()),
+        );
+    }
+    if !matches!(signature.typ(), Some(SignatureType::Binary | SignatureType::Text)) {
+        return Item::fail(
+            "signature",
+            subject,
+            format!(
+                "a signature of type {}, which certifies keys, not a signature over {}; sign the file with `gpg --detach-sign`",
+                signature.typ().map_or_else(|| "unknown".to_owned(), |t| format!("{t:?}")),
+                signed.data_path
+            ),
+        );
+    }
     let Some(created) = signature.created() else {
-        return Item::fail("signature", subject, "signature has no creation time").at(at);
+        return Item::fail("signature", subject, "signature has no creation time");
     };
     let made = to_timestamp(created);
-    let signature_expires = expiry_of(created, Some(&signature), Signature::signature_expiration_time);
+    let signature_expires = expiry_of(created, Some(signature), Signature::signature_expiration_time);
     let issuers: Vec<String> = signature
         .issuer_fingerprint()
         .iter()
@@ -113,31 +195,36 @@ pub fn verify(signed: Signed<'_>, keys: &[PublicKey], now: Timestamp) -> Item {
         Evidence::fact("digest", digest_name(signature.hash_alg())),
         Evidence::fact("judged at", now.to_string()),
     ];
-    let Some(signer) = find_signer(&signature, keys) else {
+    let Some(signer) = find_signer(signature, keys) else {
+        let issuers = if issuers.is_empty() { "an unnamed key".to_owned() } else { issuers.join(" / ") };
         return with_all(
             Item::fail(
                 "signature",
                 subject,
-                format!(
-                    "signed by key {}, which is not among the committed public keys",
-                    issuers.join(" / ")
-                ),
+                format!("signed by key {issuers}, which is not among the committed public keys"),
             ),
             evidence,
-        )
-        .at(at);
+        );
     };
-    let item = match signer.verify_data(&signature, signed.data) {
+    let item = match signer.verify_data(signature, signed.data) {
         Err(VerifyError::Bad(e)) => Item::fail(
             "signature",
             subject,
-            format!("BAD signature: {} does not match what was signed ({})", signed.data_path, one_line(e)),
-        ),
+            format!(
+                "BAD signature: {} does not match what was signed (it was changed after signing, or the signature is for another file)",
+                signed.data_path
+            ),
+        )
+        .with(Evidence::fact("verifier detail", one_line(e))),
         Err(VerifyError::Unsupported(e)) => Item::error(
             "signature",
             subject,
-            format!("cannot verify: unsupported algorithm or format: {}", one_line(e)),
-        ),
+            format!(
+                "cannot verify: the signature uses an unsupported algorithm or format (digest {})",
+                digest_name(signature.hash_alg())
+            ),
+        )
+        .with(Evidence::fact("verifier detail", one_line(e))),
         Ok(()) => judge_validity(&signer, made, signature_expires, now, subject),
     };
     let item = with_all(item, evidence).with(Evidence::fact("signing key", signer.describe()));
@@ -145,7 +232,6 @@ pub fn verify(signed: Signed<'_>, keys: &[PublicKey], now: Timestamp) -> Item {
         Some(expires) => item.with(Evidence::fact("signature expires", expires.to_string())),
         None => item,
     }
-    .at(at)
 }
 
 fn with_all(item: Item, evidence: impl IntoIterator<Item = Evidence>) -> Item {

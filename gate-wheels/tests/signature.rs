@@ -552,3 +552,328 @@ fn gpg_agrees_with_release_check() {
     }
     assert!(disagreements.is_empty(), "gpg and release-check disagree:\n{}", disagreements.join("\n\n"));
 }
+
+// ---------------------------------------------------------------------------
+// Several signatures in one file, and odd signature files, with gpg as
+// referee: release-check passes a file exactly when `gpg --verify` exits 0,
+// except where it is deliberately stricter (then it fails and says where).
+
+/// Bytes written as-is by rPGP's armor writer.
+struct Raw(Vec<u8>);
+
+impl pgp::ser::Serialize for Raw {
+    fn to_writer<W: std::io::Write>(&self, writer: &mut W) -> pgp::errors::Result<()> {
+        writer.write_all(&self.0)?;
+        Ok(())
+    }
+    fn write_len(&self) -> usize {
+        self.0.len()
+    }
+}
+
+/// `packets` in one armor block, with its CRC-24 line.
+fn armored(packets: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    pgp::armor::write(&Raw(packets.to_vec()), pgp::armor::BlockType::Signature, &mut out, None, true)
+        .expect("armor the packets");
+    out
+}
+
+/// The binary signature packet of a test-data `.asc` file.
+fn binary(name: &str) -> Vec<u8> {
+    let (sig, _) = pgp::composed::DetachedSignature::from_armor_single(&read(name)[..])
+        .unwrap_or_else(|e| panic!("{name} is an armored signature: {e}"));
+    sig.to_bytes().expect("serialise the signature")
+}
+
+/// `primary.asc` with the last byte of its signature value flipped: a
+/// signature by a committed key that does not match `data.txt` (gpg: BADSIG).
+fn bad_primary() -> Vec<u8> {
+    let mut sig = binary("primary.asc");
+    *sig.last_mut().expect("a signature packet has bytes") ^= 0x01;
+    sig
+}
+
+/// Whether `gpg --verify` of `signature` over `data.txt`, in a fresh
+/// GNUPGHOME holding only `pubkeys`, exits 0.
+fn gpg_passes(pubkeys: &[&str], signature: &[u8]) -> bool {
+    let home = tempfile::tempdir().expect("temporary GNUPGHOME");
+    let gpg = || {
+        let mut command = Command::new("gpg");
+        command.env("GNUPGHOME", home.path()).args(["--batch", "--no-tty", "--no-autostart"]);
+        command
+    };
+    if !pubkeys.is_empty() {
+        let out = gpg()
+            .arg("--import")
+            .args(pubkeys.iter().map(|p| data_dir().join(p)))
+            .output()
+            .expect("run gpg --import");
+        assert!(out.status.success(), "gpg --import failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let file = home.path().join("signature");
+    std::fs::write(&file, signature).expect("write the signature file");
+    let out =
+        gpg().arg("--verify").arg(&file).arg(data_dir().join("data.txt")).output().expect("run gpg --verify");
+    out.status.success()
+}
+
+/// How release-check must judge a case compared with gpg.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Referee {
+    /// Pass exactly when gpg exits 0 (and gpg must say `gpg_passes`).
+    Agrees { gpg_passes: bool },
+    /// gpg passes it; release-check refuses it on purpose, with a located
+    /// reason containing the given words.
+    Stricter(&'static str),
+}
+
+/// Key files committed in a case.
+type Keys = &'static [&'static str];
+
+/// A signature file over `data.txt`, the committed keys, and how
+/// release-check must judge it compared with gpg.
+struct Case {
+    name: String,
+    bytes: Vec<u8>,
+    keys: Keys,
+    referee: Referee,
+}
+
+fn several_signature_cases() -> Vec<Case> {
+    let good = binary("primary.asc");
+    let rsa = binary("rsa.asc");
+    let subkey = binary("subkey.asc");
+    let bad = bad_primary();
+    let both: Keys = &["primary.pub", "rsa.pub"];
+    let primary_only: Keys = &["primary.pub"];
+    let pass = Referee::Agrees { gpg_passes: true };
+    let fail = Referee::Agrees { gpg_passes: false };
+    let combos: Vec<(&str, Vec<&[u8]>, Keys, Referee)> = vec![
+        ("good", vec![&good], primary_only, pass),
+        ("bad", vec![&bad], primary_only, fail),
+        ("good + bad", vec![&good, &bad], primary_only, fail),
+        ("good + unknown key", vec![&good, &rsa], primary_only, fail),
+        ("unknown key + good", vec![&rsa, &good], primary_only, fail),
+        ("bad + good", vec![&bad, &rsa], both, fail),
+        ("two good from two known keys", vec![&good, &rsa], both, pass),
+        ("good + good by a subkey", vec![&good, &subkey], &["primary.pub", "subkey.pub"], pass),
+        ("the same good signature twice", vec![&good, &good], primary_only, pass),
+    ];
+    let mut cases = Vec::new();
+    for (name, packets, keys, referee) in combos {
+        let concatenated: Vec<u8> = packets.concat();
+        let blocks: Vec<u8> = packets.iter().flat_map(|p| armored(p)).collect();
+        let armored_once = armored(&concatenated);
+        cases.push(Case { name: format!("{name}, binary"), bytes: concatenated, keys, referee });
+        cases.push(Case { name: format!("{name}, one armor block"), bytes: armored_once, keys, referee });
+        if packets.len() > 1 {
+            cases.push(Case { name: format!("{name}, one armor block each"), bytes: blocks, keys, referee });
+        }
+    }
+    let primary_asc = read("primary.asc");
+    let text = String::from_utf8(primary_asc.clone()).expect("primary.asc is text");
+    let with_trailing = [&primary_asc[..], b"this line is not part of the signature\n"].concat();
+    let with_leading = [&b"this line is not part of the signature\n"[..], &primary_asc].concat();
+    let crc_line = text.lines().find(|l| l.starts_with('=')).expect("primary.asc has a CRC-24 line");
+    let other_crc = if crc_line == "=AAAA" { "=AAAB" } else { "=AAAA" };
+    let structural: Vec<(&str, Vec<u8>, Referee)> = vec![
+        ("an empty file", Vec::new(), fail),
+        ("a signature then a public key packet", [good.clone(), dearmored("primary.pub")].concat(), fail),
+        ("a marker packet then a signature", [&b"\xca\x03PGP"[..], &good].concat(), pass),
+        ("a signature then a truncated one", [&good[..], &good[..40]].concat(), fail),
+        ("a signature then one stray byte", [&good[..], b"\xc2"].concat(), fail),
+        ("a damaged armor checksum", text.replace(crc_line, other_crc).into_bytes(), fail),
+        (
+            "no empty line after the BEGIN line",
+            text.replacen("-----BEGIN PGP SIGNATURE-----\n\n", "-----BEGIN PGP SIGNATURE-----\n", 1)
+                .into_bytes(),
+            fail,
+        ),
+        ("CRLF line endings", text.replace('\n', "\r\n").into_bytes(), pass),
+        (
+            "an armor header",
+            text.replacen("-----\n\n", "-----\nComment: made by gpg\n\n", 1).into_bytes(),
+            pass,
+        ),
+        ("no armor checksum", text.replace(&format!("{crc_line}\n"), "").into_bytes(), pass),
+        ("text after the END line", with_trailing, Referee::Stricter("line 8, column 1: text outside")),
+        ("text before the BEGIN line", with_leading, Referee::Stricter("line 1, column 1: text outside")),
+        (
+            "a PGP MESSAGE block",
+            text.replace("PGP SIGNATURE", "PGP MESSAGE").into_bytes(),
+            Referee::Stricter("only signature blocks are read"),
+        ),
+        (
+            "no END line",
+            text.replace("-----END PGP SIGNATURE-----\n", "").into_bytes(),
+            Referee::Stricter("the file ends inside the armor"),
+        ),
+    ];
+    for (name, bytes, referee) in structural {
+        cases.push(Case { name: name.to_owned(), bytes, keys: primary_only, referee });
+    }
+    cases
+}
+
+/// The binary packets of an armored test-data file, via gpg --dearmor.
+fn dearmored(name: &str) -> Vec<u8> {
+    let out = Command::new("gpg")
+        .args(["--batch", "--no-tty", "--dearmor"])
+        .stdin(std::fs::File::open(data_dir().join(name)).expect("open the key file"))
+        .output()
+        .expect("run gpg --dearmor");
+    assert!(out.status.success(), "gpg --dearmor {name}: {}", String::from_utf8_lossy(&out.stderr));
+    out.stdout
+}
+
+#[test]
+fn several_signatures_and_odd_files_are_judged_as_gpg_judges_them() {
+    require_gpg();
+    let now = Timestamp::now();
+    let data = read("data.txt");
+    let mut disagreements = Vec::new();
+    for Case { name: case, bytes, keys: pubkeys, referee } in several_signature_cases() {
+        let item = signature::verify(
+            Signed { data_path: "data.txt", data: &data, signature_path: "sums.asc", signature: &bytes },
+            &keys(pubkeys),
+            now,
+        );
+        let ours = item.status == Status::Pass;
+        let gpg = gpg_passes(pubkeys, &bytes);
+        let agreed = match referee {
+            Referee::Agrees { gpg_passes } => gpg == gpg_passes && ours == gpg,
+            Referee::Stricter(words) => gpg && !ours && item.reason.contains(words),
+        };
+        if !agreed {
+            disagreements.push(format!(
+                "{case}: expected {referee:?}; gpg passes: {gpg}, release-check passes: {ours}: {item:#?}"
+            ));
+        }
+        if !ours {
+            assert!(item.status != Status::Pass && !item.reason.is_empty(), "{case}: {item:#?}");
+        }
+    }
+    assert!(disagreements.is_empty(), "gpg and release-check disagree:\n{}", disagreements.join("\n\n"));
+}
+
+#[test]
+fn a_bad_signature_among_good_ones_is_named_in_words() {
+    let bytes = armored(&[binary("rsa.asc"), bad_primary()].concat());
+    let item = signature::verify(
+        Signed {
+            data_path: "data.txt",
+            data: &read("data.txt"),
+            signature_path: "sums.asc",
+            signature: &bytes,
+        },
+        &keys(&["primary.pub", "rsa.pub"]),
+        at(NOW),
+    );
+    expect(&item, "signature", Status::Fail, &["signature 2 of 2: BAD signature", "data.txt does not match"]);
+    for internal in ["assertion", "left", "right", "Error", "{"] {
+        assert!(!item.reason.contains(internal), "library internals in the reason: {:?}", item.reason);
+    }
+    assert!(fact(&item, "signing key").contains(&primary_fingerprint("primary")), "{item:#?}");
+    assert!(has_fact(&item, "verifier detail"), "the library's words stay as evidence: {item:#?}");
+    let first = fact(&item, "signature 1 of 2");
+    assert!(first.starts_with("good signature") && first.contains("(pubkeys/rsa.pub)"), "{first}");
+}
+
+#[test]
+fn a_signature_by_an_unknown_key_after_a_good_one_fails_and_names_the_key() {
+    let fpr = primary_fingerprint("rsa");
+    let bytes = [binary("primary.asc"), binary("rsa.asc")].concat();
+    let item = signature::verify(
+        Signed {
+            data_path: "data.txt",
+            data: &read("data.txt"),
+            signature_path: "sums.sig",
+            signature: &bytes,
+        },
+        &keys(&["primary.pub"]),
+        at(NOW),
+    );
+    expect(
+        &item,
+        "signature",
+        Status::Fail,
+        &["signature 2 of 2", "not among the committed public keys", &fpr],
+    );
+}
+
+#[test]
+fn good_signatures_from_two_keys_pass_and_list_both() {
+    let bytes = [read("primary.asc"), read("rsa.asc")].concat();
+    let item = signature::verify(
+        Signed {
+            data_path: "data.txt",
+            data: &read("data.txt"),
+            signature_path: "sums.asc",
+            signature: &bytes,
+        },
+        &keys(&["primary.pub", "rsa.pub"]),
+        at(NOW),
+    );
+    expect(&item, "signature", Status::Pass, &["all 2 signatures are good"]);
+    assert!(fact(&item, "signing key").contains("(pubkeys/primary.pub)"), "{item:#?}");
+    assert!(fact(&item, "signature 2 of 2").contains("(pubkeys/rsa.pub)"), "{item:#?}");
+}
+
+#[test]
+fn an_expired_key_among_good_signatures_stays_its_own_waivable_check_but_a_bad_one_wins() {
+    let keys = keys(&["primary.pub", "expired-before.pub"]);
+    let verify = |bytes: &[u8]| {
+        signature::verify(
+            Signed {
+                data_path: "data.txt",
+                data: &read("data.txt"),
+                signature_path: "s.sig",
+                signature: bytes,
+            },
+            &keys,
+            at(NOW),
+        )
+    };
+    let expired = verify(&[binary("primary.asc"), binary("expired-before.asc")].concat());
+    expect(&expired, "signature-expired-key", Status::Fail, &["signature 2 of 2", "expired on 2025-06-01"]);
+    let bad = verify(&[binary("expired-before.asc"), bad_primary()].concat());
+    expect(&bad, "signature", Status::Fail, &["signature 2 of 2: BAD signature"]);
+}
+
+#[test]
+fn armor_problems_are_located() {
+    let keys = keys(&["primary.pub"]);
+    let text = String::from_utf8(read("primary.asc")).expect("primary.asc is text");
+    let verify = |bytes: &[u8]| {
+        signature::verify(
+            Signed {
+                data_path: "data.txt",
+                data: &read("data.txt"),
+                signature_path: "s.asc",
+                signature: bytes,
+            },
+            &keys,
+            at(NOW),
+        )
+    };
+    let cases: &[(String, &str)] = &[
+        (text.replacen("iHUE", "iH!E", 1), "line 3, column 3: `!`: expected a base64 character"),
+        (format!("{text}garbage\n"), "line 8, column 1: text outside the armored signature"),
+        (text.replacen("\n\n", "\nnot a header\n\n", 1), "line 2, column 4: expected an armor header"),
+        ("\n\n".to_owned(), "the file is empty"),
+    ];
+    for (bytes, words) in cases {
+        let item = verify(bytes.as_bytes());
+        expect(&item, "signature", Status::Fail, &["not a valid detached OpenPGP signature", words]);
+    }
+    let item = verify(&[read("primary.asc"), read("primary.pub")].concat());
+    expect(&item, "signature", Status::Fail, &["line 8, column 1", "PGP PUBLIC KEY BLOCK"]);
+    let item = verify(&[binary("primary.asc"), dearmored("primary.pub")].concat());
+    expect(
+        &item,
+        "signature",
+        Status::Fail,
+        &["packet 2 (at byte 119) is a public key packet, not a signature"],
+    );
+}
