@@ -32,7 +32,7 @@ fn good_example_is_go() {
     assert!(
         run.stdout
             .trim_end()
-            .ends_with("GO: every check passed (18 passed, 0 blockers, 0 warnings, 0 waived)")
+            .ends_with("GO: every check passed (18 passed, 0 skipped, 0 blockers, 0 warnings, 0 waived)")
     );
     assert!(!run.stdout.contains('\x1b'), "no colour when stdout is not a terminal");
 }
@@ -64,7 +64,7 @@ fn json_output_validates_against_the_schema() {
         let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
         let errors: Vec<String> = validator.iter_errors(&report).map(|e| e.to_string()).collect();
         assert!(errors.is_empty(), "{name}: {errors:#?}");
-        assert_eq!(report["schema_version"], 2);
+        assert_eq!(report["schema_version"], 3);
         assert_eq!(report["verdict"], if code == 0 { "GO" } else { "NO-GO" });
     }
 }
@@ -74,7 +74,7 @@ fn markdown_output() {
     let run = release_check(repo_args(&example("broken-repo"), &["--format", "markdown"]));
     assert_eq!(run.code, 1);
     assert!(run.stdout.starts_with("## release-check: ❌ NO-GO\n"), "{}", run.stdout);
-    assert!(run.stdout.contains("| wheels | ❌ | 7 | 3 | 0 | 0 |"), "{}", run.stdout);
+    assert!(run.stdout.contains("| wheels | ❌ | 7 | 0 | 3 | 0 | 0 |"), "{}", run.stdout);
 }
 
 #[test]
@@ -161,7 +161,8 @@ fn an_empty_repository_is_no_go_because_nothing_was_checked() {
     let run = release_check(args(&["--repo", dir.path().to_str().unwrap()]));
     assert_eq!(run.code, 1, "{}", run.stdout);
     assert!(run.stdout.contains("no sums file recognised"), "{}", run.stdout);
-    assert!(run.stdout.contains("NO-GO: no gate checked anything"), "{}", run.stdout);
+    assert!(run.stdout.contains("✗ error   wheels/nothing-checked"), "{}", run.stdout);
+    assert!(run.stdout.contains("NO-GO: 3 blockers, 1 of them not checked"), "{}", run.stdout);
 }
 
 #[test]

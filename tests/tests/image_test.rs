@@ -42,10 +42,11 @@ fn record(repo: &Path, dir: &str) -> serde_json::Value {
 }
 
 #[test]
-fn a_passing_then_a_failing_test_turn_the_gate_go_then_no_go() {
+fn an_untested_image_blocks_a_passing_test_turns_the_gate_go_and_a_failing_one_no_go() {
     let repo = repo();
     let before = gate(repo.path());
-    assert_eq!(before.code, 0, "{}", before.stdout);
+    // Not tested is not passed: the skipped check blocks.
+    assert_eq!(before.code, 1, "{}", before.stdout);
     assert!(
         before
             .stdout

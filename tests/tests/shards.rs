@@ -189,7 +189,7 @@ fn a_missing_shard_is_no_go_naming_it() {
     assert_eq!(problems["items"][0]["status"], "error");
     assert_eq!(report["summary"]["blockers"], 1);
     // The wheel of that shard is neither checked nor counted.
-    assert_eq!(report["summary"]["clear"], 17);
+    assert_eq!(report["summary"]["passed"], 17);
 
     let text = on(&example("release-repo"), SHA, &["aggregate", dir.path().to_str().unwrap()]);
     assert!(
@@ -199,7 +199,7 @@ fn a_missing_shard_is_no_go_naming_it() {
         text.stdout
     );
     assert!(
-        text.stdout.trim_end().ends_with("NO-GO: 1 blocker (17 passed, 1 blocker, 0 warnings, 0 waived)"),
+        text.stdout.trim_end().ends_with("NO-GO: 1 blocker (17 passed, 0 skipped, 1 blocker, 0 warnings, 0 waived)"),
         "{}",
         text.stdout
     );
@@ -275,7 +275,7 @@ fn a_shard_of_another_commit_configuration_or_plan_is_no_go() {
 fn malformed_or_whole_reports_are_refused_with_their_location() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.json");
-    std::fs::write(&bad, "{\n  \"schema_version\": 2,\n  \"tool_version\": 7\n}\n").unwrap();
+    std::fs::write(&bad, "{\n  \"schema_version\": 3,\n  \"tool_version\": 7\n}\n").unwrap();
     let output = dir.path().join("report.json");
     let run = on(
         &example("release-repo"),
@@ -350,7 +350,7 @@ fn an_unknown_commit_is_a_warning_of_the_aggregate() {
     assert!(
         run.stdout
             .trim_end()
-            .ends_with("GO: no blockers, 1 warning (18 passed, 0 blockers, 1 warning, 0 waived)"),
+            .ends_with("GO: no blockers, 1 warning (18 passed, 0 skipped, 0 blockers, 1 warning, 0 waived)"),
         "{}",
         run.stdout
     );
