@@ -11,7 +11,7 @@
 pub mod build_deps;
 mod digest;
 mod layout;
-pub mod lfs;
+mod lfs;
 mod pins;
 mod python;
 pub mod rebuild;
@@ -23,23 +23,28 @@ pub mod wheel_diff;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use gate_core::{CheckInfo, Context, Evidence, Gate, GateOutcome, Item, Location, Severity};
+use gate_core::{CheckInfo, Context, Evidence, Gate, GateOutcome, Item, Location, Severity, Status};
+use layout::Repo;
 use rayon::prelude::*;
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 
 pub use digest::{hex, sha256_file};
-pub use layout::WheelSet;
+pub use layout::{PathError, WheelSet};
 
 /// `[gates.wheels]` in the configuration.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Config {
+    /// `enabled = false` turns the gate off: it does not run and the report
+    /// lists it as off. Absent or `true`: the gate runs.
+    #[serde(default)]
+    pub enabled: Option<bool>,
     /// Sums files and the directories their names refer to. Empty: recognise
     /// the layout.
     #[serde(default)]
     pub set: Vec<WheelSet>,
-    /// Largest sums file read, in bytes.
-    #[serde(default = "default_max_sums_bytes")]
+    /// Largest sums file read, in bytes: from 1 to [`MAX_SUMS_BYTES_LIMIT`].
+    #[serde(default = "default_max_sums_bytes", deserialize_with = "max_sums_bytes")]
     pub max_sums_bytes: u64,
     /// `[gates.wheels.rebuild]`: rebuild the wheels from source (opt-in).
     #[serde(default)]
@@ -51,12 +56,54 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Self { set: Vec::new(), max_sums_bytes: default_max_sums_bytes(), rebuild: None, build_deps: None }
+        Self {
+            enabled: None,
+            set: Vec::new(),
+            max_sums_bytes: default_max_sums_bytes(),
+            rebuild: None,
+            build_deps: None,
+        }
     }
 }
 
 fn default_max_sums_bytes() -> u64 {
     16 * 1024 * 1024
+}
+
+/// The largest `max-sums-bytes` accepted: 1 GiB, far beyond any list of
+/// wheels, and far from any overflow.
+pub const MAX_SUMS_BYTES_LIMIT: u64 = 1 << 30;
+
+/// `max-sums-bytes`, range-checked whatever integer is written.
+fn max_sums_bytes<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+    struct Bytes;
+    fn out_of_range<E: serde::de::Error>(value: impl std::fmt::Display) -> E {
+        E::custom(format!(
+            "max-sums-bytes is {value}, expected a number of bytes from 1 to {MAX_SUMS_BYTES_LIMIT} (1 GiB)"
+        ))
+    }
+    impl serde::de::Visitor<'_> for Bytes {
+        type Value = u64;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            write!(f, "a number of bytes from 1 to {MAX_SUMS_BYTES_LIMIT} (1 GiB)")
+        }
+        fn visit_i64<E: serde::de::Error>(self, value: i64) -> Result<u64, E> {
+            self.visit_i128(value.into())
+        }
+        fn visit_u64<E: serde::de::Error>(self, value: u64) -> Result<u64, E> {
+            self.visit_u128(value.into())
+        }
+        fn visit_i128<E: serde::de::Error>(self, value: i128) -> Result<u64, E> {
+            u128::try_from(value).map_err(|_| out_of_range(value)).and_then(|value| self.visit_u128(value))
+        }
+        fn visit_u128<E: serde::de::Error>(self, value: u128) -> Result<u64, E> {
+            match u64::try_from(value) {
+                Ok(bytes @ 1..=MAX_SUMS_BYTES_LIMIT) => Ok(bytes),
+                _ => Err(out_of_range(value)),
+            }
+        }
+    }
+    deserializer.deserialize_u64(Bytes)
 }
 
 /// The gate.
@@ -76,8 +123,8 @@ const CHECKS: &[CheckInfo] = &[
     CheckInfo {
         id: "sums-file",
         default_severity: Severity::Blocker,
-        summary: "A configured sums file exists, is readable and is not larger than `max-sums-bytes`.",
-        remedy: "Fix the path in [[gates.wheels.set]] or commit the sums file.",
+        summary: "A configured sums file exists inside the repository, is a regular file (not a link, FIFO or device) and is not larger than `max-sums-bytes`; a wheel directory (`localwheels/`, `wheels/`, `<project>/wheels/`) holding wheels has a sums file listing them.",
+        remedy: "Fix the path in [[gates.wheels.set]] or commit the sums file (and its signature).",
     },
     CheckInfo {
         id: "sums-syntax",
@@ -166,7 +213,7 @@ const CHECKS: &[CheckInfo] = &[
     CheckInfo {
         id: "unsafe-path",
         default_severity: Severity::Blocker,
-        summary: "Listed names stay inside the wheels directory and no wheel is a symlink pointing outside the repository.",
+        summary: "Listed names stay inside the wheels directory, the wheels directory stays inside the repository, and every listed wheel is a regular file: never a symbolic link, FIFO, socket or device.",
         remedy: "Commit the real file instead of a link; list plain file names only.",
     },
     CheckInfo {
@@ -200,8 +247,18 @@ impl Gate for WheelsGate {
 
     fn run(&self, ctx: &Context) -> GateOutcome {
         let mut outcome = GateOutcome::new();
+        let repo = match Repo::new(&ctx.repo) {
+            Ok(repo) => repo,
+            Err(e) => {
+                outcome.push(Item::error("sums-file", "", format!("cannot resolve the repository: {e}")));
+                return outcome;
+            }
+        };
         let (sets, note) = self.sets(&ctx.repo);
         outcome.note(note);
+        if self.config.set.is_empty() {
+            outcome.items.extend(uncovered_items(ctx, &repo, &sets));
+        }
         let pool = match rayon::ThreadPoolBuilder::new().num_threads(ctx.jobs.max(1)).build() {
             Ok(pool) => pool,
             Err(e) => {
@@ -209,20 +266,25 @@ impl Gate for WheelsGate {
                 return outcome;
             }
         };
-        let mut keyrings: BTreeMap<&str, Vec<signature::PublicKey>> = BTreeMap::new();
+        // A key directory's problems belong to the first set using it, so
+        // that a sharded run reports them once.
+        let mut first_user: BTreeMap<&str, usize> = BTreeMap::new();
+        for (index, set) in sets.iter().enumerate() {
+            first_user.entry(set.pubkeys_dir()).or_insert(index);
+        }
+        let mut keyrings: BTreeMap<&str, Option<Keyring>> = BTreeMap::new();
         let mut checked_sets: Vec<(&WheelSet, Vec<sums::Entry>)> = Vec::new();
         for (index, set) in sets.iter().enumerate() {
             let dir = set.pubkeys_dir();
-            if ctx.wants(&set.sums) && !keyrings.contains_key(dir) && ctx.repo.join(dir).is_dir() {
-                let (keys, problems) = signature::load_keys(&ctx.repo, dir);
-                // A key directory's problems belong to the first set using
-                // it, so that a sharded run reports them once.
-                if sets.iter().position(|s| s.pubkeys_dir() == dir) == Some(index) {
+            if ctx.wants(&set.sums) && !keyrings.contains_key(dir) {
+                let (keys, problems) = keyring(&repo, ctx, dir);
+                if first_user.get(dir) == Some(&index) {
                     outcome.items.extend(problems);
                 }
                 keyrings.insert(dir, keys);
             }
-            let (items, entries) = self.check_set(ctx, set, keyrings.get(dir).map(Vec::as_slice), &pool);
+            let keys = keyrings.get(dir).and_then(Option::as_ref);
+            let (items, entries) = self.check_set(ctx, &repo, set, keys, &pool);
             outcome.items.extend(items);
             checked_sets.push((set, entries));
         }
@@ -240,7 +302,7 @@ impl Gate for WheelsGate {
             return outcome;
         }
         let configured = !self.config.set.is_empty();
-        let associations = pins::associate(&ctx.repo, &checked_sets, configured);
+        let associations = pins::associate(&repo, &checked_sets, configured);
         let mut files_by_set: BTreeMap<usize, Vec<&pins::Association>> = BTreeMap::new();
         for association in &associations {
             let sums = &checked_sets[association.set].0.sums;
@@ -265,14 +327,20 @@ impl Gate for WheelsGate {
     /// `[gates.wheels.rebuild]`, its rebuilds).
     fn units(&self, ctx: &Context) -> Vec<String> {
         let (sets, _) = self.sets(&ctx.repo);
+        let Ok(repo) = Repo::new(&ctx.repo) else { return Vec::new() };
         let mut units: Vec<String> = Vec::new();
         for set in &sets {
             units.push(set.sums.clone());
-            if let Ok(bytes) = read_bounded(&ctx.repo.join(&set.sums), self.config.max_sums_bytes) {
+            if let Ok(bytes) = repo.read(&set.sums, self.config.max_sums_bytes) {
                 let names: BTreeSet<String> =
                     sums::parse(&bytes).entries.into_iter().map(|e| e.name).collect();
                 units.extend(names.iter().map(|name| wheel_subject(set, name)));
             }
+        }
+        if self.config.set.is_empty() {
+            // Wheels no sums file covers: their item belongs to the sums
+            // file they need.
+            units.extend(layout::uncovered(&repo, &sets).into_iter().map(|u| u.sums));
         }
         let mut seen = BTreeSet::new();
         units.retain(|unit| seen.insert(unit.clone()));
@@ -280,45 +348,116 @@ impl Gate for WheelsGate {
     }
 }
 
+/// A key directory's keys, or why the directory was refused.
+type Keyring = Result<Vec<signature::PublicKey>, String>;
+
+/// Largest signature file read.
+const MAX_SIGNATURE_BYTES: u64 = 1024 * 1024;
+
+/// The keys of the key directory `dir` (`None` when it does not exist) and
+/// its problems. A directory leading outside the repository is refused, and
+/// a key file that is not a regular file (never opened: `read_bounded`
+/// checks first) is an error, not a mere bad key.
+fn keyring(repo: &Repo, ctx: &Context, dir: &str) -> (Option<Keyring>, Vec<Item>) {
+    match repo.dir(dir) {
+        Err(PathError::Missing { .. }) => (None, Vec::new()),
+        Err(e) => {
+            let item = Item::error("pubkey", dir, e.to_string()).at(Location::file(dir));
+            (Some(Err(e.to_string())), vec![item])
+        }
+        Ok(_) => {
+            let (keys, mut problems) = signature::load_keys(&ctx.repo, dir);
+            for item in &mut problems {
+                let metadata = std::fs::symlink_metadata(ctx.repo.join(&item.subject));
+                if metadata.is_ok_and(|m| !m.file_type().is_file()) {
+                    item.status = Status::Error;
+                }
+            }
+            (Some(Ok(keys)), problems)
+        }
+    }
+}
+
 /// The signature item of a set: verified when a signature exists; missing
-/// is a failure when there are keys to verify against, else a skip.
-fn check_signature(
-    ctx: &Context,
-    set: &WheelSet,
-    sums: &[u8],
-    keys: Option<&[signature::PublicKey]>,
-) -> Item {
+/// is a failure when there are keys to verify against, else a skip. A
+/// signature file that cannot be read (a link, a FIFO, …) is an error
+/// whether or not there are keys.
+fn check_signature(repo: &Repo, ctx: &Context, set: &WheelSet, sums: &[u8], keys: Option<&Keyring>) -> Item {
     let signature_path = set.signature_path();
     let configured = set.signature.is_some() || set.pubkeys.is_some();
-    let Some(keys) = keys else {
-        return match ctx.repo.join(&signature_path).exists() || configured {
-            true => Item::fail(
-                "signature",
-                &signature_path,
-                format!("no public keys to verify the signature with ({}/ is missing)", set.pubkeys_dir()),
-            ),
-            false => Item::skipped(
-                "signature",
-                &signature_path,
-                format!("not signed: no {signature_path} and no {}/ directory", set.pubkeys_dir()),
-            ),
+    let at = Location::file(&signature_path);
+    let found = repo.has(&signature_path).then(|| repo.read(&signature_path, MAX_SIGNATURE_BYTES));
+    let (keys, bytes) = match (keys, found) {
+        (_, Some(Err(e))) => {
+            return Item::error("signature", &signature_path, format!("no usable signature: {e}")).at(at);
         }
-        .at(Location::file(&signature_path));
+        (Some(Err(refused)), _) => {
+            return Item::error("signature", &signature_path, format!("not verified: {refused}")).at(at);
+        }
+        (None, found) => {
+            return match found.is_some() || configured {
+                true => Item::fail(
+                    "signature",
+                    &signature_path,
+                    format!(
+                        "no public keys to verify the signature with ({}/ is missing)",
+                        set.pubkeys_dir()
+                    ),
+                ),
+                false => Item::skipped(
+                    "signature",
+                    &signature_path,
+                    format!("not signed: no {signature_path} and no {}/ directory", set.pubkeys_dir()),
+                ),
+            }
+            .at(at);
+        }
+        (Some(Ok(_)), None) => {
+            return Item::fail(
+                "signature",
+                &signature_path,
+                format!("no usable signature: {signature_path} does not exist"),
+            )
+            .at(at);
+        }
+        (Some(Ok(keys)), Some(Ok(bytes))) => (keys, bytes),
     };
-    match read_bounded(&ctx.repo.join(&signature_path), 1024 * 1024) {
-        Ok(bytes) => signature::verify(
-            signature::Signed {
-                data_path: &set.sums,
-                data: sums,
-                signature_path: &signature_path,
-                signature: &bytes,
-            },
-            keys,
-            ctx.now,
-        ),
-        Err(reason) => Item::fail("signature", &signature_path, format!("no usable signature: {reason}"))
-            .at(Location::file(&signature_path)),
-    }
+    signature::verify(
+        signature::Signed {
+            data_path: &set.sums,
+            data: sums,
+            signature_path: &signature_path,
+            signature: &bytes,
+        },
+        keys,
+        ctx.now,
+    )
+}
+
+/// The error items of wheel directories that no sums file covers (see
+/// [`layout::uncovered`]): wheels nobody lists are wheels nobody checks.
+fn uncovered_items(ctx: &Context, repo: &Repo, sets: &[WheelSet]) -> Vec<Item> {
+    layout::uncovered(repo, sets)
+        .into_iter()
+        .filter(|u| ctx.wants(&u.sums))
+        .map(|u| {
+            let reason = match &u.wheel_count {
+                Ok(count) => format!(
+                    "{}/ holds {count} wheel{} but no sums file lists {}: add {} (`sha256sum *.whl` in {}/), \
+                     sign it as {}.asc with a key under pubkeys/ and commit both, or name the files in \
+                     [[gates.wheels.set]]",
+                    u.wheels,
+                    if *count == 1 { "" } else { "s" },
+                    if *count == 1 { "it" } else { "them" },
+                    u.sums,
+                    u.wheels,
+                    u.sums,
+                ),
+                Err(e) => format!("{e}, and no sums file lists its wheels: add {}", u.sums),
+            };
+            Item::error("sums-file", &u.sums, reason).at(Location::file(&u.wheels))
+        })
+        .collect()
 }
 
 /// A wheel's subject, `<wheels>/<name>`, which is also its unit.
@@ -351,23 +490,28 @@ impl WheelsGate {
     fn check_set(
         &self,
         ctx: &Context,
+        repo: &Repo,
         set: &WheelSet,
-        keys: Option<&[signature::PublicKey]>,
+        keys: Option<&Keyring>,
         pool: &rayon::ThreadPool,
     ) -> (Vec<Item>, Vec<sums::Entry>) {
-        let sums_path = ctx.repo.join(&set.sums);
         let sums_name = set.sums.clone();
         let whole = ctx.wants(&set.sums);
-        let bytes = match read_bounded(&sums_path, self.config.max_sums_bytes) {
+        let some_wheel = || ctx.units.iter().flatten().any(|u| u.starts_with(&wheel_subject(set, "")));
+        if let Some((key, e)) = set.outside_path() {
+            let item = Item::error("sums-file", &sums_name, format!("[[gates.wheels.set]] {key}: {e}"));
+            return (if whole { vec![item] } else { vec![] }, vec![]);
+        }
+        let bytes = match repo.read(&set.sums, self.config.max_sums_bytes) {
             Ok(bytes) => bytes,
-            Err(_)
-                if !whole && !ctx.units.iter().flatten().any(|u| u.starts_with(&wheel_subject(set, ""))) =>
-            {
-                return (vec![], vec![]);
-            }
-            Err(reason) => {
-                let reason =
-                    format!("{reason} (max-sums-bytes): a sums file of that size is not a list of wheels");
+            Err(_) if !whole && !some_wheel() => return (vec![], vec![]),
+            Err(e) => {
+                let reason = match e {
+                    PathError::TooLarge { .. } => {
+                        format!("{e} (max-sums-bytes): a sums file of that size is not a list of wheels")
+                    }
+                    e => e.to_string(),
+                };
                 return (
                     vec![Item::error("sums-file", &sums_name, reason).at(Location::file(&sums_name))],
                     vec![],
@@ -377,7 +521,7 @@ impl WheelsGate {
         let parsed = sums::parse(&bytes);
         let mut items = Vec::new();
         if whole {
-            items.push(check_signature(ctx, set, &bytes, keys));
+            items.push(check_signature(repo, ctx, set, &bytes, keys));
         }
         let mut first_by_name: BTreeMap<&str, &sums::Entry> = BTreeMap::new();
         let mut duplicates = Vec::new();
@@ -405,18 +549,31 @@ impl WheelsGate {
             }));
             items.extend(duplicates);
             items.extend(order_item(&parsed.entries, &sums_name));
-            items.extend(unlisted_items(ctx, set, &first_by_name));
+            items.extend(unlisted_items(repo, set, &first_by_name));
         }
 
-        let repo_root = ctx.repo.canonicalize().unwrap_or_else(|_| ctx.repo.clone());
         let entries: Vec<&sums::Entry> =
             first_by_name.values().copied().filter(|e| ctx.wants(&wheel_subject(set, &e.name))).collect();
-        let wheels_dir = ctx.repo.join(&set.wheels);
+        // The directory is resolved once, inside the repository; each
+        // wheel is then a plain name in it.
+        let wheels_dir = match repo.dir(&set.wheels) {
+            Ok(dir) => dir,
+            Err(PathError::Missing { .. }) => ctx.repo.join(&set.wheels),
+            Err(e) => {
+                let reason = format!("not checked: {e}");
+                items.extend(entries.iter().map(|entry| {
+                    Item::error("hash", wheel_subject(set, &entry.name), reason.clone())
+                        .with(Evidence::hash("sha256", entry.sha256.clone(), None))
+                        .at(Location::at(&sums_name, entry.line, 1))
+                }));
+                return (items, parsed.entries);
+            }
+        };
         let cancelled = || ctx.cancel.is_cancelled();
         let checked: Vec<Item> = pool.install(|| {
             entries
                 .par_iter()
-                .map(|entry| check_wheel(&repo_root, &wheels_dir, set, &sums_name, entry, &cancelled))
+                .map(|entry| check_wheel(&wheels_dir, set, &sums_name, entry, &cancelled))
                 .collect()
         });
         items.extend(checked);
@@ -444,8 +601,12 @@ fn order_item(entries: &[sums::Entry], sums_name: &str) -> Option<Item> {
 }
 
 /// The files of the wheels directory that the sums file does not list.
-fn unlisted_items(ctx: &Context, set: &WheelSet, listed: &BTreeMap<&str, &sums::Entry>) -> Vec<Item> {
-    match list_files(&ctx.repo.join(&set.wheels)) {
+fn unlisted_items(repo: &Repo, set: &WheelSet, listed: &BTreeMap<&str, &sums::Entry>) -> Vec<Item> {
+    let at = Location::file(&set.wheels);
+    match repo
+        .dir(&set.wheels)
+        .and_then(|dir| list_files(&dir).map_err(|e| PathError::Io { path: set.wheels.clone(), source: e }))
+    {
         Ok(present) => present
             .iter()
             .filter(|n| !listed.contains_key(n.as_str()))
@@ -458,10 +619,12 @@ fn unlisted_items(ctx: &Context, set: &WheelSet, listed: &BTreeMap<&str, &sums::
                 .at(Location::file(wheel_subject(set, name)))
             })
             .collect(),
-        Err(e) => vec![
-            Item::error("missing", &set.wheels, format!("cannot list the wheels directory: {e}"))
-                .at(Location::file(&set.wheels)),
-        ],
+        Err(e @ PathError::Escapes { .. }) => {
+            vec![Item::error("unsafe-path", &set.wheels, e.to_string()).at(at)]
+        }
+        Err(e) => {
+            vec![Item::error("missing", &set.wheels, format!("cannot list the wheels directory: {e}")).at(at)]
+        }
     }
 }
 
@@ -477,18 +640,11 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     temporary.persist(path).map(drop).map_err(|e| e.error)
 }
 
-/// Reads a whole small file, refusing one larger than `limit`.
+/// Reads a whole small file, refusing one larger than `limit` and, before
+/// opening anything, one that is not a regular file (a symbolic link, FIFO,
+/// socket or device).
 fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
-    use std::io::Read as _;
-    let file = std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let mut bytes = Vec::new();
-    file.take(limit + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    if bytes.len() as u64 > limit {
-        return Err(format!("larger than the {limit}-byte limit for this file"));
-    }
-    Ok(bytes)
+    layout::read_regular(path, &path.display().to_string(), limit).map_err(|e| e.to_string())
 }
 
 /// Names of the non-hidden entries of `dir`, sorted.
@@ -504,8 +660,10 @@ fn list_files(dir: &Path) -> std::io::Result<Vec<String>> {
     Ok(names)
 }
 
+/// The item of one listed wheel: missing, refused, or its hash compared.
+/// Its type is checked before it is opened: a symbolic link (inside the
+/// repository or not), FIFO, socket, device or directory is an error.
 fn check_wheel(
-    repo_root: &Path,
     wheels_dir: &Path,
     set: &WheelSet,
     sums_name: &str,
@@ -531,27 +689,24 @@ fn check_wheel(
         }
         Err(e) => return Item::error("hash", subject, format!("cannot read: {e}")).at(listed_at),
     };
-    if metadata.file_type().is_symlink() {
-        let inside = path.canonicalize().is_ok_and(|target| target.starts_with(repo_root));
-        if !inside {
-            return Item::fail(
-                "unsafe-path",
-                subject,
-                "symlink pointing outside the repository; refusing to read it",
-            )
-            .at(listed_at);
-        }
+    if !metadata.file_type().is_file() {
+        let kind = layout::kind(&metadata.file_type());
+        return Item::error(
+            "unsafe-path",
+            &subject,
+            format!(
+                "{subject} is a {kind}, not a regular file; refusing to open it: commit the wheel itself"
+            ),
+        )
+        .with(Evidence::hash("sha256", entry.sha256.clone(), None))
+        .at(listed_at);
     }
     // A small file is read once: as an LFS pointer if it is one, else hashed
     // from the bytes already read.
     let small = (metadata.len() <= lfs::MAX_POINTER_BYTES).then(|| std::fs::read(&path));
     if let Some(Ok(bytes)) = &small
-        && let Some(pointer) = lfs::parse(bytes).transpose()
+        && let Some(pointer) = lfs::parse(bytes)
     {
-        let pointer = match pointer {
-            Ok(pointer) => pointer,
-            Err(e) => return lfs::invalid_item(&subject, &e).at(listed_at),
-        };
         let evidence = Evidence::hash("sha256", entry.sha256.clone(), Some(pointer.oid.clone()));
         let size = Evidence::fact("LFS object size", pointer.size.to_string());
         return if pointer.oid == entry.sha256 {

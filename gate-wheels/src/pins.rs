@@ -1,11 +1,11 @@
 //! Which requirements files are checked against which sums file.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::Path;
 
 use gate_core::{Item, Location};
 
-use crate::layout::WheelSet;
+use crate::layout::{PathError, Repo, WheelSet};
 use crate::requirements;
 use crate::sums::Entry;
 
@@ -34,7 +34,7 @@ pub struct Association {
 /// 2022 keeps `build-requirements.txt` beside `sha256sums.txt` but pins the
 /// wheels of `bootstrap-sha256sums.txt`), or, sharing none or unreadable,
 /// the set in its own directory, so that its problems are reported there.
-pub fn associate(repo: &Path, sets: &[(&WheelSet, Vec<Entry>)], configured: bool) -> Vec<Association> {
+pub fn associate(repo: &Repo, sets: &[(&WheelSet, Vec<Entry>)], configured: bool) -> Vec<Association> {
     let load = |path: &str| read(repo, path).map(|text| requirements::parse(&text));
     if configured {
         return sets
@@ -53,35 +53,51 @@ pub fn associate(repo: &Path, sets: &[(&WheelSet, Vec<Entry>)], configured: bool
     if sets.is_empty() {
         return Vec::new();
     }
-    let mut found = BTreeSet::new();
-    let dirs = std::iter::once(String::new()).chain(sets.iter().map(|(set, _)| {
+    let sums_dir = |set: &WheelSet| {
         Path::new(&set.sums).parent().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default()
-    }));
+    };
+    let mut found = BTreeSet::new();
+    let dirs = std::iter::once(String::new()).chain(sets.iter().map(|(set, _)| sums_dir(set)));
     for dir in dirs {
         for name in NAMES {
             let path = if dir.is_empty() { name.to_owned() } else { format!("{dir}/{name}") };
-            if repo.join(&path).is_file() {
+            // Anything by that name, a link or a FIFO too: reading it says
+            // why it is refused.
+            if repo.has(&path) {
                 found.insert(path);
             }
+        }
+    }
+    // The first set in each sums file's directory, and, for each listed
+    // hash, how many entries of each set list it: one pass over the lists.
+    let mut set_of_dir: HashMap<String, usize> = HashMap::new();
+    let mut sets_of_hash: HashMap<&str, HashMap<usize, usize>> = HashMap::new();
+    for (i, (set, entries)) in sets.iter().enumerate() {
+        set_of_dir.entry(sums_dir(set)).or_insert(i);
+        for entry in entries {
+            *sets_of_hash.entry(entry.sha256.as_str()).or_default().entry(i).or_default() += 1;
         }
     }
     found
         .into_iter()
         .map(|path| {
-            let dir = Path::new(&path).parent().unwrap_or(Path::new(""));
-            let own =
-                sets.iter().position(|(set, _)| Path::new(&set.sums).parent() == Some(dir)).unwrap_or(0);
+            let dir = Path::new(&path).parent().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
+            let own = set_of_dir.get(&dir).copied().unwrap_or(0);
             let file = load(&path);
             let Ok(parsed) = &file else {
                 return Association { path, set: own, why: None, file };
             };
-            let pinned: BTreeSet<&str> = parsed.requirements.iter().flat_map(|r| r.sha256_hashes()).collect();
-            let shared =
-                |entries: &[Entry]| entries.iter().filter(|e| pinned.contains(e.sha256.as_str())).count();
-            let (best, count) = sets
+            let pinned: HashSet<&str> = parsed.requirements.iter().flat_map(|r| r.sha256_hashes()).collect();
+            let mut shared = vec![0usize; sets.len()];
+            for counts in pinned.iter().filter_map(|hash| sets_of_hash.get(hash)) {
+                for (&set, &count) in counts {
+                    shared[set] += count;
+                }
+            }
+            let (best, count) = shared
                 .iter()
+                .copied()
                 .enumerate()
-                .map(|(i, (_, entries))| (i, shared(entries)))
                 .max_by_key(|&(i, count)| (count, std::cmp::Reverse(i)))
                 .unwrap_or((own, 0));
             let (set, why) = if count > 0 {
@@ -95,14 +111,22 @@ pub fn associate(repo: &Path, sets: &[(&WheelSet, Vec<Entry>)], configured: bool
         .collect()
 }
 
-/// A requirements file's text, or the item saying why it cannot be read.
-fn read(repo: &Path, path: &str) -> Result<String, Box<Item>> {
-    match crate::read_bounded(&repo.join(path), MAX_BYTES).map(String::from_utf8) {
+/// A requirements file's text, or the item saying why it cannot be read:
+/// an error when it is refused or unreadable (a link, a FIFO, outside the
+/// repository, too large), a failure when it is not UTF-8.
+fn read(repo: &Repo, path: &str) -> Result<String, Box<Item>> {
+    match repo.read(path, MAX_BYTES).map(String::from_utf8) {
         Ok(Ok(text)) => Ok(text),
         Ok(Err(_)) => {
             Err(Box::new(Item::fail("pin-syntax", path, "not UTF-8 text").at(Location::file(path))))
         }
-        Err(reason) => Err(Box::new(Item::error("pin-syntax", path, reason).at(Location::file(path)))),
+        Err(e) => {
+            let reason = match e {
+                PathError::Missing { .. } => format!("{e}: a configured requirements file must be committed"),
+                e => e.to_string(),
+            };
+            Err(Box::new(Item::error("pin-syntax", path, reason).at(Location::file(path))))
+        }
     }
 }
 
@@ -128,7 +152,8 @@ pub fn check(files: &[&Association], set: &WheelSet, entries: &[Entry]) -> Vec<I
         unpinned = Some(match unpinned {
             None => here,
             Some(before) => {
-                before.into_iter().filter(|b| here.iter().any(|h| wheel_of(h) == wheel_of(b))).collect()
+                let unpinned_here: HashSet<&str> = here.iter().map(wheel_of).collect();
+                before.into_iter().filter(|b| unpinned_here.contains(wheel_of(b))).collect()
             }
         });
     }

@@ -12,7 +12,7 @@
 //! and `.`), versions as PEP 440 versions (`1.0` equals `1.0.0`). An
 //! included file (`-r other.txt`) is recorded, not followed.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::str::FromStr as _;
 
 use gate_core::{Evidence, Item, Location, Severity};
@@ -630,7 +630,7 @@ pub(crate) fn wheel_release(file_name: &str) -> Option<(String, Version)> {
 }
 
 /// What kind of distribution a listed file is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum DistributionKind {
     Wheel,
     Sdist,
@@ -660,9 +660,76 @@ fn classify(entry: &Entry) -> Option<ListedDistribution<'_>> {
     Some(ListedDistribution { entry, kind: DistributionKind::Sdist, release })
 }
 
-impl ListedDistribution<'_> {
-    fn is_release(&self, kind: DistributionKind, name: &str, version: &Version) -> bool {
-        self.kind == kind && self.release.as_ref().is_some_and(|(n, v)| n == name && v == version)
+/// The listed distributions, indexed so that each requirement finds its
+/// files without scanning the list: [`check`] takes time linear in the
+/// sizes of the two files.
+struct Listed<'a> {
+    all: &'a [ListedDistribution<'a>],
+    /// (kind, name, version) → indexes into `all`, in list order.
+    by_release: HashMap<(DistributionKind, String, Version), Vec<usize>>,
+    /// Name → indexes of its wheels, whatever the version, in list order.
+    wheels_by_name: HashMap<&'a str, Vec<usize>>,
+    /// SHA-256 → indexes, in list order.
+    by_hash: HashMap<&'a str, Vec<usize>>,
+}
+
+impl<'a> Listed<'a> {
+    fn new(all: &'a [ListedDistribution<'a>]) -> Self {
+        let mut listed =
+            Self { all, by_release: HashMap::new(), wheels_by_name: HashMap::new(), by_hash: HashMap::new() };
+        for (index, distribution) in all.iter().enumerate() {
+            listed.by_hash.entry(distribution.entry.sha256.as_str()).or_default().push(index);
+            let Some((name, version)) = &distribution.release else { continue };
+            listed
+                .by_release
+                .entry((distribution.kind, name.clone(), version.clone()))
+                .or_default()
+                .push(index);
+            if distribution.kind == DistributionKind::Wheel {
+                listed.wheels_by_name.entry(name.as_str()).or_default().push(index);
+            }
+        }
+        listed
+    }
+
+    /// The files of one release, with their indexes, in list order.
+    fn release(
+        &self,
+        kind: DistributionKind,
+        name: &str,
+        version: &Version,
+    ) -> impl Iterator<Item = (usize, &'a ListedDistribution<'a>)> + use<'_, 'a> {
+        let all = self.all;
+        let key = (kind, name.to_owned(), version.clone());
+        self.by_release.get(&key).map_or(&[][..], Vec::as_slice).iter().map(move |&i| (i, &all[i]))
+    }
+}
+
+/// At most this many files, versions or hashes are named in one item: the
+/// rest are counted, so that an item's size does not grow with the lists.
+const NAMED: usize = 16;
+
+/// `names` joined with `, `: the first [`NAMED`], then how many more.
+fn listing(names: impl IntoIterator<Item = String>) -> String {
+    listing_with(names, ", ")
+}
+
+/// `names` joined with `separator`: the first [`NAMED`], then how many more.
+fn listing_with(names: impl IntoIterator<Item = String>, separator: &str) -> String {
+    let mut names = names.into_iter();
+    let mut shown: Vec<String> = names.by_ref().take(NAMED).collect();
+    let rest = names.count();
+    if rest > 0 {
+        shown.push(format!("… and {rest} more"));
+    }
+    shown.join(separator)
+}
+
+/// `item`, saying how many of `total` files it names no evidence for.
+fn more(item: Item, total: usize) -> Item {
+    match total.saturating_sub(NAMED) {
+        0 => item,
+        rest => item.with(Evidence::fact("not shown", format!("{rest} more listed files"))),
     }
 }
 
@@ -715,7 +782,12 @@ pub fn check(
         .collect();
 
     let listed: Vec<ListedDistribution<'_>> = sums.iter().filter_map(classify).collect();
-    let context = CheckContext { req_path, sums_path, wheels_dir, listed: &listed };
+    let mut requirements_by_name: HashMap<&str, Vec<&Requirement>> = HashMap::new();
+    for requirement in &file.requirements {
+        requirements_by_name.entry(requirement.name.as_str()).or_default().push(requirement);
+    }
+    let context =
+        CheckContext { req_path, sums_path, wheels_dir, listed: Listed::new(&listed), requirements_by_name };
     let mut subjects = Subjects::default();
     let mut covered_wheels: HashSet<usize> = HashSet::new();
     for requirement in &file.requirements {
@@ -747,7 +819,7 @@ pub fn check(
     if report_unpinned_wheels {
         for (index, wheel) in listed.iter().enumerate() {
             if wheel.kind == DistributionKind::Wheel && !covered_wheels.contains(&index) {
-                items.push(context.unpinned_wheel_item(file, wheel, &mut subjects));
+                items.push(context.unpinned_wheel_item(wheel, &mut subjects));
             }
         }
     }
@@ -759,7 +831,9 @@ struct CheckContext<'a> {
     req_path: &'a str,
     sums_path: &'a str,
     wheels_dir: &'a str,
-    listed: &'a [ListedDistribution<'a>],
+    listed: Listed<'a>,
+    /// The requirements of each name, in file order.
+    requirements_by_name: HashMap<&'a str, Vec<&'a Requirement>>,
 }
 
 impl CheckContext<'_> {
@@ -795,11 +869,7 @@ impl CheckContext<'_> {
                 .fold(item, |item, h| item.with(Evidence::hash(h.algorithm.name(), h.hex.clone(), None)))
         };
         let release_wheels = |version: &Version| -> Vec<(usize, &ListedDistribution<'_>)> {
-            self.listed
-                .iter()
-                .enumerate()
-                .filter(|(_, d)| d.is_release(DistributionKind::Wheel, &requirement.name, version))
-                .collect()
+            self.listed.release(DistributionKind::Wheel, &requirement.name, version).collect()
         };
         let Some(version) = requirement.version.as_ref().filter(|_| !requirement.hashes.is_empty()) else {
             // A version pinned without hashes: this failure speaks for its wheels.
@@ -828,13 +898,15 @@ impl CheckContext<'_> {
         };
         let subject = format!("{}/{}=={version}", self.req_path, requirement.name);
         let pinned: Vec<&str> = requirement.sha256_hashes().collect();
+        let is_pinned: HashSet<&str> = pinned.iter().copied().collect();
         let wheels = release_wheels(version);
         let matched: Vec<&(usize, &ListedDistribution<'_>)> =
-            wheels.iter().filter(|(_, w)| pinned.contains(&w.entry.sha256.as_str())).collect();
-        let pinned_sdist = self.listed.iter().find(|d| {
-            d.is_release(DistributionKind::Sdist, &requirement.name, version)
-                && pinned.contains(&d.entry.sha256.as_str())
-        });
+            wheels.iter().filter(|(_, w)| is_pinned.contains(w.entry.sha256.as_str())).collect();
+        let pinned_sdist = self
+            .listed
+            .release(DistributionKind::Sdist, &requirement.name, version)
+            .map(|(_, d)| d)
+            .find(|d| is_pinned.contains(d.entry.sha256.as_str()));
         if let (true, Some(sdist)) = (matched.is_empty(), pinned_sdist) {
             // A file used to fetch sources for from-source builds pins sdists:
             // the committed sdist is what it must match.
@@ -863,45 +935,45 @@ impl CheckContext<'_> {
             .at(at);
             let other_versions: Vec<String> = self
                 .listed
-                .iter()
-                .filter(|d| d.kind == DistributionKind::Wheel)
-                .filter_map(|d| d.release.as_ref().filter(|(n, _)| *n == requirement.name))
+                .wheels_by_name
+                .get(requirement.name.as_str())
+                .into_iter()
+                .flatten()
+                .filter_map(|&i| self.listed.all[i].release.as_ref())
                 .map(|(_, v)| v.to_string())
                 .collect();
             if !other_versions.is_empty() {
-                item = item.with(Evidence::fact("wheel versions listed", other_versions.join(", ")));
+                item = item.with(Evidence::fact("wheel versions listed", listing(other_versions)));
             }
-            for sdist in self
-                .listed
-                .iter()
-                .filter(|d| d.is_release(DistributionKind::Sdist, &requirement.name, version))
-            {
+            for (_, sdist) in self.listed.release(DistributionKind::Sdist, &requirement.name, version) {
                 item = item.with(Evidence::fact("sdist listed", self.listed_path(sdist.entry)));
             }
-            for entry in self.listed.iter().map(|d| d.entry).filter(|e| pinned.contains(&e.sha256.as_str())) {
+            let mut pinned_listed: Vec<usize> =
+                is_pinned.iter().filter_map(|h| self.listed.by_hash.get(h)).flatten().copied().collect();
+            pinned_listed.sort_unstable();
+            for entry in pinned_listed.iter().take(NAMED).map(|&i| self.listed.all[i].entry) {
                 item = item
                     .with(Evidence::fact("pinned hash listed for", self.listed_path(entry)))
                     .at(self.listed_at(entry));
             }
-            return pinned_hashes(with_marker(item));
+            return pinned_hashes(with_marker(more(item, pinned_listed.len())));
         }
 
         if matched.is_empty() {
             // The failure speaks for every wheel of this release.
             covered_wheels.extend(wheels.iter().map(|&(index, _)| index));
-            let names: Vec<String> = wheels.iter().map(|(_, w)| w.entry.name.clone()).collect();
+            let names = listing(wheels.iter().map(|(_, w)| w.entry.name.clone()));
             let reason = if pinned.is_empty() {
-                format!("pins no sha256 hash, and {} lists sha256 only: {}", self.sums_path, names.join(", "))
+                format!("pins no sha256 hash, and {} lists sha256 only: {names}", self.sums_path)
             } else {
                 format!(
-                    "none of the {} pinned sha256 hash{} is the listed hash of {}",
+                    "none of the {} pinned sha256 hash{} is the listed hash of {names}",
                     pinned.len(),
                     if pinned.len() == 1 { "" } else { "es" },
-                    names.join(", ")
                 )
             };
-            let actual = (!pinned.is_empty()).then(|| pinned.join(", "));
-            let item = wheels.iter().fold(
+            let actual = (!pinned.is_empty()).then(|| listing(pinned.iter().map(|h| (*h).to_owned())));
+            let item = wheels.iter().take(NAMED).fold(
                 Item::fail("pin-hash", subjects.unique("pin-hash", subject, requirement.line), reason).at(at),
                 |item, (_, wheel)| {
                     item.with(Evidence::hash("sha256", wheel.entry.sha256.clone(), actual.clone()))
@@ -914,16 +986,16 @@ impl CheckContext<'_> {
                 .iter()
                 .filter(|h| h.algorithm != HashAlgorithm::Sha256)
                 .fold(item, |item, h| item.with(Evidence::hash(h.algorithm.name(), h.hex.clone(), None)));
-            return with_marker(item);
+            return with_marker(more(item, wheels.len()));
         }
 
         covered_wheels.extend(matched.iter().map(|&&(index, _)| index));
-        let names: Vec<String> = matched.iter().map(|(_, w)| w.entry.name.clone()).collect();
-        let item = matched.iter().fold(
+        let names = listing(matched.iter().map(|(_, w)| w.entry.name.clone()));
+        let item = matched.iter().take(NAMED).fold(
             Item::pass(
                 "pin",
                 subjects.unique("pin", subject, requirement.line),
-                format!("pinned sha256 is the listed hash of {}", names.join(", ")),
+                format!("pinned sha256 is the listed hash of {names}"),
             )
             .at(at),
             |item, (_, wheel)| {
@@ -936,27 +1008,23 @@ impl CheckContext<'_> {
                 .at(self.listed_at(wheel.entry))
             },
         );
-        with_marker(item)
+        with_marker(more(item, matched.len()))
     }
 
     /// The warning for a listed wheel that no requirement accounts for.
-    fn unpinned_wheel_item(
-        &self,
-        file: &RequirementsFile,
-        wheel: &ListedDistribution<'_>,
-        subjects: &mut Subjects,
-    ) -> Item {
+    fn unpinned_wheel_item(&self, wheel: &ListedDistribution<'_>, subjects: &mut Subjects) -> Item {
         let reason = match &wheel.release {
             None => {
                 format!("not a PEP 427 wheel file name, so no requirement in {} can pin it", self.req_path)
             }
             Some((name, version)) => {
-                let same_name: Vec<String> = file
-                    .requirements
-                    .iter()
-                    .filter(|r| r.name == *name)
-                    .map(|r| format!("line {} pins `{}`", r.line, r.display()))
-                    .collect();
+                let same_name =
+                    self.requirements_by_name.get(name.as_str()).map_or_else(String::new, |same| {
+                        listing_with(
+                            same.iter().map(|r| format!("line {} pins `{}`", r.line, r.display())),
+                            "; ",
+                        )
+                    });
                 if same_name.is_empty() {
                     format!(
                         "listed in {} but no requirement in {} pins {name}=={version}",
@@ -965,9 +1033,7 @@ impl CheckContext<'_> {
                 } else {
                     format!(
                         "listed in {} but no requirement in {} pins it ({})",
-                        self.sums_path,
-                        self.req_path,
-                        same_name.join("; ")
+                        self.sums_path, self.req_path, same_name
                     )
                 }
             }
