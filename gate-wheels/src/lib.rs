@@ -11,7 +11,7 @@
 pub mod build_deps;
 mod digest;
 mod layout;
-mod lfs;
+pub mod lfs;
 mod pins;
 mod python;
 pub mod rebuild;
@@ -705,8 +705,12 @@ fn check_wheel(
     // from the bytes already read.
     let small = (metadata.len() <= lfs::MAX_POINTER_BYTES).then(|| std::fs::read(&path));
     if let Some(Ok(bytes)) = &small
-        && let Some(pointer) = lfs::parse(bytes)
+        && let Some(pointer) = lfs::parse(bytes).transpose()
     {
+        let pointer = match pointer {
+            Ok(pointer) => pointer,
+            Err(e) => return lfs::invalid_item(&subject, &e).at(listed_at),
+        };
         let evidence = Evidence::hash("sha256", entry.sha256.clone(), Some(pointer.oid.clone()));
         let size = Evidence::fact("LFS object size", pointer.size.to_string());
         return if pointer.oid == entry.sha256 {
