@@ -33,6 +33,20 @@ pub struct GateOutcome {
     pub notes: Vec<String>,
     /// One item per thing the gate looked at.
     pub items: Vec<Item>,
+    /// The commit the gate judged, when it judged one (the ci gate does):
+    /// the report names it at the top.
+    pub judged: Option<JudgedCommit>,
+}
+
+/// The commit a gate judged, and how it was named.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JudgedCommit {
+    /// The full SHA.
+    pub sha: String,
+    /// The ref it was named by, and where that came from.
+    pub git_ref: RefSource,
+    /// A web page of the commit, when known.
+    pub url: Option<String>,
 }
 
 impl GateOutcome {

@@ -362,6 +362,9 @@ pub struct Report {
     /// The commit judged (full SHA), when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commit: Option<String>,
+    /// A web page of the commit, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit_url: Option<String>,
     /// The ref the commit was named by, and where it came from.
     #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
     pub git_ref: Option<RefSource>,
@@ -446,6 +449,7 @@ impl Report {
             config: String::new(),
             generated_at,
             commit: None,
+            commit_url: None,
             git_ref: None,
             as_of: String::new(),
             verdict,
@@ -454,6 +458,15 @@ impl Report {
             gates,
             waivers,
             shard: None,
+        }
+    }
+
+    /// Names the commit judged, unless one is named already.
+    pub fn name_commit(&mut self, judged: crate::JudgedCommit) {
+        if self.commit.is_none() {
+            self.commit = Some(judged.sha);
+            self.commit_url = judged.url;
+            self.git_ref = Some(judged.git_ref);
         }
     }
 

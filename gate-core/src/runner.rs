@@ -271,6 +271,7 @@ pub fn run(gates: &[Arc<dyn Gate>], ctx: &Context, options: &RunOptions, reposit
         }
     }
 
+    let mut judged = Vec::new();
     let mut reports: Vec<GateReport> = gates
         .iter()
         .zip(results)
@@ -278,7 +279,9 @@ pub fn run(gates: &[Arc<dyn Gate>], ctx: &Context, options: &RunOptions, reposit
         .zip(&activities)
         .map(|(((gate, result), deadline), activity)| {
             let timeout = *deadline - started;
-            gate_report(gate.as_ref(), result, timeout, activity.current(), options)
+            let (report, commit) = gate_report(gate.as_ref(), result, timeout, activity.current(), options);
+            judged.extend(commit);
+            report
         })
         .collect();
     reports.extend(options.off.iter().map(OffGate::report));
@@ -286,6 +289,9 @@ pub fn run(gates: &[Arc<dyn Gate>], ctx: &Context, options: &RunOptions, reposit
         waiver::apply(&options.waivers, reports.iter_mut().flat_map(|g| g.items.iter_mut()), ctx.today());
     let mut report = Report::assemble(repository, generated_now(), reports, waivers);
     report.as_of = ctx.now.to_string();
+    if let Some(first) = judged.into_iter().next() {
+        report.name_commit(first);
+    }
     report
 }
 
@@ -300,7 +306,7 @@ fn gate_report(
     timeout: Duration,
     activity: Option<String>,
     options: &RunOptions,
-) -> GateReport {
+) -> (GateReport, Option<crate::JudgedCommit>) {
     let name = gate.name();
     let (run, outcome, took) = match result {
         Some((Ended::Finished(mut outcome), took)) => {
@@ -358,14 +364,15 @@ fn gate_report(
             item
         })
         .collect();
-    GateReport {
+    let report = GateReport {
         name: name.to_owned(),
         verifies: gate.verifies().to_owned(),
         run,
         duration_ms: u64::try_from(took.as_millis()).unwrap_or(u64::MAX),
         notes: outcome.notes,
         items,
-    }
+    };
+    (report, outcome.judged)
 }
 
 /// Formats a duration the way the config accepts it (`90s`, `10m`).

@@ -296,6 +296,10 @@ pub fn aggregate(
         }
     }
 
+    // The commit the shards judged (the ci shard names it), else the plan's.
+    let judged = accepted.values().find_map(|p| {
+        Some((p.report.commit.clone()?, p.report.git_ref.clone()?, p.report.commit_url.clone()))
+    });
     let mut gates: Vec<GateReport> = Vec::new();
     if !problems.is_empty() {
         let items = problems
@@ -329,7 +333,17 @@ pub fn aggregate(
         item.waived_by = None;
     }
     let waivers = waiver::apply(waivers, gates.iter_mut().flat_map(|g| g.items.iter_mut()), today);
-    Report::assemble(repository, crate::runner::generated_now(), gates, waivers)
+    let mut report = Report::assemble(repository, crate::runner::generated_now(), gates, waivers);
+    match judged {
+        Some((sha, git_ref, url)) => report.name_commit(crate::JudgedCommit { sha, git_ref, url }),
+        None if plan.commit != UNKNOWN_COMMIT => report.name_commit(crate::JudgedCommit {
+            sha: plan.commit.clone(),
+            git_ref: crate::RefSource { name: plan.commit.clone(), from: "the plan".to_owned() },
+            url: None,
+        }),
+        None => {}
+    }
+    report
 }
 
 /// What is foreign about a partial, if anything.

@@ -43,7 +43,7 @@ fn gate(name: &'static str, run: impl Fn(&Context) -> GateOutcome + Send + Sync 
 }
 
 fn items(items: Vec<Item>) -> GateOutcome {
-    GateOutcome { notes: vec![], items }
+    GateOutcome { items, ..GateOutcome::default() }
 }
 
 fn ctx() -> Context {
@@ -312,4 +312,25 @@ fn a_timed_out_gate_names_what_it_was_working_on() {
     assert_eq!(report.gates[0].run, GateRunStatus::TimedOut);
     let reason = &report.gates[0].items[0].reason;
     assert!(reason.contains("working on: rebuilding rc_units-0.3.1-py3-none-any.whl"), "{reason}");
+}
+
+#[test]
+fn the_commit_a_gate_judged_heads_the_report() {
+    let report = run(
+        &[gate("ci", |_| {
+            let mut outcome = items(vec![Item::pass("thing", "x", "ok")]);
+            outcome.judged = Some(gate_core::JudgedCommit {
+                sha: "5e1ea5ec0ffee0ddba11c0de5eed5a1ad5e1ea5e".into(),
+                git_ref: gate_core::RefSource { name: "main".into(), from: "--ref".into() },
+                url: None,
+            });
+            outcome
+        })],
+        &RunOptions::default(),
+    );
+    assert_eq!(report.commit.as_deref(), Some("5e1ea5ec0ffee0ddba11c0de5eed5a1ad5e1ea5e"));
+    assert_eq!(report.git_ref.as_ref().map(|r| (r.name.as_str(), r.from.as_str())), Some(("main", "--ref")));
+    assert_eq!(report.as_of, "2026-11-25T12:00:00Z");
+    let json = gate_core::render::json(&report);
+    assert!(json.contains("\"ref\": {"), "{json}");
 }

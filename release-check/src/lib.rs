@@ -5,6 +5,7 @@
 //! [`main`]. Exit codes: [`EXIT_GO`], [`EXIT_NO_GO`], [`EXIT_USAGE`].
 
 pub mod bisect_command;
+pub mod commit;
 pub mod config;
 pub mod image_test;
 pub mod publish_command;
@@ -272,6 +273,9 @@ pub fn report(args: &ReportArgs, repo: &Path, loaded: &config::Loaded) -> anyhow
     }
     let mut report = gate_core::runner::run(&gates, &ctx, &options, repo.display().to_string());
     report.config = loaded.source.to_string();
+    if let Ok(judged) = commit::local_commit(repo) {
+        report.name_commit(judged);
+    }
     emit(&report, &args.output, FormatArg::Text)
 }
 

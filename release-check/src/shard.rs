@@ -192,9 +192,9 @@ fn make_plan(
         ctx.jobs = jobs;
     }
     let units: Vec<(&str, Vec<String>)> = gates.iter().map(|g| (g.name(), g.units(&ctx))).collect();
-    let (commit, unknown) = match commit(repo) {
-        Ok(commit) => (commit, None),
-        Err(why) => (UNKNOWN_COMMIT.to_owned(), Some(why)),
+    let (commit, unknown) = match crate::commit::local_commit(repo) {
+        Ok(judged) => (judged.sha, None),
+        Err(why) => (UNKNOWN_COMMIT.to_owned(), Some(why.0)),
     };
     let config = match &loaded.source {
         Source::File(path) | Source::CargoWorkspace(path) => shard::sha256_hex(
@@ -203,31 +203,6 @@ fn make_plan(
         Source::Defaults => shard::sha256_hex(b""),
     };
     Ok((Plan::new(&units, sharding.max_per_shard.get(), &commit, &config), unknown))
-}
-
-/// The commit being checked: `GITHUB_SHA`, else `HEAD` when `repo` is the
-/// root of a git work tree; else why it is unknown.
-fn commit(repo: &Path) -> Result<String, String> {
-    if let Some(sha) = std::env::var_os("GITHUB_SHA").filter(|v| !v.is_empty()) {
-        return Ok(sha.to_string_lossy().into_owned());
-    }
-    let output = std::process::Command::new("git")
-        .arg("-C")
-        .arg(repo)
-        .args(["rev-parse", "--show-toplevel", "HEAD"])
-        .output()
-        .map_err(|e| format!("GITHUB_SHA is not set and git could not be run: {e}"))?;
-    let text = String::from_utf8_lossy(&output.stdout);
-    let mut lines = text.lines();
-    match (output.status.success(), lines.next(), lines.next()) {
-        (true, Some(top), Some(head)) if Path::new(top).canonicalize().ok() == repo.canonicalize().ok() => {
-            Ok(head.to_owned())
-        }
-        (true, Some(_), Some(_)) => {
-            Err("GITHUB_SHA is not set and the repository is not the root of its git work tree".to_owned())
-        }
-        _ => Err("GITHUB_SHA is not set and the repository is not a git work tree with a commit".to_owned()),
-    }
 }
 
 /// The plan as text: a header, then one line per shard.
