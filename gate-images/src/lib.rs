@@ -2,10 +2,14 @@
 //! CI uses is the one that was pushed.
 //!
 //! With no configuration it finds the image references of a repository:
-//! `FROM` and `COPY --from` in Dockerfiles (`Dockerfile`, `*.Dockerfile`,
-//! `Dockerfile.*`, at most six levels deep), and the images of CircleCI,
-//! GitHub Actions and GitLab CI jobs. Each is parsed by the distribution
-//! reference grammar and must carry a digest. Beside that, each
+//! every image BuildKit would pull for a Dockerfile (`Dockerfile`,
+//! `*.Dockerfile`, `Dockerfile.*`, at most six levels deep): `# syntax`,
+//! `FROM`, `COPY --from`, `RUN --mount=…,from=` and their `ONBUILD` forms
+//! ([`dockerfile`]); and the images of CircleCI, GitHub Actions and GitLab CI
+//! jobs. Each is parsed by the distribution reference grammar and must carry
+//! a digest. A gate that finds none reports an error: it checked nothing.
+//! Every file is read only when it is a regular file inside the repository
+//! ([`scan::read_file`]). Beside that, each
 //! `dockerfiles/<name>/image_hash` (SecureDrop's record of the digest it
 //! pushed) must agree with the digest CI pins for that image. With
 //! `check-registry = true`, each pinned digest must also exist in its
@@ -23,7 +27,9 @@ pub mod yaml;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
-use gate_core::{CancelToken, CheckInfo, Context, Evidence, Gate, GateOutcome, Item, Location, Severity};
+use gate_core::{
+    CancelToken, CheckInfo, Context, Evidence, Gate, GateOutcome, Item, Location, Severity, Status,
+};
 use serde::Deserialize;
 
 pub use pushed::RecordConfig;
@@ -88,7 +94,21 @@ impl ImagesGate {
     }
 }
 
+/// The check of the error item of a gate that found no image reference.
+pub const NOTHING_FOUND: &str = "references";
+
+/// Where the gate looks for image references, for the item that says it found none.
+const LOOKED_FOR: &str = "`# syntax`, `FROM`, `COPY --from`, `RUN --mount=…,from=` and `ONBUILD` in Dockerfiles \
+     (`Dockerfile`, `*.Dockerfile`, `Dockerfile.*`, up to five directories below the root), and job images in \
+     `.github/workflows/*.yml`, `.circleci/config.yml` and `.gitlab-ci.yml`";
+
 const CHECKS: &[CheckInfo] = &[
+    CheckInfo {
+        id: NOTHING_FOUND,
+        default_severity: Severity::Blocker,
+        summary: "The repository names at least one image: a gate that finds no image reference has checked nothing.",
+        remedy: "Name the images in a Dockerfile or CI configuration the gate reads, or turn the gate off with `[gates.images] enabled = false` if the repository builds and runs no container images.",
+    },
     CheckInfo {
         id: "parse",
         default_severity: Severity::Blocker,
@@ -149,19 +169,9 @@ impl Gate for ImagesGate {
     fn run(&self, ctx: &Context) -> GateOutcome {
         let mut outcome = GateOutcome::new();
         let collected = collect(&ctx.repo, &ctx.cancel);
-        let record_paths: Vec<String> = if self.config.record.is_empty() {
-            collected.records.clone()
-        } else {
-            self.config.record.iter().map(|r| r.file.as_str().to_owned()).collect()
-        };
-        if collected.files.is_empty() && record_paths.is_empty() && collected.items.is_empty() {
-            outcome.note(
-                "no Dockerfile, CI configuration or image record found (looked for Dockerfile, *.Dockerfile, Dockerfile.*, .circleci/config.yml, .github/workflows/*.yml, .gitlab-ci.yml, dockerfiles/*/image_hash)",
-            );
-            return outcome;
-        }
         outcome.notes.extend(collected.notes.iter().cloned());
         outcome.items.extend(collected.items.iter().cloned());
+        outcome.items.extend(nothing_found(&collected));
         self.check_pins(&collected, &mut outcome);
         if ctx.cancel.is_cancelled() {
             outcome.push(Item::error("pushed-digest", "", "cancelled"));
@@ -219,6 +229,9 @@ pub struct Collected {
 pub fn collect(repo: &Path, cancel: &CancelToken) -> Collected {
     let sources = scan::discover(repo, cancel);
     let mut collected = Collected { records: sources.records, ..Collected::default() };
+    for (path, why) in &sources.refused {
+        collected.items.push(Item::error("parse", path, why).at(Location::file(path)));
+    }
     if let Some(why) = &sources.truncated {
         collected.items.push(Item::error(
             "parse",
@@ -231,7 +244,7 @@ pub fn collect(repo: &Path, cancel: &CancelToken) -> Collected {
             collected.items.push(Item::error("parse", "", "cancelled"));
             break;
         }
-        let text = match scan::read_bounded(&repo.join(path)) {
+        let text = match scan::read_file(repo, path) {
             Ok(text) => text,
             Err(e @ scan::ReadError::NotUtf8(_)) => {
                 collected.items.push(Item::fail("parse", path, e.to_string()).at(Location::file(path)));
@@ -316,6 +329,31 @@ pub fn collect(repo: &Path, cancel: &CancelToken) -> Collected {
         ));
     }
     collected
+}
+
+/// The error item of a gate that found no image reference at all, unless
+/// an item already says why (a file that could not be read or parsed).
+fn nothing_found(collected: &Collected) -> Option<Item> {
+    let explained =
+        !collected.references.is_empty() || collected.items.iter().any(|i| i.status != Status::Pass);
+    if explained {
+        return None;
+    }
+    let found = if collected.files.is_empty() {
+        "found none of these files".to_owned()
+    } else {
+        let paths: Vec<&str> = collected.files.iter().map(|(_, p)| p.as_str()).collect();
+        format!("found {} without any", bounded_list(&paths))
+    };
+    Some(Item::error(
+        NOTHING_FOUND,
+        "",
+        format!(
+            "no image reference found, so no image was checked: looked for {LOOKED_FOR}; {found}. \
+             If the repository builds and runs no container images, turn the gate off with \
+             `[gates.images] enabled = false`"
+        ),
+    ))
 }
 
 /// `path:text`, the text bounded so that hostile input cannot make huge ids.
@@ -405,7 +443,7 @@ impl ImagesGate {
             self.config.record.iter().map(|r| (r.file.as_str().to_owned(), Some(r))).collect()
         };
         for (path, configured) in records {
-            let text = match scan::read_bounded(&repo.join(&path)) {
+            let text = match scan::read_file(repo, &path) {
                 Ok(text) => text,
                 Err(e) => {
                     outcome.push(Item::error("parse", &path, e.to_string()).at(Location::file(&path)));

@@ -2,7 +2,7 @@
 //! repository (bounded walk), the CI configurations at their fixed places,
 //! and `dockerfiles/<name>/image_hash` records.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use gate_core::CancelToken;
 
@@ -86,6 +86,9 @@ pub struct Sources {
     pub files: Vec<(Kind, String)>,
     /// `dockerfiles/<name>/image_hash` files, sorted.
     pub records: Vec<String>,
+    /// Places the gate would read but refused to (a directory that resolves
+    /// outside the repository), each with the reason.
+    pub refused: Vec<(String, String)>,
     /// Why the search stopped early, if it did.
     pub truncated: Option<String>,
 }
@@ -100,7 +103,17 @@ pub fn is_dockerfile_name(name: &str) -> bool {
             && !name.ends_with(".dockerignore"))
 }
 
-/// Looks for every file the gate reads. Symlinks are not followed.
+/// Whether a directory entry of this type, at `path`, is a directory: a real
+/// one, or a symbolic link to one (never walked into, never read as a file).
+fn is_dir_entry(file_type: std::fs::FileType, path: &Path) -> bool {
+    file_type.is_dir() || (file_type.is_symlink() && std::fs::metadata(path).is_ok_and(|m| m.is_dir()))
+}
+
+/// Looks for every file the gate reads. Symbolic links to directories are
+/// not walked into. A file found under one of the names the gate reads is
+/// listed whatever its type (a FIFO, a socket, a symbolic link): reading
+/// it ([`read_file`]) says what is wrong with it, so that nothing the gate
+/// should have read is skipped without a word.
 pub fn discover(repo: &Path, cancel: &CancelToken) -> Sources {
     let mut sources = Sources::default();
     let mut pending: Vec<(String, usize)> = vec![(String::new(), 0)];
@@ -120,32 +133,37 @@ pub fn discover(repo: &Path, cancel: &CancelToken) -> Sources {
             }
             let name = entry.file_name().to_string_lossy().into_owned();
             let rel = if dir.is_empty() { name.clone() } else { format!("{dir}/{name}") };
-            match entry.file_type() {
-                Ok(t) if t.is_dir() && depth + 1 < MAX_DEPTH && !SKIPPED_DIRS.contains(&name.as_str()) => {
+            let Ok(file_type) = entry.file_type() else { continue };
+            if file_type.is_dir() {
+                if depth + 1 < MAX_DEPTH && !SKIPPED_DIRS.contains(&name.as_str()) {
                     pending.push((rel, depth + 1));
                 }
-                Ok(t) if t.is_file() && is_dockerfile_name(&name) => {
-                    sources.files.push((Kind::Dockerfile, rel));
-                }
-                _ => {}
+            } else if is_dockerfile_name(&name) && !is_dir_entry(file_type, &entry.path()) {
+                sources.files.push((Kind::Dockerfile, rel));
             }
         }
     }
     for (kind, rel) in [(Kind::CircleCi, ".circleci/config.yml"), (Kind::GitLab, ".gitlab-ci.yml")] {
-        if is_regular_file(&repo.join(rel)) {
+        let path = repo.join(rel);
+        if let Ok(meta) = std::fs::symlink_metadata(&path)
+            && !is_dir_entry(meta.file_type(), &path)
+        {
             sources.files.push((kind, rel.to_owned()));
         }
     }
-    for name in list_dir(&repo.join(".github/workflows")) {
+    for name in list_inside(repo, ".github/workflows", &mut sources.refused) {
+        let rel = format!(".github/workflows/{name}");
+        let path = repo.join(&rel);
         if (name.ends_with(".yml") || name.ends_with(".yaml"))
-            && is_regular_file(&repo.join(".github/workflows").join(&name))
+            && std::fs::symlink_metadata(&path).is_ok_and(|m| !is_dir_entry(m.file_type(), &path))
         {
-            sources.files.push((Kind::GitHubActions, format!(".github/workflows/{name}")));
+            sources.files.push((Kind::GitHubActions, rel));
         }
     }
-    for name in list_dir(&repo.join("dockerfiles")) {
+    for name in list_inside(repo, "dockerfiles", &mut sources.refused) {
         let rel = format!("dockerfiles/{name}/image_hash");
-        if is_regular_file(&repo.join(&rel)) {
+        let path = repo.join(&rel);
+        if std::fs::symlink_metadata(&path).is_ok_and(|m| !is_dir_entry(m.file_type(), &path)) {
             sources.records.push(rel);
         }
     }
@@ -154,12 +172,18 @@ pub fn discover(repo: &Path, cancel: &CancelToken) -> Sources {
     sources
 }
 
-fn is_regular_file(path: &Path) -> bool {
-    std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_file())
-}
-
-/// Names in `dir`, sorted; empty when it cannot be listed.
-fn list_dir(dir: &Path) -> Vec<String> {
+/// Names in the directory `rel`, sorted; empty when it does not exist or is
+/// not a directory. A directory that resolves outside the repository is
+/// not listed: it is added to `refused`.
+fn list_inside(repo: &Path, rel: &str, refused: &mut Vec<(String, String)>) -> Vec<String> {
+    let dir = match resolve(repo, rel, Want::Directory) {
+        Ok(dir) => dir,
+        Err(e @ ReadError::Outside) => {
+            refused.push((rel.to_owned(), e.to_string()));
+            return Vec::new();
+        }
+        Err(_) => return Vec::new(),
+    };
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .map(|entries| entries.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
         .unwrap_or_default();
@@ -210,12 +234,111 @@ pub enum ReadError {
     /// Not UTF-8.
     #[error("not UTF-8 text (first invalid byte at offset {0})")]
     NotUtf8(usize),
+    /// Not what was expected: a FIFO, a socket, a device, a directory (or,
+    /// where a directory was expected, a file).
+    #[error("a {0}, not a {1}; refusing to open it")]
+    WrongType(&'static str, &'static str),
+    /// It, or a directory on its path, is a symbolic link that leads outside
+    /// the repository.
+    #[error("resolves outside the repository through a symbolic link; refusing to read it")]
+    Outside,
+    /// A symbolic link to nothing.
+    #[error("a symbolic link to nothing")]
+    Dangling,
 }
 
-/// Reads a whole text file of at most [`MAX_FILE_BYTES`], without reading more.
-pub fn read_bounded(path: &Path) -> Result<String, ReadError> {
+impl ReadError {
+    /// Whether the file (or directory) does not exist.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, ReadError::Io(e) if e.kind() == std::io::ErrorKind::NotFound)
+    }
+}
+
+/// What a path must be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Want {
+    /// A regular file.
+    File,
+    /// A directory.
+    Directory,
+}
+
+impl Want {
+    fn name(self) -> &'static str {
+        match self {
+            Want::File => "regular file",
+            Want::Directory => "directory",
+        }
+    }
+}
+
+/// What kind of file this is, in words.
+fn type_name(file_type: std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt as _;
+        if file_type.is_fifo() {
+            return "FIFO (named pipe)";
+        }
+        if file_type.is_socket() {
+            return "socket";
+        }
+        if file_type.is_block_device() {
+            return "block device";
+        }
+        if file_type.is_char_device() {
+            return "character device";
+        }
+    }
+    if file_type.is_dir() {
+        "directory"
+    } else if file_type.is_file() {
+        "regular file"
+    } else {
+        "special file"
+    }
+}
+
+/// The real path of `rel`, a path inside `repo`, once every symbolic link on
+/// the way is resolved: it must stay inside the repository and be what is
+/// wanted. Nothing is opened: the type is read from the file system's
+/// metadata, so a FIFO is refused without blocking.
+pub fn resolve(repo: &Path, rel: &str, want: Want) -> Result<PathBuf, ReadError> {
+    let path = repo.join(rel);
+    let link = std::fs::symlink_metadata(&path)?;
+    let root = repo.canonicalize()?;
+    let real = match path.canonicalize() {
+        Ok(real) => real,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && link.file_type().is_symlink() => {
+            return Err(ReadError::Dangling);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if !real.starts_with(&root) {
+        return Err(ReadError::Outside);
+    }
+    let file_type = std::fs::symlink_metadata(&real)?.file_type();
+    let fits = match want {
+        Want::File => file_type.is_file(),
+        Want::Directory => file_type.is_dir(),
+    };
+    if !fits {
+        return Err(ReadError::WrongType(type_name(file_type), want.name()));
+    }
+    Ok(real)
+}
+
+/// Reads the text file `rel` inside `repo`: a regular file inside the
+/// repository ([`resolve`]), of at most [`MAX_FILE_BYTES`], in UTF-8.
+pub fn read_file(repo: &Path, rel: &str) -> Result<String, ReadError> {
     use std::io::Read as _;
-    let file = std::fs::File::open(path)?;
+    let real = resolve(repo, rel, Want::File)?;
+    let file = std::fs::File::open(&real)?;
+    // Replaced since it was checked? Judge what was opened.
+    let file_type = file.metadata()?.file_type();
+    if !file_type.is_file() {
+        return Err(ReadError::WrongType(type_name(file_type), Want::File.name()));
+    }
     let mut bytes = Vec::new();
     file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > MAX_FILE_BYTES {

@@ -335,16 +335,19 @@ impl ImagesGate {
             Some(dir) => (dir.as_str().trim_end_matches('/'), true),
             None => (DEFAULT_DIR, false),
         };
-        match std::fs::symlink_metadata(repo.join(dir)) {
-            Ok(meta) if meta.is_dir() => Records::On(dir, if configured { "configured" } else { "found" }),
-            Ok(_) => {
-                Records::Broken(dir, format!("{dir} is not a directory (symbolic links are not followed)"))
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !configured => Records::Off(format!(
+        match scan::resolve(repo, dir, scan::Want::Directory) {
+            Ok(_) => Records::On(dir, if configured { "configured" } else { "found" }),
+            Err(e) if e.is_not_found() && !configured => Records::Off(format!(
                 "no test records: {DEFAULT_DIR}/ does not exist; record a test of each image CI runs in with \
                  `release-check image-test IMAGE@DIGEST -- COMMAND` and commit the records to turn this check on"
             )),
-            Err(e) => Records::Broken(dir, format!("cannot read the test-records directory {dir}: {e}")),
+            Err(e @ scan::ReadError::Io(_)) => {
+                Records::Broken(dir, format!("cannot read the test-records directory {dir}: {e}"))
+            }
+            Err(e @ scan::ReadError::Outside) => {
+                Records::Broken(dir, format!("the test-records directory {dir} {e}"))
+            }
+            Err(e) => Records::Broken(dir, format!("the test-records directory {dir} is {e}")),
         }
     }
 }
@@ -355,9 +358,9 @@ fn judge(repo: &Path, dir: &str, name: &str, digest: &str) -> Item {
     let subject = format!("{name}@{digest}");
     let (algorithm, hex) = digest.split_once(':').unwrap_or(("sha256", digest));
     let path = format!("{dir}/{}", file_name(hex));
-    let full = repo.join(&path);
-    match std::fs::symlink_metadata(&full) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+    let text = match scan::read_file(repo, &path) {
+        Ok(text) => text,
+        Err(e) if e.is_not_found() => {
             return Item::fail(
                 "tested",
                 subject,
@@ -367,22 +370,6 @@ fn judge(repo: &Path, dir: &str, name: &str, digest: &str) -> Item {
                 ),
             );
         }
-        Err(e) => {
-            return Item::error("tested", subject, format!("cannot read {path}: {e}"))
-                .at(Location::file(path));
-        }
-        Ok(meta) if !meta.is_file() => {
-            return Item::error(
-                "tested",
-                subject,
-                format!("{path} is not a regular file (symbolic links are not followed)"),
-            )
-            .at(Location::file(path));
-        }
-        Ok(_) => {}
-    }
-    let text = match scan::read_bounded(&full) {
-        Ok(text) => text,
         Err(e) => return Item::error("tested", subject, format!("{path}: {e}")).at(Location::file(path)),
     };
     let statement = match parse(&text) {

@@ -43,12 +43,12 @@ fn location(item: &Item) -> String {
 }
 
 #[test]
-fn nothing_to_check_is_a_note() {
+fn nothing_to_check_is_an_error() {
     let dir = repo(&[("README.md", b"hello")]);
     let outcome = run(dir.path());
-    assert!(outcome.items.is_empty());
-    assert_eq!(outcome.notes.len(), 1);
-    assert!(outcome.notes[0].starts_with("no Dockerfile, CI configuration or image record found"));
+    let statuses: Vec<(&str, Status)> = outcome.items.iter().map(|i| (i.check.as_str(), i.status)).collect();
+    assert_eq!(statuses, [(gate_images::NOTHING_FOUND, Status::Error)]);
+    assert!(outcome.items[0].reason.starts_with("no image reference found, so no image was checked"));
 }
 
 #[test]

@@ -181,16 +181,26 @@ fn corrupt_records_are_located_errors() {
 
 #[cfg(unix)]
 #[test]
-fn symbolic_links_are_not_followed() {
+fn symbolic_links_are_followed_only_inside_the_repository() {
     let outside = repo(&[("record.json", &record(HEX, Outcome::Passed))]);
     let ci = workflow(&[&pinned(HEX)]);
-    let dir = repo(&[(".github/workflows/ci.yml", &ci)]);
+    let dir = repo(&[(".github/workflows/ci.yml", &ci), ("kept/record.json", &record(HEX, Outcome::Passed))]);
     std::fs::create_dir_all(dir.path().join("dockerfiles/test-records")).unwrap();
     std::os::unix::fs::symlink(outside.path().join("record.json"), dir.path().join(record_path(HEX)))
         .unwrap();
     let outcome = run_with(dir.path(), "");
     assert_eq!(tested(&outcome)[0].status, Status::Error);
-    assert!(tested(&outcome)[0].reason.contains("not a regular file"));
+    assert!(
+        tested(&outcome)[0].reason.contains("resolves outside the repository"),
+        "{}",
+        tested(&outcome)[0].reason
+    );
+    assert!(!format!("{outcome:?}").contains(&*outside.path().to_string_lossy()));
+
+    std::fs::remove_file(dir.path().join(record_path(HEX))).unwrap();
+    std::os::unix::fs::symlink("../../kept/record.json", dir.path().join(record_path(HEX))).unwrap();
+    let outcome = run_with(dir.path(), "");
+    assert_eq!(tested(&outcome)[0].status, Status::Pass, "{:#?}", tested(&outcome));
 
     std::fs::create_dir_all(dir.path().join("elsewhere")).unwrap();
     std::os::unix::fs::symlink(outside.path(), dir.path().join("elsewhere/records")).unwrap();

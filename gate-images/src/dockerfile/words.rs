@@ -228,7 +228,7 @@ pub(crate) fn heredocs(line: &str) -> Vec<(String, bool)> {
                 Some(rest) => (true, rest),
                 None => (false, rest),
             };
-            let rest = rest.trim_start_matches(|c: char| matches!(c, '\t' | '\n' | '\x0c' | '\r' | ' '));
+            let rest = rest.trim_start_matches(['\t', '\n', '\x0c', '\r', ' ']);
             if rest.is_empty() || rest.contains('<') {
                 return None;
             }
