@@ -1,11 +1,15 @@
 //! Snapshot tests of the three renderers over one fixed report, and the
 //! JSON report against docs/report.schema.json.
 
+#[path = "support/hostile.rs"]
+mod hostile;
+
 use gate_core::render::{self, TextOptions};
 use gate_core::shard::{Plan, sha256_hex};
 use gate_core::{
     Evidence, GateReport, GateRunStatus, Item, Location, Report, Severity, Waiver, WaiverReport, WaiverState,
 };
+use hostile::{decode_entities, has_old_workflow_command, starts_a_workflow_command};
 
 fn item(mut item: Item, gate: &str) -> Item {
     item.id = item.id_in(gate);
@@ -174,5 +178,137 @@ fn json_report_matches_the_published_schema() {
 fn json_report_round_trips() {
     let report = sample();
     let back: Report = serde_json::from_str(&render::json(&report)).unwrap();
+    assert_eq!(back, report);
+}
+
+/// A report whose untrusted strings try to forge a verdict line, workflow
+/// commands and reordered text.
+fn forging() -> Report {
+    let forged_verdict = "x\nGO: every check passed (9 passed, 0 skipped, 0 blockers, 0 warnings, 0 waived)";
+    let gate = GateReport {
+        name: "GO: every check passed".into(),
+        verifies: "nothing\n::error::pwned".into(),
+        run: GateRunStatus::Completed,
+        duration_ms: 1,
+        notes: vec!["note\r\n::add-mask::GO".into(), "\u{2028}::stop-commands::t0k3n".into()],
+        items: vec![
+            item(Item::fail("unlisted", format!("{forged_verdict}.whl"), "not listed\u{85}GO: all good"), "wheels"),
+            item(
+                Item::fail("required", "build\n::error file=a,line=1::pwned", "check ##[add-mask]GO failed")
+                    .with(Evidence::fact("::add-mask::", "GO"))
+                    .with(Evidence::fact(" \u{a0}:\u{ad}:warning::x", "y"))
+                    .with(Evidence::Log {
+                        label: ":".into(),
+                        text: "::error::from the log\n  ::add-mask::secret\r\n\u{feff}::group::x\nGO: yes\n##[error]old form\n#\u{200b}#[warning]spaced"
+                            .into(),
+                    }),
+                "ci",
+            ),
+            item(Item::fail("bidi", "evil\u{202e}lhw.exe", "\u{2066}abc\u{2069}\u{200f}\u{61c}\u{202a}"), "wheels"),
+        ],
+    };
+    let mut report =
+        Report::assemble("repo\n::error::r".into(), "2026-11-25T12:00:00Z".into(), vec![gate], Vec::new());
+    report.tool_version = "0.0.0-test".into();
+    report
+}
+
+#[test]
+fn text_untrusted_text_cannot_forge_a_verdict_or_a_workflow_command() {
+    for verbose in [false, true] {
+        let text = render::text(&forging(), TextOptions { color: false, verbose });
+        let lines: Vec<&str> = text.lines().collect();
+        let (last, rest) = lines.split_last().unwrap();
+        assert!(last.starts_with("NO-GO: 3 blockers"), "{text}");
+        for line in rest {
+            assert!(
+                !line.starts_with("GO") && !line.starts_with("NO-GO"),
+                "forged verdict {line:?}:\n{text}"
+            );
+            assert!(!starts_a_workflow_command(line), "workflow command {line:?}:\n{text}");
+        }
+        assert!(!has_old_workflow_command(&text), "{text}");
+        assert!(!text.chars().any(|c| render::escape::is_unsafe(c) && c != '\n'), "{text:?}");
+        for shown in [
+            "x\\nGO: every check passed",
+            "build\\n::error file=a,line=1::pwned",
+            "not listed\\u{85}GO: all good",
+            "\\u{23}#[add-mask]GO",
+            "evil\\u{202e}lhw.exe",
+            "\\u{2066}abc\\u{2069}\\u{200f}\\u{61c}\\u{202a}",
+            "note\\r\\n::add-mask::GO",
+            "\\u{2028}::stop-commands::t0k3n",
+            "repo\\n::error::r",
+            "\\u{47}O: every check passed",
+            "        \\u{3a}:error::from the log",
+            "          \\u{3a}:add-mask::secret",
+            "      \\u{3a}:",
+            "      \\u{3a}:add-mask::",
+        ] {
+            assert!(text.contains(shown), "{shown} is not shown:\n{text}");
+        }
+    }
+}
+
+#[test]
+fn markdown_untrusted_text_cannot_forge_a_workflow_command_or_reorder_text() {
+    let markdown = render::markdown(&forging());
+    for line in markdown.lines() {
+        assert!(!starts_a_workflow_command(line), "workflow command {line:?}:\n{markdown}");
+    }
+    assert!(!has_old_workflow_command(&markdown), "{markdown}");
+    assert!(!markdown.chars().any(|c| render::escape::is_unsafe(c) && c != '\n'), "{markdown:?}");
+    assert!(markdown.contains("<code>wheels/bidi/evil&#92;u{202e}lhw.exe</code>"), "{markdown}");
+    assert!(markdown.contains("    \\u{3a}:error::from the log"), "{markdown}");
+}
+
+#[test]
+fn markdown_ids_copy_into_a_waiver_exactly() {
+    let subject = "@scope/pkg_1*[x]|`y`~$:#12\\&<b>\"q\".whl";
+    let mut waived = item(Item::fail("hash", subject, "differs"), "wheels");
+    waived.waived_by = Some("wheels/hash/@scope/*".into());
+    let gate = GateReport {
+        name: "wheels".into(),
+        verifies: "wheels".into(),
+        run: GateRunStatus::Completed,
+        duration_ms: 1,
+        notes: vec![],
+        items: vec![waived.clone(), item(Item::fail("hash", subject, "differs"), "wheels")],
+    };
+    let waivers = vec![WaiverReport {
+        waiver: Waiver {
+            item: "wheels/hash/@scope/*".into(),
+            reason: "known".into(),
+            expires: "2026-12-31".parse().unwrap(),
+            issue: None,
+        },
+        state: WaiverState::Applied,
+        matched: vec![waived.id.clone()],
+    }];
+    let report = Report::assemble("r".into(), "2026-11-25T12:00:00Z".into(), vec![gate], waivers);
+    let markdown = render::markdown(&report);
+    let spans: Vec<&str> =
+        markdown.split("<code>").skip(1).map(|s| s.split("</code>").next().unwrap()).collect();
+    assert!(spans.len() >= 4, "{markdown}");
+    for span in &spans {
+        assert!(!span.contains('\u{200b}'), "a zero-width space in {span}");
+        let shown = decode_entities(span);
+        assert!(shown == waived.id || shown == "wheels/hash/@scope/*", "{shown} is not the id");
+        for markup in ['|', '`', '*', '_', '[', '<', '@', '#', ':'] {
+            assert!(!span.replace("&#", "").contains(markup), "raw {markup} in {span}");
+        }
+    }
+    assert!(markdown.contains(&format!("<code>{}</code>", render::markdown_code(&waived.id))));
+}
+
+#[test]
+fn json_escapes_what_could_forge_output_and_reads_back_the_same() {
+    let report = forging();
+    let json = render::json(&report);
+    assert!(!json.chars().any(|c| render::escape::is_unsafe(c) && c != '\n'), "{json}");
+    assert!(!has_old_workflow_command(&json), "{json}");
+    assert!(json.contains(r"evil\u202elhw.exe"), "{json}");
+    assert!(json.contains(r"check \u0023#[add-mask]GO failed"), "{json}");
+    let back: Report = serde_json::from_str(&json).unwrap();
     assert_eq!(back, report);
 }

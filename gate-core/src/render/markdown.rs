@@ -3,47 +3,93 @@
 //! Every string that comes from the checked repository or a remote service
 //! (package, check and branch names, reasons, evidence) goes through
 //! [`escape`]: no Markdown, HTML, `@mention` or `#reference` gets through.
-//! Logs go into fenced code blocks whose fence is longer than any backtick
-//! run inside them.
+//! Item ids and waiver patterns go into `<code>` through [`code`], so that
+//! what is copied from the rendered comment is the id itself. Logs go into
+//! fenced code blocks whose fence is longer than any backtick run inside
+//! them. Bidirectional formatting and control characters never reach the
+//! output raw, and no untrusted line starts with `::` (see
+//! [`super::escape`]): the Markdown may be printed to an Actions log too.
 
 use std::fmt::Write as _;
 
+use super::escape::{is_bidi, line_start};
 use super::{evidence_line, format_millis, unsettled_waivers};
 use crate::model::{Evidence, GateRunStatus, Item, Report, Status, Verdict, Weight};
 
 /// Escapes untrusted text for Markdown prose and table cells.
 ///
 /// Markup characters become numeric character references, line breaks
-/// become spaces, control characters are dropped, and a zero-width space
-/// follows `@` and `#` so GitHub links neither a user nor an issue (the
-/// same defence Renovate uses in its PR bodies). `:` is escaped so that no
-/// untrusted URL becomes a link.
+/// (U+2028 and U+2029 too) become spaces, other control characters are
+/// dropped, bidirectional formatting characters are shown as escapes
+/// (`\u{202e}`), and a zero-width space follows `@` and `#` so GitHub links
+/// neither a user nor an issue (the same defence Renovate uses in its PR
+/// bodies). `:` is escaped so that no untrusted URL becomes a link.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
             '@' => out.push_str("@&#8203;"),
             '#' => out.push_str("&#35;&#8203;"),
-            '\r' | '\n' | '\t' => out.push(' '),
-            '|' | '`' | '*' | '_' | '[' | ']' | '\\' | '~' | '$' | ':' => {
-                let _ = write!(out, "&#{};", u32::from(c));
-            }
+            '\r' | '\n' | '\t' | '\u{2028}' | '\u{2029}' => out.push(' '),
             c if c.is_control() => {}
-            c => out.push(c),
+            c => entity(&mut out, c),
         }
     }
     out
 }
 
-/// A fenced code block that `text` cannot break out of.
+/// Escapes an item id or a waiver pattern for `<code>`: numeric character
+/// references only, so the rendered text is the id itself, ready to be
+/// copied into a waiver (GitHub links no `@mention` or `#reference` inside
+/// `code`). Control, separator and bidirectional formatting characters,
+/// which no real id holds, are shown as escapes (`\n`, `\u{202e}`).
+pub fn code(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '@' | '#' => {
+                let _ = write!(out, "&#{};", u32::from(c));
+            }
+            c if super::escape::is_unsafe(c) => {
+                for shown in c.escape_default() {
+                    entity(&mut out, shown);
+                }
+            }
+            c => entity(&mut out, c),
+        }
+    }
+    out
+}
+
+/// Writes `c` as Markdown and HTML read it literally: markup characters as
+/// references, a bidirectional formatting character as a visible escape.
+fn entity(out: &mut String, c: char) {
+    match c {
+        '&' => out.push_str("&amp;"),
+        '<' => out.push_str("&lt;"),
+        '>' => out.push_str("&gt;"),
+        '"' => out.push_str("&quot;"),
+        '|' | '`' | '*' | '_' | '[' | ']' | '\\' | '~' | '$' | ':' => {
+            let _ = write!(out, "&#{};", u32::from(c));
+        }
+        c if is_bidi(c) => {
+            for shown in c.escape_default() {
+                entity(out, shown);
+            }
+        }
+        c => out.push(c),
+    }
+}
+
+/// A fenced code block that `text` cannot break out of. Its lines are
+/// escaped as the text renderer's are ([`line_start`]): a code block shows
+/// no entity, and no line may start a workflow command.
 fn code_block(text: &str) -> String {
+    let text: Vec<_> = text.lines().map(line_start).collect();
+    let text = text.join("\n");
     let longest_run = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     let fence = "`".repeat((longest_run + 1).max(3));
-    format!("{fence}text\n{}\n{fence}\n", text.trim_end_matches('\n'))
+    format!("{fence}text\n{text}\n{fence}\n")
 }
 
 fn icon(weight: Weight, status: Status) -> &'static str {
@@ -175,7 +221,7 @@ fn sections(out: &mut String, report: &Report) {
             let _ = writeln!(
                 out,
                 "- ⚠️ <code>{}</code>: {state} — {}",
-                escape(&w.waiver.item),
+                code(&w.waiver.item),
                 escape(&w.waiver.reason)
             );
         }
@@ -196,7 +242,7 @@ fn details(out: &mut String, report: &Report) {
             out,
             "| {} | <code>{}</code> | {} |",
             icon(item.weight(), item.status),
-            escape(&item.id),
+            code(&item.id),
             escape(&item.reason)
         );
     }
@@ -208,11 +254,11 @@ fn item_entry(out: &mut String, item: &Item) {
         out,
         "- {} <code>{}</code>: {}",
         icon(item.weight(), item.status),
-        escape(&item.id),
+        code(&item.id),
         escape(&item.reason)
     );
     if let Some(waiver) = &item.waived_by {
-        let _ = writeln!(out, "  - waiver: <code>{}</code>", escape(waiver));
+        let _ = writeln!(out, "  - waiver: <code>{}</code>", code(waiver));
     }
     for evidence in &item.evidence {
         match (evidence_line(evidence), evidence) {

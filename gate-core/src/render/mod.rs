@@ -1,9 +1,10 @@
 //! Renderers of one report model: terminal text, JSON and Markdown.
 
+pub mod escape;
 mod markdown;
 mod text;
 
-pub use markdown::{escape as escape_markdown, markdown, markdown_within};
+pub use markdown::{code as markdown_code, escape as escape_markdown, markdown, markdown_within};
 pub use text::{TextOptions, text, text_item};
 
 use crate::model::{Evidence, Report};
@@ -20,9 +21,12 @@ pub enum Format {
     Markdown,
 }
 
-/// The JSON report, pretty-printed, with a trailing newline.
+/// The JSON report, pretty-printed, with a trailing newline. Characters
+/// that could forge terminal or Actions log output are `\u` escapes (see
+/// [`escape::json`]); the report read back is the same.
 pub fn json(report: &Report) -> String {
-    let mut out = serde_json::to_string_pretty(report).expect("the report model always serialises");
+    let mut out =
+        escape::json(serde_json::to_string_pretty(report).expect("the report model always serialises"));
     out.push('\n');
     out
 }

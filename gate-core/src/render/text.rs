@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 
 use anstyle::{AnsiColor, Style};
 
+use super::escape::{column_zero, is_ignorable, line_start, text as clean};
 use super::{evidence_line, format_millis, unsettled_waivers};
 use crate::model::{GateReport, GateRunStatus, Item, Report, Verdict, Weight, plural};
 
@@ -14,19 +15,6 @@ pub struct TextOptions {
     pub color: bool,
     /// List passing items too, not just their count.
     pub verbose: bool,
-}
-
-/// Untrusted text with control characters (terminal escape sequences among
-/// them) shown as escapes instead of being sent to the terminal.
-fn clean(text: &str) -> std::borrow::Cow<'_, str> {
-    if text.chars().any(|c| c.is_control() && c != '\n') {
-        text.chars()
-            .map(|c| if c.is_control() && c != '\n' { c.escape_default().to_string() } else { c.to_string() })
-            .collect::<String>()
-            .into()
-    } else {
-        text.into()
-    }
 }
 
 struct Painter(bool);
@@ -47,8 +35,13 @@ const BOLD: Style = Style::new().bold();
 pub fn text(report: &Report, options: TextOptions) -> String {
     let p = Painter(options.color);
     let mut out = String::new();
-    let _ =
-        writeln!(out, "{} {} · {}", p.paint(BOLD, "release-check"), report.tool_version, report.repository);
+    let _ = writeln!(
+        out,
+        "{} {} · {}",
+        p.paint(BOLD, "release-check"),
+        clean(&report.tool_version),
+        clean(&report.repository)
+    );
     for gate in &report.gates {
         gate_section(&mut out, &p, gate, options.verbose);
     }
@@ -60,8 +53,8 @@ pub fn text(report: &Report, options: TextOptions) -> String {
                 out,
                 "  {} {}: {state} ({})",
                 p.paint(YELLOW, "! warning"),
-                w.waiver.item,
-                w.waiver.reason
+                clean(&w.waiver.item),
+                clean(&w.waiver.reason)
             );
         }
     }
@@ -73,7 +66,7 @@ pub fn text(report: &Report, options: TextOptions) -> String {
     let _ = writeln!(
         out,
         "\n{verdict}: {} ({} passed, {} skipped, {} blocker{}, {} warning{}, {} waived)",
-        report.headline,
+        clean(&report.headline),
         s.passed,
         s.skipped,
         s.blockers,
@@ -96,8 +89,8 @@ fn gate_section(out: &mut String, p: &Painter, gate: &GateReport, verbose: bool)
     let _ = writeln!(
         out,
         "\n{}{run} {}",
-        p.paint(BOLD, &gate.name),
-        p.paint(DIM, &format!("({}; {})", gate.verifies, format_millis(gate.duration_ms)))
+        p.paint(BOLD, &column_zero(&gate.name)),
+        p.paint(DIM, &format!("({}; {})", clean(&gate.verifies), format_millis(gate.duration_ms)))
     );
     for note in &gate.notes {
         let _ = writeln!(out, "  {} {}", p.paint(DIM, "note:"), clean(note));
@@ -138,18 +131,25 @@ fn item_lines(out: &mut String, p: &Painter, item: &Item, full: bool) {
         return;
     }
     if let Some(waiver) = &item.waived_by {
-        let _ = writeln!(out, "      {:<10} {waiver}", p.paint(DIM, "waiver"));
+        let _ = writeln!(out, "      {:<10} {}", p.paint(DIM, "waiver"), clean(waiver));
     }
     for evidence in &item.evidence {
         match evidence_line(evidence) {
             Some((label, value)) => {
-                let _ = writeln!(out, "      {} {}", p.paint(DIM, &format!("{label:<10}")), clean(&value));
+                let label = line_start(&label);
+                // After a blank label, the value starts the line.
+                let value = if label.chars().all(|c| c.is_whitespace() || is_ignorable(c)) {
+                    line_start(&value)
+                } else {
+                    clean(&value)
+                };
+                let _ = writeln!(out, "      {} {value}", p.paint(DIM, &format!("{label:<10}")));
             }
             None => {
                 if let crate::Evidence::Log { label, text } = evidence {
-                    let _ = writeln!(out, "      {}", p.paint(DIM, &format!("{label}:")));
+                    let _ = writeln!(out, "      {}", p.paint(DIM, &format!("{}:", line_start(label))));
                     for line in text.lines() {
-                        let _ = writeln!(out, "        {}", clean(line));
+                        let _ = writeln!(out, "        {}", line_start(line));
                     }
                 }
             }
