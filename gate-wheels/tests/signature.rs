@@ -877,3 +877,45 @@ fn armor_problems_are_located() {
         &["packet 2 (at byte 119) is a public key packet, not a signature"],
     );
 }
+
+// ---------------------------------------------------------------------------
+// Through the wheels gate: a sums file whose signature file adds a bad
+// signature to a good one makes the run NO-GO.
+
+/// The run verdict and the non-passing items of a flat-layout repository:
+/// `data.txt` as its sums file, signed by `signature`, `primary.pub`
+/// committed, and each listed wheel an LFS pointer naming its listed hash.
+fn gate_run(signature: &[u8]) -> (gate_core::Verdict, Vec<Item>) {
+    use std::sync::Arc;
+
+    use gate_core::{Context, Gate, RunOptions, runner};
+    let repo = tempfile::tempdir().expect("temporary directory");
+    let root = repo.path();
+    let sums = read("data.txt");
+    std::fs::write(root.join("sha256sums.txt"), &sums).expect("write the sums file");
+    std::fs::write(root.join("sha256sums.txt.asc"), signature).expect("write the signature file");
+    std::fs::create_dir(root.join("pubkeys")).expect("create pubkeys/");
+    std::fs::write(root.join("pubkeys/primary.pub"), read("primary.pub")).expect("write the key");
+    std::fs::create_dir(root.join("localwheels")).expect("create localwheels/");
+    for line in String::from_utf8(sums).expect("data.txt is text").lines() {
+        let (hash, name) = line.split_once("  ").expect("a sums line");
+        let pointer = gate_wheels::lfs::Pointer { oid: hash.to_owned(), size: 1000 };
+        std::fs::write(root.join("localwheels").join(name), pointer.to_string()).expect("write the pointer");
+    }
+    let gate: Arc<dyn Gate> = Arc::new(gate_wheels::WheelsGate::default());
+    let report = runner::run(&[gate], &Context::new(root), &RunOptions::default(), "repo".into());
+    let failing =
+        report.gates.into_iter().flat_map(|g| g.items).filter(|i| i.status != Status::Pass).collect();
+    (report.verdict, failing)
+}
+
+#[test]
+fn the_gate_says_no_go_when_a_bad_signature_follows_a_good_one() {
+    let (verdict, failing) = gate_run(&read("primary.asc"));
+    assert_eq!(verdict, gate_core::Verdict::Go, "the good signature alone passes: {failing:#?}");
+    let (verdict, failing) = gate_run(&armored(&[binary("primary.asc"), bad_primary()].concat()));
+    assert_eq!(verdict, gate_core::Verdict::NoGo);
+    let [item] = &failing[..] else { panic!("only the signature fails: {failing:#?}") };
+    expect(item, "signature", Status::Fail, &["signature 2 of 2: BAD signature"]);
+    assert_eq!(item.subject, "sha256sums.txt.asc");
+}
