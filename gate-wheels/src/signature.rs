@@ -48,25 +48,37 @@ pub fn load_keys(repo: &Path, dir: &str) -> (Vec<PublicKey>, Vec<Item>) {
         let file = format!("{dir}/{name}");
         match load_key_file(&repo.join(&file)) {
             Ok(loaded) => keys.extend(loaded.into_iter().map(|key| PublicKey { file: file.clone(), key })),
-            Err(reason) => items.push(Item::fail("pubkey", &file, reason).at(Location::file(&file))),
+            Err((reason, detail)) => {
+                let item = Item::fail("pubkey", &file, reason);
+                let item = match detail {
+                    Some(detail) => item.with(Evidence::fact("parser detail", detail)),
+                    None => item,
+                };
+                items.push(item.at(Location::file(&file)));
+            }
         }
     }
     (keys, items)
 }
 
-fn load_key_file(path: &Path) -> Result<Vec<SignedPublicKey>, String> {
-    let bytes = super::read_bounded(path, MAX_KEY_FILE_BYTES)?;
+/// The keys of one key file, or why it is refused: a sentence, and rPGP's
+/// own words (kept as evidence) when it said more.
+fn load_key_file(path: &Path) -> Result<Vec<SignedPublicKey>, (String, Option<String>)> {
+    let bytes = super::read_bounded(path, MAX_KEY_FILE_BYTES).map_err(|reason| (reason, None))?;
     if SignedSecretKey::from_reader_single(&bytes[..]).is_ok()
         || bytes.windows(27).any(|w| w == b"BEGIN PGP PRIVATE KEY BLOCK")
     {
-        return Err("this is a PRIVATE key: refusing to use it; commit only public keys (and revoke this one if it was ever pushed)".into());
+        let reason = "this is a PRIVATE key: refusing to use it; commit only public keys (and revoke this one if it was ever pushed)";
+        return Err((reason.into(), None));
     }
-    let (keys, _) = SignedPublicKey::from_reader_many(&bytes[..])
-        .map_err(|e| format!("not an OpenPGP public key: {}", one_line(e)))?;
-    let keys: Vec<SignedPublicKey> =
-        keys.collect::<Result<_, _>>().map_err(|e| format!("not an OpenPGP public key: {}", one_line(e)))?;
+    let not_a_key = |e: pgp::errors::Error| {
+        let reason = "not an OpenPGP public key: it does not read as a certificate (`gpg --export --armor` writes one)";
+        (reason.to_owned(), Some(one_line(e)))
+    };
+    let (keys, _) = SignedPublicKey::from_reader_many(&bytes[..]).map_err(not_a_key)?;
+    let keys: Vec<SignedPublicKey> = keys.collect::<Result<_, _>>().map_err(not_a_key)?;
     if keys.is_empty() {
-        return Err("no OpenPGP public key in this file".into());
+        return Err(("no OpenPGP public key in this file".into(), None));
     }
     Ok(keys)
 }

@@ -341,7 +341,13 @@ fn files_that_are_not_keys_are_reported_and_dot_files_ignored() {
     let subjects: Vec<&str> = loaded.problems.iter().map(|p| p.subject.as_str()).collect();
     assert_eq!(subjects, ["pubkeys/README", "pubkeys/sig.asc"], "{:#?}", loaded.problems);
     for problem in &loaded.problems {
-        expect(problem, "pubkey", Status::Fail, &["public key"]);
+        expect(
+            problem,
+            "pubkey",
+            Status::Fail,
+            &["not an OpenPGP public key: it does not read as a certificate"],
+        );
+        assert!(has_fact(problem, "parser detail"), "rPGP's words stay as evidence: {problem:#?}");
     }
     assert_eq!(loaded.keys.len(), 1);
 }
