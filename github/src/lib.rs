@@ -12,12 +12,16 @@
 //! - paging through `Link: rel="next"`, bounded, refusing loops and links to
 //!   other hosts;
 //! - [record and replay](recording): every exchange can be stored in a
-//!   directory and replayed offline later;
+//!   directory and replayed offline later, failures to get an answer too,
+//!   and a replay never sleeps for the waits it replays;
+//! - [the Actions event](event) (`GITHUB_EVENT_PATH`), read one way for
+//!   every command;
 //! - the token is never printed, never recorded and never part of an error.
 //!
 //! octocrab's own retry layer is switched off so that the number of attempts
 //! is ours to bound and to report.
 
+pub mod event;
 pub mod link;
 pub mod recording;
 pub mod repo;
@@ -404,6 +408,11 @@ impl Client {
         &self.config
     }
 
+    /// Whether answers come from a recording ([`Config::replay`]).
+    pub fn replaying(&self) -> bool {
+        matches!(self.transport, Transport::Replay(_))
+    }
+
     /// Requests sent so far (each attempt counts; answers from the `304` cache do too).
     pub fn requests(&self) -> u64 {
         self.requests.load(Ordering::Relaxed)
@@ -491,12 +500,13 @@ impl Client {
             attempt += 1;
             self.requests.fetch_add(1, Ordering::Relaxed);
             let outcome = match &self.transport {
-                Transport::Replay(replayer) => replayer.answer(method, path).map(|e| e.response(&request)),
+                Transport::Replay(replayer) => replayer.answer(method, path)?.outcome(&request),
                 Transport::Live(crab) => self.attempt(crab, method, path, body, etag, &request).await,
             };
-            // Every answer, retried ones too, so that a replay takes the same path.
-            if let (Ok(response), Some(recorder)) = (&outcome, &self.recorder) {
-                recorder.record(method, path, response)?;
+            // Every answer, retried ones and failures to get one too, so
+            // that a replay takes the same path.
+            if let Some(recorder) = &self.recorder {
+                recorder.record(method, path, &outcome)?;
             }
             let (retry_in, rate_limited) = match &outcome {
                 Ok(response) => match self.rate_limit_wait(response) {
@@ -516,7 +526,10 @@ impl Client {
             if let Some(wait) = retry_in
                 && attempt <= self.config.retries
             {
-                tokio::time::sleep(wait).await;
+                // A replay answers at once: the recorded waits were waited live.
+                if !self.replaying() {
+                    tokio::time::sleep(wait).await;
+                }
                 continue;
             }
             return match outcome {
@@ -583,6 +596,20 @@ impl Client {
         }
     }
 
+    /// The moment a rate limit is judged from: now, or in a replay the
+    /// recorded answer's `Date`, so that a replay decides to wait or to
+    /// give up as the live run did.
+    fn answered_at(&self, response: &Response) -> jiff::Timestamp {
+        let recorded = || {
+            let date = response.header("date")?;
+            jiff::fmt::rfc2822::DateTimeParser::new().parse_timestamp(date.trim()).ok()
+        };
+        match self.replaying().then(recorded).flatten() {
+            Some(date) => date,
+            None => jiff::Timestamp::now(),
+        }
+    }
+
     fn backoff(&self, attempt: u32) -> Duration {
         self.config.backoff.saturating_mul(1 << (attempt - 1).min(10))
     }
@@ -599,7 +626,7 @@ impl Client {
             Duration::from_secs(seconds)
         } else if response.header("x-ratelimit-remaining").map(str::trim) == Some("0") {
             let reset = response.header("x-ratelimit-reset").and_then(|v| v.trim().parse::<i64>().ok());
-            let now = jiff::Timestamp::now().as_second();
+            let now = self.answered_at(response).as_second();
             match reset {
                 Some(reset) => Duration::from_secs(u64::try_from(reset - now).unwrap_or(0) + 1),
                 None => Duration::MAX,
@@ -678,13 +705,23 @@ fn kept_headers(headers: &HeaderMap) -> BTreeMap<String, String> {
 }
 
 impl Exchange {
-    fn response(&self, request: &str) -> Response {
-        Response {
-            request: request.to_owned(),
-            status: self.status,
-            headers: self.headers.clone(),
-            body: self.body_bytes(),
-            attempts: 1,
+    /// The recorded outcome of one attempt: the response, or the failure to get one.
+    fn outcome(&self, request: &str) -> Result<Response, Error> {
+        let request = request.to_owned();
+        match &self.failure {
+            Some(recording::Failure::Timeout { after_ms }) => {
+                Err(Error::Timeout { request, after: Duration::from_millis(*after_ms), attempts: 1 })
+            }
+            Some(recording::Failure::Transport { message }) => {
+                Err(Error::Transport { request, message: message.clone(), attempts: 1 })
+            }
+            None => Ok(Response {
+                request,
+                status: self.status,
+                headers: self.headers.clone(),
+                body: self.body_bytes(),
+                attempts: 1,
+            }),
         }
     }
 }

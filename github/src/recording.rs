@@ -16,7 +16,10 @@
 //! ```
 //!
 //! `body` holds the JSON body; a body that is not JSON is kept as the string
-//! `body_text`. Only the response headers in [`crate::KEPT_HEADERS`] are kept,
+//! `body_text`. An attempt that got no answer is recorded too, with status
+//! `0` and a `failure`: `{"timeout": {"after_ms": 30000}}` or
+//! `{"transport": {"message": "connection refused"}}`, so that a replay
+//! retries and fails exactly where the live run did. Only the response headers in [`crate::KEPT_HEADERS`] are kept,
 //! no request header is, and the token's value is replaced by `[redacted]`
 //! wherever it appears. Replay answers each request with the recorded
 //! exchanges for the same method and path, in order, repeating the last one
@@ -50,6 +53,25 @@ pub struct Exchange {
     /// The body, when it is not JSON.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body_text: Option<String>,
+    /// No answer came (then `status` is 0): why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<Failure>,
+}
+
+/// Why an attempt got no answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Failure {
+    /// No complete answer within the per-attempt timeout.
+    Timeout {
+        /// The timeout, in milliseconds.
+        after_ms: u64,
+    },
+    /// The connection failed (refused, reset, TLS).
+    Transport {
+        /// What failed.
+        message: String,
+    },
 }
 
 impl Exchange {
@@ -84,24 +106,55 @@ impl Recorder {
         Ok(Self { dir: dir.to_owned(), next: AtomicUsize::new(existing + 1), token })
     }
 
-    pub(crate) fn record(&self, method: Method, path: &str, response: &Response) -> Result<(), Error> {
+    /// Writes one attempt's outcome. Failures other than no answer (a
+    /// replay's own errors, a malformed request) are not answers and are
+    /// not written.
+    pub(crate) fn record(
+        &self,
+        method: Method,
+        path: &str,
+        outcome: &Result<Response, Error>,
+    ) -> Result<(), Error> {
         let scrub = |text: &str| match &self.token {
             Some(token) => token.redact(text),
             None => text.to_owned(),
         };
-        let text = scrub(&String::from_utf8_lossy(&response.body));
-        let (body, body_text) = match serde_json::from_str::<serde_json::Value>(&text) {
-            Ok(json) => (Some(json), None),
-            Err(_) if text.is_empty() => (None, None),
-            Err(_) => (None, Some(text)),
-        };
-        let exchange = Exchange {
-            method,
-            path: scrub(path),
-            status: response.status,
-            headers: response.headers.iter().map(|(k, v)| (k.clone(), scrub(v))).collect(),
-            body,
-            body_text,
+        let exchange = match outcome {
+            Ok(response) => {
+                let text = scrub(&String::from_utf8_lossy(&response.body));
+                let (body, body_text) = match serde_json::from_str::<serde_json::Value>(&text) {
+                    Ok(json) => (Some(json), None),
+                    Err(_) if text.is_empty() => (None, None),
+                    Err(_) => (None, Some(text)),
+                };
+                Exchange {
+                    method,
+                    path: scrub(path),
+                    status: response.status,
+                    headers: response.headers.iter().map(|(k, v)| (k.clone(), scrub(v))).collect(),
+                    body,
+                    body_text,
+                    failure: None,
+                }
+            }
+            Err(error) => {
+                let failure = match error {
+                    Error::Timeout { after, .. } => {
+                        Failure::Timeout { after_ms: u64::try_from(after.as_millis()).unwrap_or(u64::MAX) }
+                    }
+                    Error::Transport { message, .. } => Failure::Transport { message: scrub(message) },
+                    _ => return Ok(()),
+                };
+                Exchange {
+                    method,
+                    path: scrub(path),
+                    status: 0,
+                    headers: BTreeMap::new(),
+                    body: None,
+                    body_text: None,
+                    failure: Some(failure),
+                }
+            }
         };
         let number = self.next.fetch_add(1, Ordering::Relaxed);
         let file = self.dir.join(format!("{number:04}-{method}-{}.json", slug(&exchange.path)));

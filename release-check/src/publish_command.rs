@@ -46,14 +46,17 @@ fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
-/// The pull request number and head commit of a `pull_request` event, from `GITHUB_EVENT_PATH`.
-fn pull_request_event() -> (Option<u64>, Option<String>) {
-    let Some(event) = env("GITHUB_EVENT_PATH").and_then(|p| std::fs::read_to_string(p).ok()) else {
-        return (None, None);
-    };
-    let Ok(event) = serde_json::from_str::<serde_json::Value>(&event) else { return (None, None) };
-    let pull = &event["pull_request"];
-    (pull["number"].as_u64(), pull["head"]["sha"].as_str().map(str::to_owned))
+/// The pull request number and head commit of a `pull_request` event, read
+/// by the same function as the ci gate's ([`github::event::Event::from_env`]).
+/// An event file that cannot be read is an error unless `--pr` and `--sha`
+/// make it unneeded.
+fn pull_request_event(args: &PublishArgs) -> anyhow::Result<(Option<u64>, Option<String>)> {
+    if args.pr.is_some() && args.sha.is_some() {
+        return Ok((None, None));
+    }
+    let event = github::event::Event::from_env(env)?;
+    let pull = event.as_ref().and_then(github::event::Event::pull_request);
+    Ok((pull.map(|p| p.number), pull.map(|p| p.head_sha.clone())))
 }
 
 fn read_report(path: &PathBuf) -> anyhow::Result<Report> {
@@ -80,7 +83,7 @@ fn read_report(path: &PathBuf) -> anyhow::Result<Report> {
 /// Runs `publish`; the exit code is the report's verdict unless posting failed.
 pub fn run(args: &PublishArgs) -> anyhow::Result<u8> {
     let report = read_report(&args.report);
-    let (event_pr, event_sha) = pull_request_event();
+    let (event_pr, event_sha) = pull_request_event(args)?;
     let repo = match (&args.repository, env("GITHUB_REPOSITORY")) {
         (Some(repo), _) => repo.clone(),
         (None, Some(text)) => Repo::parse(&text).map_err(|e| anyhow::anyhow!("GITHUB_REPOSITORY: {e}"))?,
