@@ -98,12 +98,31 @@ struct WorkflowRunPage {
 /// A job of one attempt of a workflow run.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Job {
+    /// Its id.
+    pub id: Option<u64>,
     /// The job's name: the name of its check run.
     pub name: String,
+    /// `queued`, `in_progress`, `completed`, …
+    pub status: Option<String>,
     /// Its conclusion, when completed.
     pub conclusion: Option<String>,
     /// Its page.
     pub html_url: Option<String>,
+    /// Its check run: `https://api.github.com/repos/o/r/check-runs/ID`.
+    pub check_run_url: Option<String>,
+    /// The runner it runs on (`RUNNER_NAME` inside the job).
+    pub runner_name: Option<String>,
+}
+
+impl Job {
+    /// The id of the job's check run: the end of `check_run_url`, else the job's id.
+    pub fn check_run_id(&self) -> Option<u64> {
+        self.check_run_url
+            .as_deref()
+            .and_then(|url| url.trim_end_matches('/').rsplit('/').next())
+            .and_then(|id| id.parse().ok())
+            .or(self.id)
+    }
 }
 
 #[derive(Deserialize)]
@@ -149,6 +168,8 @@ pub struct Signature {
 pub struct Pull {
     /// Its number.
     pub number: u64,
+    /// `open` or `closed`.
+    pub state: Option<String>,
     /// Its title.
     pub title: Option<String>,
     /// Its page.
@@ -217,8 +238,53 @@ pub struct RuleCheck {
     pub integration_id: Option<u64>,
 }
 
+/// The repository, as far as the gate needs it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Repository {
+    /// Its default branch.
+    pub default_branch: String,
+}
+
+/// How a commit relates to a base (`GET …/compare/BASE...HEAD`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Comparison {
+    /// `identical`, `behind` (the head is in the base's history), `ahead` or `diverged`.
+    pub status: String,
+    /// Commits the head has that the base has not.
+    pub ahead_by: u64,
+    /// Commits the base has that the head has not.
+    pub behind_by: u64,
+}
+
+impl Comparison {
+    /// Whether the head is in the base's history: on that branch.
+    pub fn head_is_on_base(&self) -> bool {
+        matches!(self.status.as_str(), "identical" | "behind")
+    }
+}
+
 /// Items per page requested from listings (GitHub's maximum).
 pub const PER_PAGE: u32 = 100;
+
+/// The repository itself (its default branch).
+pub async fn repository(client: &Client, repo: &Repo) -> Result<Repository, Error> {
+    client.get_json(&repo.path()).await
+}
+
+/// `head` compared with `base` (branches or SHAs); one commit per page, as
+/// only the status is used.
+pub async fn compare(client: &Client, repo: &Repo, base: &str, head: &str) -> Result<Comparison, Error> {
+    client.get_json(&format!("{}/compare/{}...{}?per_page=1", repo.path(), encode(base), encode(head))).await
+}
+
+/// Whether `name` is a branch (`GET …/branches/NAME` answers 200, not 404).
+pub async fn is_branch(client: &Client, repo: &Repo, name: &str) -> Result<bool, Error> {
+    let response = client.get(&format!("{}/branches/{}", repo.path(), encode(name))).await?;
+    match response.status {
+        404 => Ok(false),
+        _ => response.success().map(|_| true),
+    }
+}
 
 /// The latest check runs of `sha`, every page; `name` narrows to one check.
 pub async fn check_runs(
@@ -299,10 +365,16 @@ pub async fn protection_checks(
     answer(client, &path).await
 }
 
-/// The active ruleset rules of `branch`.
+/// The active ruleset rules of `branch`, every page (GitHub answers for
+/// any name, whether or not such a branch exists).
 pub async fn branch_rules(client: &Client, repo: &Repo, branch: &str) -> Result<Answer<Vec<Rule>>, Error> {
     let path = format!("{}/rules/branches/{}?per_page={PER_PAGE}", repo.path(), encode(branch));
-    answer(client, &path).await
+    match client.get_all_pages(&path, |page: Vec<Rule>| page).await {
+        Ok(rules) => Ok(Answer::Found(rules)),
+        Err(e) if e.status() == Some(404) => Ok(Answer::None),
+        Err(e) if e.status() == Some(403) => Ok(Answer::Forbidden(e.to_string())),
+        Err(e) => Err(e),
+    }
 }
 
 async fn answer<T: serde::de::DeserializeOwned>(client: &Client, path: &str) -> Result<Answer<T>, Error> {

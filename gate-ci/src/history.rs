@@ -9,6 +9,7 @@ use tokio::task::JoinSet;
 
 use crate::api::{self, Commit, Pull, Repo};
 use crate::state::{self, Observation, Policy, State};
+use crate::target::short;
 
 /// Bounds of the walk.
 #[derive(Debug, Clone, Copy)]
@@ -38,14 +39,16 @@ pub enum SinceWhen {
         /// The last commit where it passed.
         last_green: Point,
     },
-    /// No passing commit within the bounds; the oldest failing one seen.
+    /// No passing commit within what could be read; the oldest failing one seen.
     NotFound {
         /// The oldest failing commit seen.
         oldest_failing: Point,
-        /// Commits walked.
+        /// Commits walked, the failing head included.
         walked: usize,
-        /// Why the walk stopped.
+        /// Why the walk stopped, as the end of a sentence.
         why: String,
+        /// The request that failed, when one stopped the walk.
+        error: Option<Error>,
     },
 }
 
@@ -60,8 +63,10 @@ pub struct Walk {
     requests: u32,
     chain: Vec<Point>,
     known: HashMap<String, Commit>,
-    observed: HashMap<String, Observation>,
-    stopped: Option<String>,
+    /// What ran on each commit read, or why it could not be read.
+    observed: HashMap<String, Result<Observation, Error>>,
+    /// Why the chain ends, and the failed request if one ended it.
+    stopped: Option<(String, Option<Error>)>,
     statuses: bool,
 }
 
@@ -95,13 +100,14 @@ impl Walk {
 
     /// Extends the first-parent chain to `len` commits from the history
     /// already read, reading more only while it is shorter than `needed`,
-    /// unless it stops first (then `stopped` says why).
-    async fn extend_chain(&mut self, needed: usize, len: usize) -> Result<(), Error> {
+    /// unless it stops first (then `stopped` says why). A listing that
+    /// cannot be read stops the chain where it is.
+    async fn extend_chain(&mut self, needed: usize, len: usize) {
         let limit = self.bounds.commits as usize + 1;
         let per_page = (self.bounds.commits + 1).clamp(2, api::PER_PAGE);
         while self.chain.len() < len && self.stopped.is_none() {
             if self.chain.len() >= limit {
-                self.stopped = Some(format!("walked the limit of {} commits", self.bounds.commits));
+                self.stopped = Some((format!("walked the limit of {} commits", self.bounds.commits), None));
                 break;
             }
             let Some(current) = self.chain.last().map(|p| p.sha.clone()) else { break };
@@ -110,37 +116,54 @@ impl Walk {
                     break;
                 }
                 if self.requests >= self.bounds.requests {
-                    self.stopped = Some(format!("request budget of {} spent", self.bounds.requests));
+                    self.stopped = Some((format!("request budget of {} spent", self.bounds.requests), None));
                     break;
                 }
                 self.requests += 1;
-                for commit in api::history_page(&self.client, &self.repo, &current, per_page).await? {
-                    self.known.insert(commit.sha.clone(), commit);
+                match api::history_page(&self.client, &self.repo, &current, per_page).await {
+                    Ok(page) => {
+                        for commit in page {
+                            self.known.insert(commit.sha.clone(), commit);
+                        }
+                    }
+                    Err(e) => {
+                        let why = format!("could not read the history before {}", short(&current));
+                        self.stopped = Some((why, Some(e)));
+                        break;
+                    }
+                }
+                if !self.known.contains_key(&current) {
+                    self.stopped =
+                        Some((format!("the history of {} does not list it", short(&current)), None));
+                    break;
                 }
             }
             let Some(parent) =
                 self.known.get(&current).and_then(|c| c.parents.first()).map(|p| p.sha.clone())
             else {
-                self.stopped = Some("reached the first commit".to_owned());
+                self.stopped = Some(("reached the first commit".to_owned(), None));
                 break;
             };
-            let date = self
-                .known
-                .get(&parent)
-                .and_then(|c| c.commit.committer.as_ref())
-                .and_then(|c| c.date.clone());
-            self.chain.push(Point { sha: parent, date });
+            self.chain.push(Point { sha: parent, date: None });
         }
-        Ok(())
     }
 
-    /// Since when the check `name` fails.
-    pub async fn since_when(&mut self, name: &str) -> Result<SinceWhen, Error> {
+    /// `point` with its committer date, from the history read.
+    fn dated(&self, point: &Point) -> Point {
+        let date = point.date.clone().or_else(|| {
+            self.known.get(&point.sha).and_then(|c| c.commit.committer.as_ref()).and_then(|c| c.date.clone())
+        });
+        Point { sha: point.sha.clone(), date }
+    }
+
+    /// Since when the check `name` fails. Whatever could not be read ends
+    /// the walk there, keeping what was learnt before it.
+    pub async fn since_when(&mut self, name: &str) -> SinceWhen {
         let statuses = self.statuses;
         let mut oldest_failing = self.chain[0].clone();
         let mut index = 1;
         loop {
-            self.extend_chain(index + 1, index + BATCH).await?;
+            self.extend_chain(index + 1, index + BATCH).await;
             if index >= self.chain.len() {
                 break;
             }
@@ -151,29 +174,41 @@ impl Walk {
                 .collect();
             let cost = if statuses { 2 } else { 1 } * u32::try_from(batch.len()).unwrap_or(u32::MAX);
             if self.requests + cost > self.bounds.requests {
-                return Ok(SinceWhen::NotFound {
-                    oldest_failing,
+                return SinceWhen::NotFound {
+                    oldest_failing: self.dated(&oldest_failing),
                     walked: index,
                     why: format!("request budget of {} spent", self.bounds.requests),
-                });
+                    error: None,
+                };
             }
             self.requests += cost;
-            self.observe(batch, statuses).await?;
+            self.observe(batch, statuses).await;
             let end = (index + BATCH).min(self.chain.len());
-            for point in &self.chain[index..end] {
-                let observed = self.observed.get(&point.sha).cloned().unwrap_or_default();
+            for (at, point) in self.chain[index..end].iter().enumerate() {
+                let observed = match self.observed.get(&point.sha) {
+                    Some(Ok(observed)) => observed,
+                    Some(Err(error)) => {
+                        return SinceWhen::NotFound {
+                            oldest_failing: self.dated(&oldest_failing),
+                            walked: index + at,
+                            why: format!("could not read the checks of {}", short(&point.sha)),
+                            error: Some(error.clone()),
+                        };
+                    }
+                    None => continue,
+                };
                 let required = crate::required::Required {
                     name: name.to_owned(),
                     app: None,
                     sources: Vec::new(),
                     pattern: false,
                 };
-                match state::find(&required, &observed, self.policy).remove(0).state {
+                match state::find(&required, observed, self.policy).remove(0).state {
                     State::Passed(_) => {
-                        return Ok(SinceWhen::Found {
-                            first_failing: oldest_failing,
-                            last_green: point.clone(),
-                        });
+                        return SinceWhen::Found {
+                            first_failing: self.dated(&oldest_failing),
+                            last_green: self.dated(point),
+                        };
                     }
                     State::Failed(_) => oldest_failing = point.clone(),
                     State::Pending(_) | State::Missing => {}
@@ -181,32 +216,46 @@ impl Walk {
             }
             index = end;
         }
-        Ok(SinceWhen::NotFound {
-            oldest_failing,
+        let (why, error) = self.stopped.clone().unwrap_or_default();
+        SinceWhen::NotFound {
+            oldest_failing: self.dated(&oldest_failing),
             walked: self.chain.len(),
-            why: self.stopped.clone().unwrap_or_default(),
-        })
+            why,
+            error,
+        }
     }
 
-    async fn observe(&mut self, shas: Vec<String>, statuses: bool) -> Result<(), Error> {
+    /// Reads what ran on `shas`, all at once. Every request is waited for,
+    /// failed or not, so that a recording holds every answer the walk used.
+    async fn observe(&mut self, shas: Vec<String>, statuses: bool) {
         let mut tasks = JoinSet::new();
-        for sha in shas {
-            let (client, repo) = (Arc::clone(&self.client), self.repo.clone());
+        for sha in &shas {
+            let (client, repo, sha) = (Arc::clone(&self.client), self.repo.clone(), sha.clone());
             tasks.spawn(async move {
-                let check_runs = api::check_runs(&client, &repo, &sha, None).await?;
-                let statuses = if statuses { api::statuses(&client, &repo, &sha).await? } else { Vec::new() };
-                Ok::<_, Error>((sha, Observation { check_runs, statuses }))
+                let observed = async {
+                    let check_runs = api::check_runs(&client, &repo, &sha, None).await?;
+                    let statuses =
+                        if statuses { api::statuses(&client, &repo, &sha).await? } else { Vec::new() };
+                    Ok::<_, Error>(Observation { check_runs, statuses })
+                }
+                .await;
+                (sha, observed)
             });
         }
         while let Some(joined) = tasks.join_next().await {
-            let (sha, observation) = joined.map_err(|e| Error::Transport {
-                request: "history walk".to_owned(),
-                message: e.to_string(),
-                attempts: 1,
-            })??;
-            self.observed.insert(sha, observation);
+            if let Ok((sha, observed)) = joined {
+                self.observed.insert(sha, observed);
+            }
         }
-        Ok(())
+        for sha in shas {
+            self.observed.entry(sha).or_insert_with(|| {
+                Err(Error::Transport {
+                    request: "history walk".to_owned(),
+                    message: "the request ended without an answer".to_owned(),
+                    attempts: 1,
+                })
+            });
+        }
     }
 
     /// The pull request GitHub associates with `sha`, if any (one request).

@@ -1,8 +1,11 @@
 //! The `ci` gate: every required check passed on exactly the release commit.
 //!
 //! It resolves the target (branch, tag, SHA or pull request) to a commit,
-//! collects the required checks from the branch's rulesets, its classic
-//! branch protection and the configuration, and reads what ran on the
+//! finds the branch whose rules apply to it (for a bare SHA: the pull
+//! request's base, the branch the workflow ran for, or the default branch
+//! when the commit is on it; otherwise the required checks are unknown and
+//! that blocks), collects the required checks from the branch's rulesets,
+//! its classic branch protection and the configuration, and reads what ran on the
 //! commit: check runs, commit statuses and workflow runs. Each required
 //! check is an item: passed, failed (naming the conclusion), pending,
 //! missing or never started. A check that passed only on a re-run is
@@ -14,10 +17,15 @@
 //! and replayed offline.
 
 pub mod api;
+mod environment;
 mod evaluate;
 mod history;
+mod judge;
+mod own_job;
+mod progress;
 pub mod required;
 pub mod state;
+mod target;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -26,6 +34,8 @@ use gate_core::{CheckInfo, Context, Gate, GateOutcome, HumanDuration, Item, Seve
 use serde::Deserialize;
 
 pub use api::Repo;
+pub use environment::{Environment, VARIABLES};
+pub use progress::Progress;
 
 /// `[gates.ci]` in the configuration.
 #[derive(Debug, Clone, Deserialize)]
@@ -37,10 +47,13 @@ pub struct Config {
     pub enabled: Option<bool>,
     /// `owner/name`. Default: `GITHUB_REPOSITORY`, else the GitHub remote `origin` of the repository.
     pub repository: Option<Repo>,
-    /// Branch, tag, SHA, or `pull/N`. Default: `GITHUB_SHA`, else the repository's `HEAD` commit.
+    /// Branch, tag, SHA, or `pull/N`. Default: on a `pull_request` event the
+    /// pull request's head (from `GITHUB_EVENT_PATH`), else `GITHUB_SHA`,
+    /// else the repository's `HEAD` commit.
     #[serde(rename = "ref")]
     pub target: Option<String>,
-    /// The branch whose rules apply when `ref` is a SHA or tag.
+    /// The branch whose rules apply. Default: found from the ref and the
+    /// environment (see the crate's `target` module).
     pub branch: Option<String>,
     /// API root. Default: `GITHUB_API_URL`, else `https://api.github.com`.
     pub api_url: Option<String>,
@@ -187,12 +200,27 @@ impl std::fmt::Display for AppFilter {
 #[derive(Debug, Clone, Default)]
 pub struct CiGate {
     config: Config,
+    environment: Option<Environment>,
+    progress: Option<Progress>,
 }
 
 impl CiGate {
-    /// A gate with the given configuration.
+    /// A gate with the given configuration, reading the process's
+    /// environment and showing `--wait` progress on standard error.
     pub fn new(config: Config) -> Self {
-        Self { config }
+        Self { config, environment: None, progress: None }
+    }
+
+    /// Reads `environment` instead of the process's GitHub Actions variables.
+    pub fn with_environment(mut self, environment: Environment) -> Self {
+        self.environment = Some(environment);
+        self
+    }
+
+    /// Shows `--wait` progress on `progress` instead of standard error.
+    pub fn with_progress(mut self, progress: Progress) -> Self {
+        self.progress = Some(progress);
+        self
     }
 }
 
@@ -200,8 +228,8 @@ const CHECKS: &[CheckInfo] = &[
     CheckInfo {
         id: "target",
         default_severity: Severity::Blocker,
-        summary: "The repository and the ref to check are known and resolve to one commit.",
-        remedy: "Set `[gates.ci] repository` and `ref`, or run inside GitHub Actions or a clone with a GitHub `origin`.",
+        summary: "The repository and the ref to check are known and resolve to one commit, and the branch whose rules say which checks are required is known (for a SHA or tag: the pull request's base, the branch the workflow ran for, or the default branch when the commit is on it).",
+        remedy: "Set `[gates.ci] repository` and `ref`, or run inside GitHub Actions or a clone with a GitHub `origin`; for a commit on no known branch set `[gates.ci] branch`.",
     },
     CheckInfo {
         id: "github",
@@ -218,8 +246,8 @@ const CHECKS: &[CheckInfo] = &[
     CheckInfo {
         id: "ran",
         default_severity: Severity::Blocker,
-        summary: "With no required checks configured anywhere, at least one check ran on the commit, and every one of them passed.",
-        remedy: "Make CI run on the release commit, or name the required checks in branch protection or `[gates.ci] required`.",
+        summary: "With no required checks configured anywhere (a warning says so), at least one check besides release-check's own job ran on the commit, and every one of them passed.",
+        remedy: "Name the required checks in a ruleset, branch protection or `[gates.ci] required`, and make CI run on the release commit.",
     },
     CheckInfo {
         id: "flaky",
@@ -263,7 +291,9 @@ impl Gate for CiGate {
                 return outcome;
             }
         };
-        runtime.block_on(evaluate::evaluate(&self.config, ctx))
+        let environment = self.environment.clone().unwrap_or_else(Environment::capture);
+        let progress = self.progress.clone().unwrap_or_default();
+        runtime.block_on(evaluate::evaluate(&self.config, &environment, &progress, ctx))
     }
 }
 

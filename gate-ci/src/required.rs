@@ -28,6 +28,8 @@ pub struct Requirements {
     pub unreadable: Vec<(String, String)>,
     /// What each source contributed, for the report's notes.
     pub notes: Vec<String>,
+    /// Checks the branch's rulesets and branch protection require.
+    pub from_rules: usize,
 }
 
 impl Requirements {
@@ -76,6 +78,7 @@ pub async fn gather(
                         found.add(&check.context, check.integration_id.map(AppFilter::Id), &source, false);
                     }
                 }
+                found.from_rules += count;
                 found.notes.push(format!("rulesets of branch {branch}: {count} required check(s)"));
             }
             Answer::None => found.notes.push(format!("rulesets of branch {branch}: none")),
@@ -95,6 +98,7 @@ pub async fn gather(
                         found.add(context, None, source, false);
                     }
                 }
+                found.from_rules += count;
                 found.notes.push(format!("branch protection of {branch}: {count} required check(s)"));
             }
             Answer::None => found.notes.push(format!(
@@ -104,8 +108,7 @@ pub async fn gather(
         }
     } else {
         found.notes.push(
-            "the branch is unknown (a SHA or tag was given): rulesets and branch protection were not read; set `branch`"
-                .to_owned(),
+            "no branch whose rules apply is known: rulesets and branch protection were not read".to_owned(),
         );
     }
     for entry in configured {

@@ -90,8 +90,23 @@ fn statuses_only_repository() {
     assert!(item(&outcome, "required", "example/2").reason.contains("commit status"));
 
     let outcome = run(config(&gh, r#"required = ["example/1"]"#));
-    // example/1 fails; the history walk reads statuses; with no history served the walk is a GitHub error.
+    // example/1 fails; the history walk reads statuses; with no history
+    // served, since when stays open and the failed request is evidence.
     assert!(!go(&outcome));
+    let failed = item(&outcome, "required", "example/1");
+    assert!(
+        failed.reason.starts_with("failed: failure, commit status; failing since at least 6bc9ecc8c849"),
+        "{}",
+        failed.reason
+    );
+    assert!(failed.reason.contains("could not read the history before 6bc9ecc8c849"), "{}", failed.reason);
+    assert!(!failed.reason.contains("GET "), "requests belong in the evidence: {}", failed.reason);
+    assert!(
+        failed.evidence.iter().any(|e| matches!(e, gate_core::Evidence::Fact { label, value } if label == "could not read" && value.starts_with("GET /repos/octo/app/commits?sha="))),
+        "{:?}",
+        failed.evidence
+    );
+    assert!(outcome.items.iter().all(|i| i.status != Status::Error), "{}", listing(&outcome));
 }
 
 #[test]
@@ -103,7 +118,14 @@ fn without_required_checks_every_check_that_ran_must_pass() {
     let outcome = run(config(&gh, ""));
     assert!(go(&outcome), "{}", listing(&outcome));
     assert_eq!(item(&outcome, "ran", "continuous-integration/travis-ci/push").status, Status::Pass);
-    assert!(outcome.notes.iter().any(|n| n.contains("every check that ran must pass")));
+    // GO only with a warning that names the fallback.
+    let fallback = item(&outcome, "ran", "");
+    assert_eq!(fallback.status, Status::Warn);
+    assert!(
+        fallback.reason.contains("judged by the fallback, every check that ran must pass"),
+        "{}",
+        fallback.reason
+    );
 
     let gh = GitHub::start();
     gh.branch_main(SHA);
@@ -207,8 +229,12 @@ fn every_page_of_check_runs_is_read() {
     gh.serve(&format!("{REPO}/commits/{sha}/status"), &fixture("combined-status.pending-no-statuses"));
     gh.no_workflow_runs(sha);
     let outcome = run(config(&gh, ""));
-    let names: Vec<&str> =
-        outcome.items.iter().filter(|i| i.check == "ran").map(|i| i.subject.as_str()).collect();
+    let names: Vec<&str> = outcome
+        .items
+        .iter()
+        .filter(|i| i.check == "ran" && !i.subject.is_empty())
+        .map(|i| i.subject.as_str())
+        .collect();
     assert_eq!(names.len(), 8, "{}", listing(&outcome));
     let pages = gh.requests().iter().filter(|r| r.contains("/repositories/617210/")).count();
     assert_eq!(pages, 3, "{:?}", gh.requests());
@@ -337,7 +363,7 @@ fn a_check_that_never_starts_is_no_go_after_the_grace_time() {
         listing(&outcome)
     );
     assert!(
-        item(&outcome, "required", "lint").reason.starts_with("never started: not reported within"),
+        item(&outcome, "required", "lint").reason.starts_with("never started: not reported after waiting 1."),
         "{}",
         listing(&outcome)
     );

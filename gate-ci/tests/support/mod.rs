@@ -9,7 +9,7 @@
 
 use std::path::PathBuf;
 
-use gate_ci::{CiGate, Config};
+use gate_ci::{CiGate, Config, Environment, Progress};
 use gate_core::{Context, Gate, GateOutcome, Item, Status};
 use serde_json::Value;
 use wiremock::matchers::{method, path, query_param};
@@ -128,12 +128,14 @@ impl GitHub {
             .collect()
     }
 
-    /// The usual answers for branch `main` at `sha`: the commit, rulesets
-    /// without status checks, no required checks in branch protection.
+    /// The usual answers for branch `main` at `sha`: the commit, the
+    /// branch, rulesets without status checks, no required checks in
+    /// branch protection.
     pub fn branch_main(&self, sha: &str) {
         let mut commit = fixture("commit.get");
         commit.body["sha"] = Value::String(sha.to_owned());
         self.serve(&format!("{REPO}/commits/main"), &commit);
+        self.serve(&format!("{REPO}/branches/main"), &branch("main", &commit.body));
         self.serve(&format!("{REPO}/rules/branches/main"), &fixture("rules-branch.200-no-status-checks"));
         self.serve(
             &format!("{REPO}/branches/main/protection/required_status_checks"),
@@ -172,9 +174,36 @@ pub fn run(config: Config) -> GateOutcome {
     run_in(dir.path(), config)
 }
 
-/// Runs the gate on `repo` (recordings and replays are relative to it).
+/// Runs the gate on `repo` (recordings and replays are relative to it),
+/// outside GitHub Actions (an empty environment), progress to nowhere.
 pub fn run_in(repo: &std::path::Path, config: Config) -> GateOutcome {
-    CiGate::new(config).run(&Context::new(repo))
+    run_with(repo, config, Environment::default(), Progress::to(std::io::sink(), false))
+}
+
+/// Runs the gate on `repo` with these GitHub Actions variables and progress sink.
+pub fn run_with(repo: &std::path::Path, config: Config, env: Environment, progress: Progress) -> GateOutcome {
+    CiGate::new(config).with_environment(env).with_progress(progress).run(&Context::new(repo))
+}
+
+/// A progress sink whose text can be read back.
+#[derive(Clone, Default)]
+pub struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Captured {
+    /// What was written so far.
+    pub fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+}
+
+impl std::io::Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// The item with this check and subject.
@@ -200,4 +229,23 @@ pub fn listing(outcome: &GateOutcome) -> String {
         .iter()
         .map(|i| format!("{}/{}: {:?}: {}\n", i.check, i.subject, i.status, i.reason))
         .collect()
+}
+
+/// `GET /repos/{owner}/{repo}/branches/{branch}` in the shape GitHub
+/// documents (no real recording exists in the fixtures): the branch, its
+/// head commit (as `GET …/commits/{ref}` gives it) and whether it is
+/// protected.
+pub fn branch(name: &str, commit: &Value) -> Recorded {
+    let body = serde_json::json!({
+        "name": name,
+        "commit": commit,
+        "_links": {
+            "self": format!("https://api.github.com{REPO}/branches/{name}"),
+            "html": format!("https://github.com/octo/app/tree/{name}")
+        },
+        "protected": false,
+        "protection": {"enabled": false, "required_status_checks": {"enforcement_level": "off", "contexts": [], "checks": []}},
+        "protection_url": format!("https://api.github.com{REPO}/branches/{name}/protection")
+    });
+    Recorded { body, status: 200, headers: vec![] }
 }

@@ -1,0 +1,62 @@
+//! release-check's own job: inside GitHub Actions the job running the gate
+//! is itself a check run on the commit, in progress until the gate ends.
+//! It is left out, so that the gate never waits on itself; its result will
+//! be this verdict.
+
+use github::Client;
+
+use crate::Environment;
+use crate::api::{self, Repo};
+
+/// The running job's check run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct OwnJob {
+    /// The check run's id (a job's id is its check run's).
+    pub check_run: u64,
+    /// The job's name, as its check run is named.
+    pub name: String,
+}
+
+/// Which job of the workflow run is this one: the running job of
+/// `GITHUB_RUN_ID`'s attempt `GITHUB_RUN_ATTEMPT` on runner `RUNNER_NAME`
+/// (narrowed by `GITHUB_JOB` when several run on runners of that name).
+/// `Ok(None)`: not inside GitHub Actions. `Err`: inside, but which job is
+/// this one could not be told (a note says why; nothing is left out).
+pub(crate) async fn find(client: &Client, repo: &Repo, env: &Environment) -> Result<Option<OwnJob>, String> {
+    if env.get("GITHUB_ACTIONS") != Some("true") {
+        return Ok(None);
+    }
+    let Some(run) = env.get("GITHUB_RUN_ID").and_then(|r| r.parse::<u64>().ok()) else {
+        return Err("GITHUB_ACTIONS is set but GITHUB_RUN_ID is not a run id".to_owned());
+    };
+    let attempt = env.get("GITHUB_RUN_ATTEMPT").and_then(|a| a.parse::<u32>().ok()).unwrap_or(1);
+    let jobs = api::attempt_jobs(client, repo, run, attempt)
+        .await
+        .map_err(|e| format!("could not list the jobs of workflow run {run}: {e}"))?;
+    let mut candidates: Vec<&api::Job> =
+        jobs.iter().filter(|j| j.status.as_deref() != Some("completed")).collect();
+    if let Some(runner) = env.get("RUNNER_NAME") {
+        candidates.retain(|j| j.runner_name.as_deref() == Some(runner));
+    }
+    // Runner names are unique per runner group only; the job id narrows further
+    // (its name is the id, or the `name:` given, with a matrix's values appended).
+    if candidates.len() > 1
+        && let Some(job) = env.get("GITHUB_JOB")
+    {
+        candidates.retain(|j| j.name == job || j.name.starts_with(&format!("{job} (")));
+    }
+    match candidates.as_slice() {
+        [job] => match job.check_run_id() {
+            Some(check_run) => Ok(Some(OwnJob { check_run, name: job.name.clone() })),
+            None => Err(format!("job {} of workflow run {run} names no check run", job.name)),
+        },
+        [] => Err(format!(
+            "no running job of workflow run {run} (attempt {attempt}) is on runner {}",
+            env.get("RUNNER_NAME").unwrap_or("(RUNNER_NAME unset)")
+        )),
+        several => Err(format!(
+            "several running jobs of workflow run {run} could be this one ({})",
+            several.iter().map(|j| j.name.as_str()).collect::<Vec<_>>().join(", ")
+        )),
+    }
+}
