@@ -7,7 +7,7 @@
 //! `FROM`, `COPY --from`, `RUN --mount=…,from=` and their `ONBUILD` forms
 //! ([`dockerfile`]); and the images of CircleCI, GitHub Actions and GitLab CI
 //! jobs. Each is parsed by the distribution reference grammar and must carry
-//! a digest. A gate that finds none reports an error: it checked nothing.
+//! a digest. A gate that finds none reports the error item `nothing-checked`.
 //! Every file is read only when it is a regular file inside the repository
 //! ([`scan::read_file`]). Beside that, each
 //! `dockerfiles/<name>/image_hash` (SecureDrop's record of the digest it
@@ -94,21 +94,13 @@ impl ImagesGate {
     }
 }
 
-/// The check of the error item of a gate that found no image reference.
-pub const NOTHING_FOUND: &str = "references";
-
-/// Where the gate looks for image references, for the item that says it found none.
-const LOOKED_FOR: &str = "`# syntax`, `FROM`, `COPY --from`, `RUN --mount=…,from=` and `ONBUILD` in Dockerfiles \
-     (`Dockerfile`, `*.Dockerfile`, `Dockerfile.*`, up to five directories below the root), and job images in \
-     `.github/workflows/*.yml`, `.circleci/config.yml` and `.gitlab-ci.yml`";
+/// Where the gate looks for image references, and what to do when it finds none.
+const NOTHING_TO_CHECK: &str = "looked for `# syntax`, `FROM`, `COPY --from`, `RUN --mount=…,from=` and `ONBUILD` \
+     in Dockerfiles (`Dockerfile`, `*.Dockerfile`, `Dockerfile.*`, up to five directories below the root), and for \
+     job images in `.github/workflows/*.yml`, `.circleci/config.yml` and `.gitlab-ci.yml`; if the repository \
+     builds and runs no container images, turn the gate off with `[gates.images] enabled = false`";
 
 const CHECKS: &[CheckInfo] = &[
-    CheckInfo {
-        id: NOTHING_FOUND,
-        default_severity: Severity::Blocker,
-        summary: "The repository names at least one image: a gate that finds no image reference has checked nothing.",
-        remedy: "Name the images in a Dockerfile or CI configuration the gate reads, or turn the gate off with `[gates.images] enabled = false` if the repository builds and runs no container images.",
-    },
     CheckInfo {
         id: "parse",
         default_severity: Severity::Blocker,
@@ -164,6 +156,10 @@ impl Gate for ImagesGate {
 
     fn checks(&self) -> &'static [CheckInfo] {
         CHECKS
+    }
+
+    fn nothing_to_check(&self) -> String {
+        NOTHING_TO_CHECK.to_owned()
     }
 
     fn run(&self, ctx: &Context) -> GateOutcome {
@@ -331,8 +327,9 @@ pub fn collect(repo: &Path, cancel: &CancelToken) -> Collected {
     collected
 }
 
-/// The error item of a gate that found no image reference at all, unless
-/// an item already says why (a file that could not be read or parsed).
+/// The `nothing-checked` error item of a gate that found no image reference
+/// at all, unless an item already says why (a file that could not be read
+/// or parsed).
 fn nothing_found(collected: &Collected) -> Option<Item> {
     let explained =
         !collected.references.is_empty() || collected.items.iter().any(|i| i.status != Status::Pass);
@@ -340,19 +337,15 @@ fn nothing_found(collected: &Collected) -> Option<Item> {
         return None;
     }
     let found = if collected.files.is_empty() {
-        "found none of these files".to_owned()
+        "none of the files it reads exists".to_owned()
     } else {
         let paths: Vec<&str> = collected.files.iter().map(|(_, p)| p.as_str()).collect();
-        format!("found {} without any", bounded_list(&paths))
+        format!("{} name no image", bounded_list(&paths))
     };
     Some(Item::error(
-        NOTHING_FOUND,
+        gate_core::runner::NOTHING_CHECKED,
         "",
-        format!(
-            "no image reference found, so no image was checked: looked for {LOOKED_FOR}; {found}. \
-             If the repository builds and runs no container images, turn the gate off with \
-             `[gates.images] enabled = false`"
-        ),
+        format!("the gate is enabled but found no image reference to check: {found}; {NOTHING_TO_CHECK}"),
     ))
 }
 

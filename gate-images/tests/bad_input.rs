@@ -47,8 +47,8 @@ fn nothing_to_check_is_an_error() {
     let dir = repo(&[("README.md", b"hello")]);
     let outcome = run(dir.path());
     let statuses: Vec<(&str, Status)> = outcome.items.iter().map(|i| (i.check.as_str(), i.status)).collect();
-    assert_eq!(statuses, [(gate_images::NOTHING_FOUND, Status::Error)]);
-    assert!(outcome.items[0].reason.starts_with("no image reference found, so no image was checked"));
+    assert_eq!(statuses, [(gate_core::runner::NOTHING_CHECKED, Status::Error)]);
+    assert!(outcome.items[0].reason.starts_with("the gate is enabled but found no image reference to check"));
 }
 
 #[test]

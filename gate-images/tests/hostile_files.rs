@@ -8,9 +8,10 @@ use std::path::Path;
 use std::sync::mpsc;
 use std::time::Duration;
 
+use gate_core::runner::NOTHING_CHECKED;
 use gate_core::testing::locations;
 use gate_core::{Context, Gate, GateOutcome, Item, Status};
-use gate_images::{Config, ImagesGate, NOTHING_FOUND};
+use gate_images::{Config, ImagesGate};
 
 const HEX: &str = "0ad67db05f06890496247013806ab49fa7431571826cef8399901d1d83950949";
 
@@ -102,7 +103,7 @@ fn sockets_and_dangling_links_are_refused() {
     assert!(socket.reason.contains("a socket, not a regular file"), "{}", socket.reason);
     let dangling = item(&outcome, "parse", "app.Dockerfile");
     assert_eq!((dangling.status, dangling.reason.as_str()), (Status::Error, "a symbolic link to nothing"));
-    assert!(!outcome.items.iter().any(|i| i.check == NOTHING_FOUND), "{:#?}", outcome.items);
+    assert!(!outcome.items.iter().any(|i| i.check == NOTHING_CHECKED), "{:#?}", outcome.items);
 }
 
 #[test]
@@ -179,12 +180,12 @@ fn a_repository_that_names_no_image_is_an_error_not_a_pass() {
     write(dir.path(), "README.md", "hello");
     let outcome = run_within_bound(dir.path(), "");
     assert_eq!(outcome.items.len(), 1, "{:#?}", outcome.items);
-    let nothing = item(&outcome, NOTHING_FOUND, "");
+    let nothing = item(&outcome, NOTHING_CHECKED, "");
     assert_eq!(nothing.status, Status::Error);
     for words in [
+        "the gate is enabled but found no image reference to check: none of the files it reads exists",
         "looked for `# syntax`, `FROM`",
         ".github/workflows/*.yml",
-        "found none of these files",
         "`[gates.images] enabled = false`",
     ] {
         assert!(nothing.reason.contains(words), "{words}: {}", nothing.reason);
@@ -194,10 +195,10 @@ fn a_repository_that_names_no_image_is_an_error_not_a_pass() {
     write(dir.path(), ".github/workflows/ci.yml", "jobs:\n  a:\n    runs-on: ubuntu-latest\n");
     write(dir.path(), "Dockerfile", "FROM scratch\nCOPY app /app\n");
     let outcome = run_within_bound(dir.path(), "");
-    let nothing = item(&outcome, NOTHING_FOUND, "");
+    let nothing = item(&outcome, NOTHING_CHECKED, "");
     assert_eq!(nothing.status, Status::Error);
     assert!(
-        nothing.reason.contains("found .github/workflows/ci.yml, Dockerfile without any"),
+        nothing.reason.contains(".github/workflows/ci.yml, Dockerfile name no image"),
         "{}",
         nothing.reason
     );
@@ -205,7 +206,7 @@ fn a_repository_that_names_no_image_is_an_error_not_a_pass() {
     // One image reference is enough.
     write(dir.path(), "Dockerfile", &pinned_dockerfile());
     let outcome = run_within_bound(dir.path(), "");
-    assert!(!outcome.items.iter().any(|i| i.check == NOTHING_FOUND), "{:#?}", outcome.items);
+    assert!(!outcome.items.iter().any(|i| i.check == NOTHING_CHECKED), "{:#?}", outcome.items);
 }
 
 #[test]
