@@ -84,7 +84,7 @@ fn an_empty_repository_is_not_go_and_says_what_to_configure() {
     let run = run_in(repo.path(), &[]);
     assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
     assert!(run.stdout.contains("wheels/nothing-checked"), "{}", run.stdout);
-    assert!(run.stdout.contains("images/references"), "{}", run.stdout);
+    assert!(run.stdout.contains("images/nothing-checked"), "{}", run.stdout);
     assert!(run.stdout.contains("enabled = false"), "{}", run.stdout);
 }
 
@@ -141,4 +141,66 @@ fn output_replaces_only_a_regular_file() {
     assert_eq!(std::fs::read_to_string(&kept).unwrap(), "keep me");
     use std::os::unix::fs::FileTypeExt as _;
     assert!(std::fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
+}
+
+// 3. Signatures are judged as gpg judges them.
+
+/// Runs gpg with a home of its own in `home`.
+fn gpg(home: &Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new("gpg")
+        .arg("--homedir")
+        .arg(home)
+        .args(["--batch", "--yes", "--quiet", "--pinentry-mode", "loopback", "--passphrase", ""])
+        .args(args)
+        .output()
+        .expect("gpg runs (install gnupg)")
+}
+
+#[test]
+fn a_good_signature_followed_by_a_bad_one_is_not_go_as_gpg_says() {
+    let repo = example_copy("release-repo");
+    let home = tempfile::tempdir().unwrap();
+    let secret = release_check_e2e::workspace().join("examples/keys/example-release.secret.asc");
+    assert!(gpg(home.path(), &["--import", secret.to_str().unwrap()]).status.success());
+    // A signature by the same key over other data: BAD for the sums file.
+    let other = home.path().join("other.txt");
+    write(&other, "not the sums file\n");
+    let signed = gpg(home.path(), &["--armor", "--detach-sign", "--output", "-", other.to_str().unwrap()]);
+    assert!(signed.status.success(), "{}", String::from_utf8_lossy(&signed.stderr));
+    let asc = repo.path().join("sha256sums.txt.asc");
+    let mut both = std::fs::read(&asc).unwrap();
+    both.extend_from_slice(&signed.stdout);
+    std::fs::write(&asc, both).unwrap();
+
+    // The referee.
+    let verify = gpg(
+        home.path(),
+        &["--verify", asc.to_str().unwrap(), repo.path().join("sha256sums.txt").to_str().unwrap()],
+    );
+    assert!(!verify.status.success(), "gpg --verify fails on good+bad");
+
+    write(&repo.path().join("release-check.toml"), "[gates.ci]\nenabled = false\n");
+    let run = run_in(repo.path(), &["--gate", "wheels"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("wheels/signature/sha256sums.txt.asc"), "{}", run.stdout);
+    assert!(run.stdout.contains("BAD signature"), "{}", run.stdout);
+    let reason = run.stdout.lines().find(|l| l.contains("wheels/signature/")).unwrap();
+    assert!(!reason.contains("assertion failed"), "the reason is a sentence, not library internals: {reason}");
+}
+
+// 5. Parsers no more lenient than their reference.
+
+#[test]
+fn a_wheel_replaced_by_a_malformed_lfs_pointer_is_an_error() {
+    let repo = example_copy("release-repo");
+    let wheel = repo.path().join("localwheels/rc_units-0.3.1-py3-none-any.whl");
+    // CRLF endings: git-lfs does not accept this as a pointer.
+    write(
+        &wheel,
+        "version https://git-lfs.github.com/spec/v1\r\noid sha256:468a0f8a6b1c9e2d3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e\r\nsize 1259\r\n",
+    );
+    let run = run_in(repo.path(), &["--gate", "wheels"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("✗ error"), "{}", run.stdout);
+    assert!(run.stdout.contains("rc_units-0.3.1-py3-none-any.whl"), "{}", run.stdout);
 }
