@@ -175,6 +175,8 @@ pub enum FormatArg {
     Json,
     /// GitHub-flavoured Markdown.
     Markdown,
+    /// SARIF 2.1.0, for GitHub code scanning (docs/sarif/).
+    Sarif,
 }
 
 /// `--color`.
@@ -322,6 +324,7 @@ pub fn emit(report: &Report, args: &OutputArgs, default: FormatArg) -> anyhow::R
         FormatArg::Text => Format::Text,
         FormatArg::Json => Format::Json,
         FormatArg::Markdown => Format::Markdown,
+        FormatArg::Sarif => Format::Sarif,
     };
     let color = match args.color {
         ColorArg::Always => true,
@@ -332,7 +335,10 @@ pub fn emit(report: &Report, args: &OutputArgs, default: FormatArg) -> anyhow::R
                 && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
         }
     };
-    let rendered = render::render(report, format, TextOptions { color, verbose: args.verbose });
+    let rendered = match format {
+        Format::Sarif => render::sarif::sarif(report, &catalogue()),
+        _ => render::render(report, format, TextOptions { color, verbose: args.verbose }),
+    };
     write_output(args.output.as_deref(), rendered.as_bytes())?;
     if let Some(path) = &args.output {
         eprintln!("{}: {} (report written to {})", report.verdict, report.headline, path.display());
@@ -341,6 +347,15 @@ pub fn emit(report: &Report, args: &OutputArgs, default: FormatArg) -> anyhow::R
         Verdict::Go => EXIT_GO,
         Verdict::NoGo => EXIT_NO_GO,
     })
+}
+
+/// Every gate's documented checks, whatever the configuration: the rules
+/// of a SARIF report.
+fn catalogue() -> Vec<render::sarif::GateChecks<'static>> {
+    registry::all_gates(&registry::GatesConfig::default())
+        .iter()
+        .map(|gate| render::sarif::GateChecks { gate: gate.name(), checks: gate.checks() })
+        .collect()
 }
 
 /// `--ref`, `--wait`, `--record`, `--replay` override `[gates.ci]`; their

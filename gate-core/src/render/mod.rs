@@ -2,6 +2,7 @@
 
 pub mod escape;
 mod markdown;
+pub mod sarif;
 mod text;
 
 pub use markdown::{code as markdown_code, escape as escape_markdown, markdown, markdown_within};
@@ -19,6 +20,8 @@ pub enum Format {
     Json,
     /// GitHub-flavoured Markdown, every untrusted string escaped.
     Markdown,
+    /// SARIF 2.1.0 (rules without descriptions: see [`sarif::sarif`]).
+    Sarif,
 }
 
 /// The JSON report, pretty-printed, with a trailing newline. Characters
@@ -37,6 +40,7 @@ pub fn render(report: &Report, format: Format, text_options: TextOptions) -> Str
         Format::Text => text(report, text_options),
         Format::Json => json(report),
         Format::Markdown => markdown(report),
+        Format::Sarif => sarif::sarif(report, &[]),
     }
 }
 
