@@ -6,7 +6,7 @@
 mod support;
 
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use gate_ci::Config;
 use gate_core::{GateOutcome, HumanDuration, Status};
@@ -219,7 +219,7 @@ fn a_damaged_recording_is_a_located_error() {
         ),
         (
             "{\"method\": \"GET\", \"path\": \"/x\", \"status\": 200, \"token\": \"x\"}",
-            "line 1, column 54: unknown field `token`, expected one of `method`, `path`, `status`, `headers`, `body`, `body_text`",
+            "line 1, column 54: unknown field `token`, expected one of `method`, `path`, `status`, `headers`, `body`, `body_text`, `failure`",
         ),
     ];
     for (text, location) in cases {
@@ -251,4 +251,109 @@ fn a_damaged_recording_is_a_located_error() {
     let error = item(&outcome, "github", "client");
     assert_eq!(error.status, Status::Error);
     assert!(error.reason.starts_with(&format!("recording {}: ", repo.path().join("nowhere").display())));
+}
+
+#[test]
+fn a_replay_does_not_sleep_for_a_recorded_retry_after() {
+    let gh = GitHub::start();
+    failing(&gh);
+    let limited = ResponseTemplate::new(429)
+        .set_body_json(json!({"message": "You have exceeded a secondary rate limit."}))
+        .insert_header("retry-after", "2");
+    gh.serve_raw_times(&format!("{REPO}/commits/main"), limited, 1);
+    let repo = tempfile::tempdir().unwrap();
+    let mut config = recording_config(&gh);
+    config.record = Some(RECORDING.into());
+    let started = Instant::now();
+    let live = run_in(repo.path(), config.clone());
+    assert!(started.elapsed() >= Duration::from_secs(2), "the live run waits: {:?}", started.elapsed());
+    drop(gh);
+
+    config.record = None;
+    config.replay = Some(RECORDING.into());
+    let started = Instant::now();
+    let replayed = run_in(repo.path(), config);
+    assert!(started.elapsed() < Duration::from_secs(1), "the replay does not: {:?}", started.elapsed());
+    assert_eq!(replayed.items, live.items, "live:\n{}replayed:\n{}", listing(&live), listing(&replayed));
+    assert_eq!(requests(&replayed), requests(&live));
+}
+
+#[test]
+fn attempts_that_got_no_answer_are_recorded_and_replayed() {
+    let gh = GitHub::start();
+    failing(&gh);
+    let route = format!("{REPO}/commits/{SHA}/status");
+    let stalled =
+        ResponseTemplate::new(200).set_body_json(json!({"statuses": []})).set_delay(Duration::from_secs(5));
+    gh.serve_raw_times(&route, stalled, u64::MAX);
+    let repo = tempfile::tempdir().unwrap();
+    let mut config = recording_config(&gh);
+    config.record = Some(RECORDING.into());
+    let live = run_in(repo.path(), config.clone());
+    let error = item(&live, "github", "octo/app");
+    assert_eq!(error.reason, format!("GET {route}?per_page=100: no answer within 1s (after 3 attempts)"));
+    drop(gh);
+    let timeouts: Vec<serde_json::Value> = files(&repo.path().join(RECORDING))
+        .into_iter()
+        .map(|(_, text)| serde_json::from_str::<serde_json::Value>(&text).unwrap())
+        .filter(|exchange| exchange["path"] == format!("{route}?per_page=100"))
+        .collect();
+    assert_eq!(timeouts.len(), 3, "{timeouts:?}");
+    for exchange in &timeouts {
+        assert_eq!(exchange["status"], 0);
+        assert_eq!(exchange["failure"], json!({"timeout": {"after_ms": 1000}}));
+    }
+
+    config.record = None;
+    config.replay = Some(RECORDING.into());
+    let started = Instant::now();
+    let replayed = run_in(repo.path(), config);
+    assert!(started.elapsed() < Duration::from_secs(1), "{:?}", started.elapsed());
+    assert_eq!(replayed.items, live.items, "live:\n{}replayed:\n{}", listing(&live), listing(&replayed));
+}
+
+#[test]
+fn a_replay_judges_a_rate_limit_as_of_the_recorded_answer() {
+    // Live: the limit resets in an hour, so the gate gives up at once.
+    let gh = GitHub::start();
+    failing(&gh);
+    let now = jiff::Timestamp::now().as_second();
+    let limited = ResponseTemplate::new(403)
+        .set_body_json(json!({"message": "API rate limit exceeded for installation ID 1."}))
+        .insert_header("x-ratelimit-remaining", "0")
+        .insert_header("x-ratelimit-reset", (now + 3600).to_string().as_str());
+    gh.serve_raw_times(&format!("{REPO}/commits/main"), limited, u64::MAX);
+    let repo = tempfile::tempdir().unwrap();
+    let mut config = recording_config(&gh);
+    config.record = Some(RECORDING.into());
+    let live = run_in(repo.path(), config.clone());
+    assert!(
+        item(&live, "github", "octo/app").reason.contains("gave up instead of waiting"),
+        "{}",
+        listing(&live)
+    );
+    drop(gh);
+
+    // Replayed a day later: the reset is long past, but it was an hour
+    // after the answer's Date, so the replay gives up as the live run did.
+    let dir = repo.path().join(RECORDING);
+    for (name, text) in files(&dir) {
+        let mut exchange: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let headers = exchange["headers"].as_object_mut().unwrap();
+        let day = 86_400;
+        let reset = headers["x-ratelimit-reset"].as_str().unwrap().parse::<i64>().unwrap() - day;
+        headers.insert("x-ratelimit-reset".into(), json!(reset.to_string()));
+        let date = jiff::Timestamp::from_second(now - day).unwrap();
+        let date = jiff::fmt::rfc2822::DateTimePrinter::new().timestamp_to_rfc9110_string(&date).unwrap();
+        headers.insert("date".into(), json!(date));
+        std::fs::write(dir.join(name), serde_json::to_string_pretty(&exchange).unwrap()).unwrap();
+    }
+    config.record = None;
+    config.replay = Some(RECORDING.into());
+    let replayed = run_in(repo.path(), config);
+    let live_reason = &item(&live, "github", "octo/app").reason;
+    let replayed_reason = &item(&replayed, "github", "octo/app").reason;
+    let upto = |r: &str| r.split("; the limit resets at").next().unwrap().to_owned();
+    assert_eq!(upto(replayed_reason), upto(live_reason), "{}", listing(&replayed));
+    assert_eq!(requests(&replayed), 1);
 }

@@ -375,14 +375,18 @@ impl Client {
             Some(dir) => Transport::Replay(Replayer::open(dir)?),
             None => {
                 let setup = |message: String| Error::Setup { url: config.api_url.clone(), message };
+                // The attempt's own deadline (`Config::timeout`) must fire
+                // first, so that a stalled answer is always reported (and
+                // recorded) as the same timeout; octocrab's are a backstop.
+                let backstop = config.timeout + Duration::from_secs(1);
                 let mut builder = Octocrab::builder()
                     .base_uri(config.api_url.as_str())
                     .map_err(|e| setup(e.to_string()))?
                     // Our own loop retries, so that attempts are bounded and reported.
                     .add_retry_config(octocrab::service::middleware::retry::RetryConfig::None)
-                    .set_connect_timeout(Some(config.timeout))
-                    .set_read_timeout(Some(config.timeout))
-                    .set_write_timeout(Some(config.timeout))
+                    .set_connect_timeout(Some(backstop))
+                    .set_read_timeout(Some(backstop))
+                    .set_write_timeout(Some(backstop))
                     .add_header(HeaderName::from_static("x-github-api-version"), "2022-11-28".to_owned());
                 if let Some(token) = &config.token {
                     builder = builder.personal_token(token.expose().to_owned());
