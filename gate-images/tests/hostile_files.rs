@@ -222,3 +222,21 @@ fn huge_lines_are_located_and_quick() {
     assert!(parse.reason.contains("longer than 65535 bytes"), "{}", parse.reason);
     assert_eq!(locations(parse), ["Dockerfile:2:1"]);
 }
+
+#[test]
+fn a_megabyte_of_hostile_dockerfile_is_read_in_bounded_time() {
+    // Under the 1 MiB limit: one instruction continued over thousands of
+    // lines, mounts full of quotes and commas, heredoc openers, flags.
+    let mut text = String::from("# syntax=a\n# escape=\\\nFROM a AS s\nRUN \\\n");
+    text.push_str(&"--mount=type=bind,from=s \\\n".repeat(12_000));
+    text.push_str("true\n");
+    let quotes = format!("RUN --mount='\"{}\",from=x' true\n", "\"\"".repeat(2_000));
+    text.push_str(&quotes.repeat(40));
+    text.push_str(&"ONBUILD COPY --from=img --from=x <<A <<B a b\nA\nB\n".repeat(3_000));
+    text.push_str(&format!("RUN {}\n", ",".repeat(60_000)));
+    assert!(text.len() < 1024 * 1024, "{}", text.len());
+    let started = std::time::Instant::now();
+    let findings = gate_images::dockerfile::parse(&text);
+    assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
+    assert!(findings.len() > 3_000, "{}", findings.len());
+}

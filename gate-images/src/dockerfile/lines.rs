@@ -43,7 +43,9 @@ pub(crate) struct Instruction {
 impl Instruction {
     /// The 1-based line and column of the character at `offset`.
     pub fn position(&self, offset: usize) -> (u32, u32) {
-        match self.segments.iter().rev().find(|s| s.offset <= offset) {
+        // Segments are in offset order: the last one starting at or before `offset`.
+        let after = self.segments.partition_point(|s| s.offset <= offset);
+        match after.checked_sub(1).and_then(|i| self.segments.get(i)) {
             Some(s) => {
                 let delta = u32::try_from(offset - s.offset).unwrap_or(u32::MAX);
                 (s.line, s.column.saturating_add(delta))
