@@ -2,12 +2,17 @@
 //!
 //! Workflow commands (`::error file=…,line=…,title=…::message`) escape
 //! `%`, CR and LF in the message, and additionally `:` and `,` in property
-//! values, as the runner's command parser requires.
+//! values, as the runner's command parser requires (its `ActionCommand`
+//! unescapes exactly these). Other control characters and bidirectional
+//! formatting characters, which the runner would print raw, are shown as
+//! escapes first (`\u{1b}`), as the text renderer shows them: each
+//! annotation is one line and one command.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use gate_core::model::Weight;
+use gate_core::render::escape::is_unsafe;
 use gate_core::{Evidence, Item, Report, Status};
 
 /// What GitHub Actions' environment says about this run.
@@ -46,14 +51,31 @@ pub fn append_summary(path: &Path, markdown: &str) -> std::io::Result<()> {
     file.flush()
 }
 
-/// Escapes a workflow command's message.
+/// Escapes a workflow command's message as the runner unescapes it: `%`,
+/// CR and LF.
 pub fn escape_data(text: &str) -> String {
     text.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
 }
 
-/// Escapes a workflow command's property value.
+/// Escapes a workflow command's property value as the runner unescapes it:
+/// `%`, CR, LF, `:` and `,`.
 pub fn escape_property(text: &str) -> String {
     escape_data(text).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// Untrusted `text` for an annotation: every control or bidirectional
+/// formatting character but CR and LF (which [`escape_data`] and
+/// [`escape_property`] escape as GitHub documents) shown as an escape.
+pub fn printable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if is_unsafe(c) && c != '\r' && c != '\n' {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// One `::error` or `::warning` command per located blocker or warning,
@@ -69,8 +91,8 @@ pub fn annotations(report: &Report) -> String {
         let Some(location) = location(item) else { continue };
         lines.push(format!(
             "::{command} {location},title={}::{}",
-            escape_property(&item.id),
-            escape_data(&item.reason)
+            escape_property(&printable(&item.id)),
+            escape_data(&printable(&item.reason))
         ));
     }
     if lines.is_empty() {
@@ -81,8 +103,9 @@ pub fn annotations(report: &Report) -> String {
 
 fn location(item: &Item) -> Option<String> {
     item.evidence.iter().find_map(|e| match e {
-        Evidence::Location(l) => {
-            let mut text = format!("file={}", escape_property(&l.path));
+        // An empty value is no property to the runner: no file, no annotation.
+        Evidence::Location(l) if !l.path.is_empty() => {
+            let mut text = format!("file={}", escape_property(&printable(&l.path)));
             if let Some(line) = l.line {
                 text.push_str(&format!(",line={line}"));
             }

@@ -15,7 +15,8 @@ use serde_json::json;
 pub fn marker(name: &str) -> String {
     // No `--` may remain inside the HTML comment, or the name could close it:
     // one pass would turn `--->` into `- -->`, so repeat until none is left.
-    let mut name = name.to_owned();
+    // Nor any line break or control character: the body may be printed.
+    let mut name = gate_core::render::escape::text(name).into_owned();
     while name.contains("--") {
         name = name.replace("--", "- -");
     }

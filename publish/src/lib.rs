@@ -7,19 +7,28 @@
 //! its own, so a partial failure is never reported as posted. A 403 (a
 //! read-only token, as pull requests from forks get) degrades to the job
 //! summary with a warning instead of failing.
+//!
+//! A report is posted only if it agrees with itself ([`verify()`]): its
+//! verdict, headline and counts are derived again from its items and
+//! waivers. One that does not gets an `error` status and nothing else, as
+//! one that cannot be read does. Everything printed (the dry run, the
+//! annotations, each step's outcome) escapes untrusted text as the text
+//! renderer does, so nothing in a report can print a workflow command.
 
 pub mod actions;
 pub mod comment;
+pub mod verify;
 
 use std::fmt;
 use std::path::PathBuf;
 
-use gate_core::render;
+use gate_core::render::{self, escape};
 use gate_core::{Report, Verdict};
 use github::{Client, Method, Repo};
 use serde::Serialize;
 
 pub use actions::Actions;
+pub use verify::{Inconsistent, Problem, verify};
 
 /// GitHub's limit on a comment body, in characters.
 pub const COMMENT_LIMIT: usize = 65_536;
@@ -83,13 +92,20 @@ pub struct Publication {
     pub in_actions: bool,
 }
 
-/// Decides what to post for `report`; `None` report: release-check gave no verdict (`why`).
+/// Decides what to post for `report`; an `Err` report: release-check gave
+/// no verdict (the text says why). A report that disagrees with itself
+/// ([`verify()`]) gives no verdict either: only an `error` status.
 pub fn prepare(
     report: Result<&Report, &str>,
     target: &Target,
     options: &Options,
     actions: Option<&Actions>,
 ) -> Publication {
+    let inconsistent = report.ok().and_then(|r| verify(r).err()).map(|e| e.to_string());
+    let report = match &inconsistent {
+        Some(why) => Err(why.as_str()),
+        None => report,
+    };
     let run_url = actions.and_then(|a| a.run_url.clone());
     let status = target.sha.clone().map(|sha| {
         let (state, description) = match report {
@@ -101,7 +117,7 @@ pub fn prepare(
             sha,
             CommitStatus {
                 state,
-                description: shorten(&description, DESCRIPTION_LIMIT),
+                description: shorten(&escape::text(&description), DESCRIPTION_LIMIT),
                 context: options.context.clone(),
                 target_url: run_url.clone(),
             },
@@ -171,15 +187,18 @@ impl fmt::Display for Publication {
         }
         match &self.status {
             Some((sha, status)) => {
-                writeln!(f, "\n--- commit status on {sha}")?;
-                writeln!(f, "{}", serde_json::to_string_pretty(status).map_err(|_| fmt::Error)?)?;
+                writeln!(f, "\n--- commit status on {}", escape::text(sha))?;
+                let json = serde_json::to_string_pretty(status).map_err(|_| fmt::Error)?;
+                writeln!(f, "{}", escape::json(json))?;
             }
             None => writeln!(f, "\n--- no commit status: no commit (--sha, or GITHUB_SHA)")?,
         }
         match &self.summary {
-            Some((path, markdown)) => {
-                writeln!(f, "\n--- appended to the job summary {}\n{markdown}", path.display())?
-            }
+            Some((path, markdown)) => writeln!(
+                f,
+                "\n--- appended to the job summary {}\n{markdown}",
+                escape::text(&path.display().to_string())
+            )?,
             None => writeln!(f, "\n--- no job summary: not in GitHub Actions")?,
         }
         if !self.annotations.is_empty() {
@@ -208,11 +227,12 @@ impl Step {
 }
 
 impl fmt::Display for Step {
+    /// One line, its text escaped: it may quote GitHub's answers.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Step::Done(what) => write!(f, "posted: {what}"),
-            Step::Degraded(what) => write!(f, "warning: {what}"),
-            Step::Failed(what) => write!(f, "error: {what}"),
+            Step::Done(what) => write!(f, "posted: {}", escape::text(what)),
+            Step::Degraded(what) => write!(f, "warning: {}", escape::text(what)),
+            Step::Failed(what) => write!(f, "error: {}", escape::text(what)),
         }
     }
 }

@@ -196,12 +196,12 @@ fn a_report_too_long_for_a_comment_keeps_verdict_counts_and_blockers() {
     assert!(body.starts_with(&marker()));
     assert!(body.contains("## release-check: ❌ NO-GO"));
     assert!(body.contains("**160 blockers**"));
-    assert!(body.contains("| wheels | ❌ | 0 | 80 | 0 | 0 |"), "per-gate counts");
-    assert!(body.contains("| images | ❌ | 0 | 80 | 0 | 0 |"), "per-gate counts");
-    assert!(body.contains("| ci | ✅ | 1 | 0 | 0 | 0 |"), "per-gate counts");
+    assert!(body.contains("| wheels | ❌ | 0 | 0 | 80 | 0 | 0 |"), "per-gate counts");
+    assert!(body.contains("| images | ❌ | 0 | 0 | 80 | 0 | 0 |"), "per-gate counts");
+    assert!(body.contains("| ci | ✅ | 1 | 0 | 0 | 0 | 0 |"), "per-gate counts");
     let listed = report
         .items()
-        .filter(|(_, i)| body.contains(&format!("<code>{}</code>", render::escape_markdown(&i.id))))
+        .filter(|(_, i)| body.contains(&format!("<code>{}</code>", render::markdown_code(&i.id))))
         .count();
     assert!(listed > 0);
     assert!(body.contains(&format!("… and {} more blockers.", 160 - listed)), "every blocker is counted");

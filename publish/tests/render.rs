@@ -72,12 +72,11 @@ fn the_status_says_success_or_failure() {
 
 #[test]
 fn the_description_is_cut_to_140_characters() {
-    let mut report = no_go();
-    report.headline = "é".repeat(300);
-    let publication = publish::prepare(Ok(&report), &target(), &Options::default(), None);
+    let why = format!("report.json: {}", "é".repeat(300));
+    let publication = publish::prepare(Err(&why), &target(), &Options::default(), None);
     let description = &status(&publication).description;
     assert_eq!(description.chars().count(), DESCRIPTION_LIMIT);
-    assert!(description.starts_with("NO-GO: éé"), "{description}");
+    assert!(description.starts_with("no verdict: report.json: éé"), "{description}");
     assert!(description.ends_with('…'), "{description}");
     let short = publish::prepare(Ok(&no_go()), &target(), &Options::default(), None);
     assert!(!status(&short).description.contains('…'));
@@ -118,6 +117,7 @@ fn annotations_escape_workflow_command_data_and_properties() {
         "::group::release-check annotations\n\
          ::error file=src/a%2Cb%3Ac.py,line=3,col=5,title=wheels/sums/x%3Ay%2Cz%25::100%25 sure%0D%0Anext line\n\
          ::warning file=requirements.txt,title=wheels/pins/req.txt::unpinned\n\
+         ::error file=skipped.txt,title=wheels/pins/skipped.txt::skipped\n\
          ::endgroup::\n"
     );
     let elsewhere = publish::prepare(Ok(&located_report()), &target(), &Options::default(), None);
