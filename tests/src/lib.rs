@@ -54,6 +54,16 @@ const GITHUB_ENVIRONMENT: &[&str] = &[
     "GITHUB_STEP_SUMMARY",
     "GITHUB_SERVER_URL",
     "GITHUB_RUN_ID",
+    // What the ci gate reads to choose the commit and the branch whose rules
+    // apply, and to find its own job.
+    "GITHUB_BASE_REF",
+    "GITHUB_HEAD_REF",
+    "GITHUB_REF_NAME",
+    "GITHUB_REF_TYPE",
+    "GITHUB_EVENT_NAME",
+    "GITHUB_JOB",
+    "GITHUB_RUN_ATTEMPT",
+    "RUNNER_NAME",
 ];
 
 /// Runs the binary with `args` and, of the GitHub environment, only `env`.
