@@ -22,7 +22,8 @@
 //! - `ADD --from` and `ONBUILD FROM` are errors in BuildKit, and here.
 //!
 //! Whatever BuildKit would refuse is a [`Finding::Malformed`] at its line and
-//! column, never skipped.
+//! column, never skipped; where the reading stops there (a bad parser
+//! directive, an over-long line), a [`Finding::Unreadable`].
 
 mod directives;
 mod lines;
@@ -254,7 +255,9 @@ fn stages(instructions: &[Instruction], escape: char) -> Stages {
 fn position(finding: &Finding) -> (u32, u32) {
     match finding {
         Finding::Image(found) | Finding::Unresolved { found, .. } => (found.line, found.column),
-        Finding::Malformed { line, column, .. } => (*line, *column),
+        Finding::Malformed { line, column, .. } | Finding::Unreadable { line, column, .. } => {
+            (*line, *column)
+        }
     }
 }
 
@@ -265,8 +268,11 @@ pub fn parse(text: &str) -> Vec<Finding> {
     let stages = stages(&read.instructions, escape);
     let mut walk = Walk { findings: directives::syntax(text), stages: &stages };
     if let Some(problem) = read.problem {
-        let lines::Problem { line, column, message } = problem;
-        walk.findings.push(Finding::Malformed { line, column, message });
+        let lines::Problem { stopped, line, column, message } = problem;
+        walk.findings.push(match stopped {
+            true => Finding::Unreadable { line, column, message },
+            false => Finding::Malformed { line, column, message },
+        });
     }
     let mut global: Args = HashMap::new();
     let mut earlier: Vec<String> = Vec::new();

@@ -301,6 +301,17 @@ pub fn collect(repo: &Path, cancel: &CancelToken) -> Collected {
                             .at(Location::at(path, line, column)),
                     );
                 }
+                Finding::Unreadable { line, column, message } => {
+                    problems += 1;
+                    collected.items.push(
+                        Item::error(
+                            "parse",
+                            format!("{path}:{line}"),
+                            format!("{message}; the rest of the file was not checked"),
+                        )
+                        .at(Location::at(path, line, column)),
+                    );
+                }
             }
         }
         if problems == 0 {

@@ -52,6 +52,17 @@ pub enum Finding {
         /// What is wrong.
         message: String,
     },
+    /// The file cannot be read past this place (BuildKit refuses it there:
+    /// a bad parser directive, an over-long line), so whatever follows was
+    /// not checked.
+    Unreadable {
+        /// 1-based line.
+        line: u32,
+        /// 1-based column.
+        column: u32,
+        /// What is wrong.
+        message: String,
+    },
 }
 
 /// The kind of a file that names images.

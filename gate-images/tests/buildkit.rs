@@ -27,6 +27,7 @@ fn summary(text: &str) -> Vec<String> {
                 format!("unresolved {variable}@{}:{}", found.line, found.column)
             }
             Finding::Malformed { line, column, message } => format!("malformed@{line}:{column}: {message}"),
+            Finding::Unreadable { line, column, message } => format!("unreadable@{line}:{column}: {message}"),
         })
         .collect()
 }
@@ -46,7 +47,9 @@ fn malformed(text: &str) -> Vec<String> {
     dockerfile::parse(text)
         .iter()
         .filter_map(|f| match f {
-            Finding::Malformed { line, column, message } => Some(format!("{line}:{column}: {message}")),
+            Finding::Malformed { line, column, message } | Finding::Unreadable { line, column, message } => {
+                Some(format!("{line}:{column}: {message}"))
+            }
             _ => None,
         })
         .collect()
@@ -159,7 +162,7 @@ fn syntax_directive_problems_are_located() {
     // The first is pulled before the parser refuses the second.
     assert_eq!(
         summary("# syntax=a\n# syntax=b\nFROM c\n"),
-        ["a@1:10 # syntax", "malformed@2:1: only one syntax parser directive can be used"]
+        ["a@1:10 # syntax", "unreadable@2:1: only one syntax parser directive can be used"]
     );
     assert_eq!(
         summary("# syntax= \nFROM c\n")[0],
@@ -378,4 +381,14 @@ fn what_buildkit_refuses_is_located() {
     let parse = item(&outcome, "parse", "Dockerfile:2");
     assert_eq!(parse.status, Status::Fail);
     assert_eq!(locations(parse), ["Dockerfile:2:9"]);
+    // An unparseable directive stops BuildKit, and the gate, there: an error,
+    // since nothing after it was checked.
+    let outcome = gate(&[("Dockerfile", "# escape=x\nFROM unpinned\n")]);
+    let parse = item(&outcome, "parse", "Dockerfile:1");
+    assert_eq!(parse.status, Status::Error);
+    assert_eq!(
+        parse.reason,
+        "invalid escape token 'x' does not match ` or \\; the rest of the file was not checked"
+    );
+    assert_eq!(locations(parse), ["Dockerfile:1:10"]);
 }

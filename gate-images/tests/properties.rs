@@ -90,7 +90,9 @@ proptest! {
         for finding in &findings {
             let (line, column) = match finding {
                 Finding::Image(f) | Finding::Unresolved { found: f, .. } => (f.line, f.column),
-                Finding::Malformed { line, column, .. } => (*line, *column),
+                Finding::Malformed { line, column, .. } | Finding::Unreadable { line, column, .. } => {
+                    (*line, *column)
+                }
             };
             prop_assert!(line >= 1 && column >= 1, "{finding:?}");
             prop_assert!(line as usize <= text.split('\n').count(), "{finding:?} in {text:?}");
@@ -115,7 +117,10 @@ proptest! {
         }
         let text = lines.join("\n") + "\n";
         let findings = dockerfile::parse(&text);
-        prop_assert!(!findings.iter().any(|f| matches!(f, Finding::Malformed { .. })), "{findings:?}\n{text}");
+        prop_assert!(
+            !findings.iter().any(|f| matches!(f, Finding::Malformed { .. } | Finding::Unreadable { .. })),
+            "{findings:?}\n{text}"
+        );
         let found = images(&findings);
         let got: Vec<(String, &str)> = found.iter().skip(1).map(|f| (f.text.clone(), f.context.as_str())).collect();
         prop_assert_eq!(got, want, "{}", text);

@@ -14,6 +14,7 @@ fn summary(findings: &[Finding]) -> Vec<String> {
                 format!("unresolved {variable}@{}:{}", found.line, found.column)
             }
             Finding::Malformed { line, column, .. } => format!("malformed@{line}:{column}"),
+            Finding::Unreadable { line, column, .. } => format!("unreadable@{line}:{column}"),
         })
         .collect()
 }

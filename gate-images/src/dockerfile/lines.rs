@@ -63,6 +63,8 @@ impl Instruction {
 /// Why BuildKit refuses the file, and where.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Problem {
+    /// Whether the reading stopped there, leaving the rest of the file unread.
+    pub stopped: bool,
     /// 1-based line.
     pub line: u32,
     /// 1-based column.
@@ -119,6 +121,7 @@ pub(crate) fn read(text: &str) -> Read {
     let mut lines = text.split_inclusive('\n').enumerate();
     let too_long = |index: usize, line: &str| {
         (line.len() > MAX_LINE_BYTES).then(|| Problem {
+            stopped: true,
             line: line_number(index),
             column: 1,
             message: format!(
@@ -143,6 +146,7 @@ pub(crate) fn read(text: &str) -> Read {
         match directives.line(processed) {
             Err(duplicate) => {
                 out.problem = Some(Problem {
+                    stopped: true,
                     line: number,
                     column: column_after(indent),
                     message: format!("only one {} parser directive can be used", duplicate.name),
@@ -155,6 +159,7 @@ pub(crate) fn read(text: &str) -> Read {
                 other => {
                     let column = u32::try_from(indent.chars().count() + directive.value_offset + 1);
                     out.problem = Some(Problem {
+                        stopped: true,
                         line: number,
                         column: column.unwrap_or(u32::MAX),
                         message: format!("invalid escape token '{other}' does not match ` or \\"),
@@ -206,6 +211,7 @@ pub(crate) fn read(text: &str) -> Read {
             }
             if !terminated {
                 out.problem = Some(Problem {
+                    stopped: false,
                     line: start.0,
                     column: start.1,
                     message: format!("unterminated heredoc: no line `{name}` ends it"),
@@ -216,6 +222,7 @@ pub(crate) fn read(text: &str) -> Read {
     }
     if out.instructions.is_empty() {
         out.problem = Some(Problem {
+            stopped: false,
             line: 1,
             column: 1,
             message: "file with no instructions: BuildKit refuses it".to_owned(),
