@@ -351,8 +351,8 @@ pub enum Answer<T> {
     Found(T),
     /// 404: none configured (or, without admin rights, not visible).
     None,
-    /// 403: the token may not read them.
-    Forbidden(String),
+    /// 403: the token may not read them; the refusal.
+    Forbidden(Error),
 }
 
 /// Classic branch protection's required status checks of `branch`.
@@ -372,7 +372,7 @@ pub async fn branch_rules(client: &Client, repo: &Repo, branch: &str) -> Result<
     match client.get_all_pages(&path, |page: Vec<Rule>| page).await {
         Ok(rules) => Ok(Answer::Found(rules)),
         Err(e) if e.status() == Some(404) => Ok(Answer::None),
-        Err(e) if e.status() == Some(403) => Ok(Answer::Forbidden(e.to_string())),
+        Err(e) if e.status() == Some(403) => Ok(Answer::Forbidden(e)),
         Err(e) => Err(e),
     }
 }
@@ -381,7 +381,7 @@ async fn answer<T: serde::de::DeserializeOwned>(client: &Client, path: &str) -> 
     let response = client.get(path).await?;
     match response.status {
         404 => Ok(Answer::None),
-        403 => Ok(Answer::Forbidden(response.status_error().to_string())),
+        403 => Ok(Answer::Forbidden(response.status_error())),
         _ => Ok(Answer::Found(response.success()?.json()?)),
     }
 }

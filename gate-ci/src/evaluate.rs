@@ -136,8 +136,19 @@ impl Run<'_> {
             for note in &requirements.notes {
                 outcome.note(note.clone());
             }
-            for (source, why) in &requirements.unreadable {
-                outcome.push(Item::warn("sources", source, format!("could not be read: {why}")));
+            for (source, refusal) in &requirements.unreadable {
+                let message = match refusal {
+                    Error::Status { message, .. } => message.as_str(),
+                    _ => "refused",
+                };
+                outcome.push(
+                    Item::warn(
+                        "sources",
+                        source,
+                        format!("could not be read: GitHub refused the token (HTTP 403: {message}); the other sources still apply"),
+                    )
+                    .with(Evidence::fact("request", refusal.to_string())),
+                );
             }
             if rules.branch.is_none() {
                 outcome.push(unknown_rules(&target, &rules, &requirements));

@@ -24,8 +24,8 @@ pub struct Required {
 pub struct Requirements {
     /// The checks, in source order, merged by name and app.
     pub checks: Vec<Required>,
-    /// Sources that could not be read, with the reason (a warning each).
-    pub unreadable: Vec<(String, String)>,
+    /// Sources that could not be read, with GitHub's refusal (a warning each).
+    pub unreadable: Vec<(String, github::Error)>,
     /// What each source contributed, for the report's notes.
     pub notes: Vec<String>,
     /// Checks the branch's rulesets and branch protection require.

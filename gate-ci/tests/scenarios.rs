@@ -472,3 +472,37 @@ fn runs_named(names: &[&str], conclusion: &str) -> Recorded {
     recorded.body = json!({"total_count": runs.len(), "check_runs": runs});
     recorded
 }
+
+#[test]
+fn a_source_the_token_may_not_read_is_a_warning_with_the_request_in_the_evidence() {
+    let gh = GitHub::start();
+    let mut commit = fixture("commit.get");
+    commit.body["sha"] = Value::String(SHA.into());
+    gh.serve(&format!("{REPO}/commits/main"), &commit);
+    gh.serve(&format!("{REPO}/rules/branches/main"), &fixture("error.403-not-accessible-by-integration"));
+    gh.serve(
+        &format!("{REPO}/branches/main/protection/required_status_checks"),
+        &fixture("required-status-checks.200"),
+    );
+    gh.ran(
+        SHA,
+        &runs_named(&["check1", "check2", "check3"], "success"),
+        &fixture("combined-status.pending-no-statuses"),
+    );
+    gh.no_workflow_runs(SHA);
+    let outcome = run(config(&gh, ""));
+    let source = item(&outcome, "sources", "rulesets of branch main");
+    assert_eq!(source.status, Status::Warn);
+    assert_eq!(
+        source.reason,
+        "could not be read: GitHub refused the token (HTTP 403: Resource not accessible by integration); the other sources still apply"
+    );
+    assert!(
+        source.evidence.iter().any(|e| matches!(e, gate_core::Evidence::Fact { label, value }
+            if label == "request" && value.starts_with("GET /repos/octo/app/rules/branches/main?per_page=100: HTTP 403"))),
+        "{:?}",
+        source.evidence
+    );
+    // Branch protection still applies: check3 must come from app 123456.
+    assert_eq!(item(&outcome, "required", "check3").status, Status::Fail, "{}", listing(&outcome));
+}
