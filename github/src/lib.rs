@@ -38,7 +38,7 @@ use octocrab::Octocrab;
 use serde::de::DeserializeOwned;
 
 use crate::recording::{Exchange, Recorder, Replayer};
-pub use crate::repo::{Repo, encode};
+pub use crate::repo::{InvalidRepo, Repo, encode};
 
 /// A GitHub token. Its `Debug` and `Display` never show the value.
 #[derive(Clone)]
@@ -462,7 +462,7 @@ impl Client {
             let Some(header) = response.header("link") else { break };
             // The page whose link cannot be followed is the request that failed.
             let paging = |message: String| Error::Paging { request: response.request.clone(), message };
-            next = link::next(header, &self.config.api_url).map_err(paging)?;
+            next = link::next(header, &self.config.api_url).map_err(|e| paging(e.to_string()))?;
             if let Some(page) = &next {
                 if !seen.insert(page.clone()) {
                     return Err(paging(format!("the next-page link points to a page already read ({page})")));

@@ -5,9 +5,26 @@
 //! to the API root: the token is never sent elsewhere, and the client's base
 //! URL (GitHub Enterprise Server's `/api/v3`) keeps applying.
 
+/// Why a next-page link is not followed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LinkError {
+    /// The client's own API URL has no host to compare with.
+    #[error("API URL `{0}` has no host")]
+    NoApiHost(String),
+    /// The link is on the API host but names no path.
+    #[error("the next-page link `{0}` has no path")]
+    NoPath(String),
+    /// The link leads to another host, which must never see the token.
+    #[error("the next-page link leads to another host ({0}); not followed")]
+    OtherHost(String),
+    /// The link is neither a path nor an absolute URL.
+    #[error("the next-page link `{0}` is not an absolute URL")]
+    NotAbsolute(String),
+}
+
 /// The next page's path and query, relative to `api_url`, if the header has
 /// a `rel="next"` link. An error says why the link cannot be followed.
-pub fn next(header: &str, api_url: &str) -> Result<Option<String>, String> {
+pub fn next(header: &str, api_url: &str) -> Result<Option<String>, LinkError> {
     let Some(url) = header.split(',').find_map(|entry| {
         let (target, params) = entry.trim().split_once(';')?;
         let is_next = params.split(';').any(|p| {
@@ -23,20 +40,18 @@ pub fn next(header: &str, api_url: &str) -> Result<Option<String>, String> {
     }
     let base = api_url.trim_end_matches('/');
     let (base_origin, base_path) =
-        split_origin(base).ok_or_else(|| format!("API URL `{api_url}` has no host"))?;
+        split_origin(base).ok_or_else(|| LinkError::NoApiHost(api_url.to_owned()))?;
     match split_origin(&url) {
         Some((origin, path)) if origin.eq_ignore_ascii_case(base_origin) => {
             let relative = path.strip_prefix(base_path).filter(|p| p.starts_with('/')).unwrap_or(path);
             if relative.starts_with('/') {
                 Ok(Some(relative.to_owned()))
             } else {
-                Err(format!("the next-page link `{url}` has no path"))
+                Err(LinkError::NoPath(url.clone()))
             }
         }
-        Some((origin, _)) => {
-            Err(format!("the next-page link leads to another host ({origin}); not followed"))
-        }
-        None => Err(format!("the next-page link `{url}` is not an absolute URL")),
+        Some((origin, _)) => Err(LinkError::OtherHost(origin.to_owned())),
+        None => Err(LinkError::NotAbsolute(url.clone())),
     }
 }
 
@@ -63,7 +78,10 @@ mod tests {
             Ok(None)
         );
         let elsewhere = next(r#"<https://evil.example/x?page=2>; rel="next""#, "https://api.github.com");
-        assert!(elsewhere.unwrap_err().contains("evil.example"));
+        assert_eq!(
+            elsewhere.unwrap_err().to_string(),
+            "the next-page link leads to another host (https://evil.example); not followed"
+        );
     }
 
     #[test]

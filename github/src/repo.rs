@@ -11,6 +11,11 @@ pub fn encode(text: &str) -> String {
     utf8_percent_encode(text, COMPONENT).to_string()
 }
 
+/// Text that is not a repository's `owner/name`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid repository `{0}`, expected `owner/name`")]
+pub struct InvalidRepo(pub String);
+
 /// A GitHub repository, `owner/name`, both parts already validated.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Repo {
@@ -22,7 +27,7 @@ pub struct Repo {
 
 impl Repo {
     /// Parses `owner/name`.
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str) -> Result<Self, InvalidRepo> {
         let valid = |part: &str| {
             !part.is_empty()
                 && part.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
@@ -31,7 +36,7 @@ impl Repo {
             Some((owner, name)) if valid(owner) && valid(name) && name != "." && name != ".." => {
                 Ok(Self { owner: owner.to_owned(), name: name.to_owned() })
             }
-            _ => Err(format!("invalid repository `{text}`, expected `owner/name`")),
+            _ => Err(InvalidRepo(text.to_owned())),
         }
     }
 
