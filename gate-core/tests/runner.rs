@@ -333,4 +333,23 @@ fn the_commit_a_gate_judged_heads_the_report() {
     assert_eq!(report.as_of, "2026-11-25T12:00:00Z");
     let json = gate_core::render::json(&report);
     assert!(json.contains("\"ref\": {"), "{json}");
+    let text = gate_core::render::text(&report, gate_core::render::TextOptions::default());
+    assert!(
+        text.contains("\ncommit 5e1ea5ec0ffe (main, from --ref) · as of 2026-11-25T12:00:00Z\n"),
+        "{text}"
+    );
+
+    let mut linked = report.clone();
+    linked.commit_url = Some("https://github.com/o/r/commit/5e1ea5ec0ffee0ddba11c0de5eed5a1ad5e1ea5e".into());
+    let markdown = gate_core::render::markdown(&linked);
+    assert!(
+        markdown.contains("Commit [<code>5e1ea5ec0ffe</code>](https://github.com/o/r/commit/5e1ea5ec0ffee0ddba11c0de5eed5a1ad5e1ea5e) (main, from --ref)"),
+        "{markdown}"
+    );
+    linked.commit_url = Some("https://x.invalid/a)[b](javascript:alert(1)".into());
+    let markdown = gate_core::render::markdown(&linked);
+    assert!(
+        markdown.contains("Commit <code>5e1ea5ec0ffe</code> (main"),
+        "an odd address is not linked: {markdown}"
+    );
 }

@@ -169,6 +169,19 @@ fn summary(report: &Report) -> String {
         escape(&report.tool_version),
         escape(&report.generated_at)
     );
+    if let Some(commit) = &report.commit {
+        let short = escape(super::short_commit(commit));
+        let shown = match report.commit_url.as_deref().filter(|u| is_plain_https(u)) {
+            Some(url) => format!("[<code>{short}</code>]({url})"),
+            None => format!("<code>{short}</code>"),
+        };
+        let named = match &report.git_ref {
+            Some(r) if r.name != *commit => format!(" ({}, from {})", escape(&r.name), escape(&r.from)),
+            Some(r) => format!(" (from {})", escape(&r.from)),
+            None => String::new(),
+        };
+        let _ = writeln!(out, "Commit {shown}{named} · as of {}\n", escape(&report.as_of));
+    }
     out.push_str("| Gate | Result | Passed | Skipped | Blockers | Warnings | Waived | Time |\n");
     out.push_str("|---|---|--:|--:|--:|--:|--:|--:|\n");
     for gate in &report.gates {
@@ -294,4 +307,13 @@ mod tests {
         assert!(block.starts_with("`````text\n"), "{block}");
         assert!(block.ends_with("\n`````\n"), "{block}");
     }
+}
+
+/// Whether `url` is an https address with no character that could end a
+/// Markdown link or start markup.
+fn is_plain_https(url: &str) -> bool {
+    url.starts_with("https://")
+        && url.chars().all(|c| {
+            c.is_ascii_graphic() && !matches!(c, '(' | ')' | '<' | '>' | '[' | ']' | '"' | '\\' | '`')
+        })
 }

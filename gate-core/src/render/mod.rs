@@ -82,3 +82,30 @@ fn format_millis(millis: u64) -> String {
         format!("{} m {:02} s", millis / 60_000, millis / 1000 % 60)
     }
 }
+
+/// The short form of a commit: its first 12 characters when it is a full
+/// hexadecimal SHA, else the text as given.
+pub fn short_commit(sha: &str) -> &str {
+    match sha.len() == 40 && sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+        true => &sha[..12],
+        false => sha,
+    }
+}
+
+/// `commit 5e1ea5ec0ffe (main, from --ref) · as of 2026-11-25T12:00:00Z`,
+/// as far as the report knows them (unescaped: each renderer escapes it).
+fn judged_line(report: &Report) -> Option<String> {
+    let mut parts = Vec::new();
+    if let Some(commit) = &report.commit {
+        let named = match &report.git_ref {
+            Some(r) if r.name != *commit => format!(" ({}, from {})", r.name, r.from),
+            Some(r) => format!(" (from {})", r.from),
+            None => String::new(),
+        };
+        parts.push(format!("commit {}{named}", short_commit(commit)));
+    }
+    if !report.as_of.is_empty() {
+        parts.push(format!("as of {}", report.as_of));
+    }
+    (!parts.is_empty()).then(|| parts.join(" · "))
+}

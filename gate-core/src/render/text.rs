@@ -42,6 +42,9 @@ pub fn text(report: &Report, options: TextOptions) -> String {
         clean(&report.tool_version),
         clean(&report.repository)
     );
+    if let Some(judged) = super::judged_line(report) {
+        let _ = writeln!(out, "{}", p.paint(DIM, &clean(&judged)));
+    }
     for gate in &report.gates {
         gate_section(&mut out, &p, gate, options.verbose);
     }
