@@ -77,6 +77,8 @@ fn read_report(path: &PathBuf) -> anyhow::Result<Report> {
             report.schema_version
         );
     }
+    // Its verdict, headline and counts must be what its items make it.
+    publish::verify(&report).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     Ok(report)
 }
 
@@ -136,7 +138,8 @@ pub fn run(args: &PublishArgs) -> anyhow::Result<u8> {
     match report {
         Ok(report) => Ok(if report.verdict == Verdict::Go { EXIT_GO } else { EXIT_NO_GO }),
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // The report's own text may be quoted: escaped as the text report is.
+            eprintln!("error: {}", gate_core::render::escape::text(&format!("{e:#}")));
             Ok(EXIT_USAGE)
         }
     }

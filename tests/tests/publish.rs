@@ -223,6 +223,101 @@ fn a_read_only_token_keeps_the_reports_exit_code() {
     assert_eq!(publish(&github, &go, &["--post"], &[]).code, 0, "GO stays GO");
 }
 
+/// Writes `report` as JSON into `dir` after `edit` changed it; its path.
+fn write_edited(
+    dir: &tempfile::TempDir,
+    report: &Report,
+    edit: impl FnOnce(&mut serde_json::Value),
+) -> String {
+    let mut json = serde_json::to_value(report).unwrap();
+    edit(&mut json);
+    let path = dir.path().join("edited.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&json).unwrap()).unwrap();
+    path.to_str().unwrap().to_owned()
+}
+
+#[test]
+fn a_report_edited_to_say_go_exits_with_2_and_posts_an_error_status() {
+    let github = GitHub::start("release-bot");
+    let dir = tempfile::tempdir().unwrap();
+    let forged = write_edited(&dir, &no_go(), |json| json["verdict"] = "GO".into());
+    let run = publish(&github, &forged, &["--post"], &[]);
+    assert_eq!(run.code, 2, "{run:#?}");
+    assert!(
+        run.stderr.contains("the report is inconsistent: it says GO, but its items make it NO-GO"),
+        "{}",
+        run.stderr
+    );
+    let statuses = statuses(&github);
+    assert_eq!(statuses.len(), 1, "{statuses:?}");
+    assert_eq!(statuses[0].0, "error");
+    assert!(statuses[0].1.starts_with("no verdict: "), "{}", statuses[0].1);
+    assert!(statuses[0].1.contains("the report is inconsistent"), "{}", statuses[0].1);
+    assert!(github.requests().iter().all(|r| !r.contains("/comments")), "no comment for a forged report");
+
+    let dry = publish(&github, &forged, &[], &[]);
+    assert_eq!(dry.code, 2, "{dry:#?}");
+    assert!(dry.stdout.contains(r#""state": "error""#), "{}", dry.stdout);
+    assert!(!dry.stdout.contains(r#""state": "success""#), "{}", dry.stdout);
+}
+
+#[test]
+fn a_blocker_marked_waived_without_a_waiver_exits_with_2() {
+    let github = GitHub::start("release-bot");
+    let dir = tempfile::tempdir().unwrap();
+    // The verdict, headline and counts edited to match: only the waiver gives it away.
+    let forged = write_edited(&dir, &no_go(), |json| {
+        json["gates"][0]["items"][1]["waived_by"] = "wheels/*".into();
+        json["verdict"] = "GO".into();
+        json["headline"] = "no blockers, 1 waived".into();
+        json["summary"]["blockers"] = 0.into();
+        json["summary"]["waived"] = 1.into();
+    });
+    let run = publish(&github, &forged, &["--post"], &[]);
+    assert_eq!(run.code, 2, "{run:#?}");
+    assert!(
+        run.stderr
+            .contains("item `wheels/sums/b.whl` is waived by `wheels/*`, which is not an applied waiver"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(statuses(&github)[0].0, "error");
+}
+
+#[test]
+fn hostile_names_print_no_workflow_command_but_the_annotations() {
+    let github = GitHub::start("release-bot");
+    let dir = tempfile::tempdir().unwrap();
+    let hostile = report(vec![(
+        "wheels",
+        vec![
+            Item::fail("sums", "b\n::error::pwned\u{202e}", "differs\r\n::add-mask::GO ##[stop-commands]t")
+                .at(Location::at("SHA256SUMS\n::warning::x", 4, 1)),
+        ],
+    )]);
+    let report = write(&dir, &hostile);
+    let summary = dir.path().join("summary.md");
+    let env = actions_env(&summary);
+    let run = publish(&github, &report, &["--post"], &env);
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert_eq!(
+        run.stdout,
+        "::group::release-check annotations\n\
+         ::error file=SHA256SUMS%0A%3A%3Awarning%3A%3Ax,line=4,col=1,title=wheels/sums/b%0A%3A%3Aerror%3A%3Apwned\\u{202e}::differs%0D%0A::add-mask::GO ##[stop-commands]t\n\
+         ::endgroup::\n"
+    );
+    assert!(
+        !run.stderr.lines().any(|l| l.trim_start().starts_with("::") || l.contains("##[")),
+        "{}",
+        run.stderr
+    );
+    let dry = publish(&github, &report, &[], &env);
+    let annotations: Vec<&str> = run.stdout.lines().collect();
+    for line in dry.stdout.lines().filter(|l| !annotations.contains(l)) {
+        assert!(!line.trim_start().starts_with("::") && !line.contains("##["), "{line:?} in {}", dry.stdout);
+    }
+}
+
 fn report_go() -> Report {
     report(vec![("wheels", vec![Item::pass("sums", "a.whl", "matches")])])
 }
