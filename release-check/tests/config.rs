@@ -38,7 +38,7 @@ wheels = "localwheels"
     assert_eq!(options.timeouts["wheels"].as_secs(), 5400);
     assert_eq!(options.severity["wheels/sums-order"], gate_core::Severity::Blocker);
     assert_eq!(options.waivers[0].expires.to_string(), "2026-12-31");
-    assert_eq!(config.run.jobs.map(|j| j.get()), Some(2));
+    assert_eq!(config.run.jobs(), Some(2));
     let wheels = config.gates.wheels.unwrap();
     assert_eq!((wheels.max_sums_bytes, wheels.set[0].wheels.as_str()), (1_048_576, "localwheels"));
 }
