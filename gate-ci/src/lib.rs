@@ -72,16 +72,20 @@ pub struct Config {
     pub poll_interval: Option<HumanDuration>,
     /// While waiting, a required check not started after this long is "never started" (default 5 min).
     pub grace: Option<HumanDuration>,
-    /// Most commits walked back to find since when a check fails (default 50).
-    #[serde(default = "default_history")]
+    /// Most commits walked back to find since when a check fails (default
+    /// 50; 0 to 1000).
+    #[serde(default = "default_history", deserialize_with = "gate_core::bounded::u32_in::<_, 0, 1000>")]
     pub history_commits: u32,
-    /// Most requests spent on that walk (default 60).
-    #[serde(default = "default_history_requests")]
+    /// Most requests spent on that walk (default 60; 0 to 5000).
+    #[serde(
+        default = "default_history_requests",
+        deserialize_with = "gate_core::bounded::u32_in::<_, 0, 5000>"
+    )]
     pub history_requests: u32,
     /// Timeout of one request attempt (default 30 s).
     pub request_timeout: Option<HumanDuration>,
-    /// Retries of a failed request (default 3).
-    #[serde(default = "default_retries")]
+    /// Retries of a failed request (default 3; 0 to 10).
+    #[serde(default = "default_retries", deserialize_with = "gate_core::bounded::u32_in::<_, 0, 10>")]
     pub retries: u32,
     /// Record every exchange into this directory (`--record`).
     pub record: Option<PathBuf>,

@@ -8,6 +8,7 @@
 //! whose [`Verdict`] is GO or NO-GO. The [`render`] module turns a report
 //! into text, JSON or Markdown.
 
+pub mod bounded;
 pub mod duration;
 pub mod files;
 pub mod model;

@@ -114,6 +114,8 @@ fn out_of_range_settings_are_located_configuration_errors() {
         ),
         ("[[waiver]]\nitem = \"\"\nreason = \"ok\"\nexpires = 2030-01-01\n", "waiver `item` is empty"),
         ("[gates.wheels]\nmax-sums-bytes = 18446744073709551615\n", "max-sums-bytes"),
+        ("[gates.ci]\nretries = 4294967295\n", "expected 0 to 10"),
+        ("[gates.ci]\nhistory-commits = -1\n", "expected 0 to 1000"),
     ] {
         let repo = example_copy("release-repo");
         write(&repo.path().join("release-check.toml"), config);
@@ -185,7 +187,10 @@ fn a_good_signature_followed_by_a_bad_one_is_not_go_as_gpg_says() {
     assert!(run.stdout.contains("wheels/signature/sha256sums.txt.asc"), "{}", run.stdout);
     assert!(run.stdout.contains("BAD signature"), "{}", run.stdout);
     let reason = run.stdout.lines().find(|l| l.contains("wheels/signature/")).unwrap();
-    assert!(!reason.contains("assertion failed"), "the reason is a sentence, not library internals: {reason}");
+    assert!(
+        !reason.contains("assertion failed"),
+        "the reason is a sentence, not library internals: {reason}"
+    );
 }
 
 // 5. Parsers no more lenient than their reference.
