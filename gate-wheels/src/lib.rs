@@ -331,6 +331,9 @@ impl Gate for WheelsGate {
         let mut units: Vec<String> = Vec::new();
         for set in &sets {
             units.push(set.sums.clone());
+            if set.outside_path().is_some() {
+                continue; // refused whole, by its sums file's unit
+            }
             if let Ok(bytes) = repo.read(&set.sums, self.config.max_sums_bytes) {
                 let names: BTreeSet<String> =
                     sums::parse(&bytes).entries.into_iter().map(|e| e.name).collect();

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use gate_core::{Context, Gate, Item, Report, RunOptions, Status, Verdict, runner};
 use gate_wheels::{Config, WheelSet, WheelsGate};
+use proptest::prelude::*;
 
 const WHEEL: &[u8] = b"PK\x03\x04 not really a wheel";
 const NAME: &str = "a-1.0-py3-none-any.whl";
@@ -425,4 +426,39 @@ fn the_largest_limit_in_code_does_not_overflow() {
     let repo = repo();
     let report = run_with(repo.path(), Config { max_sums_bytes: u64::MAX, ..Config::default() });
     assert!(passed_hash(&items(&report), &format!("localwheels/{NAME}")), "{:#?}", items(&report));
+}
+
+proptest! {
+    /// Whatever path is written, reading the configuration never panics,
+    /// and a path it accepts is relative and has no `..`.
+    #[test]
+    fn configured_paths_are_accepted_only_inside_the_repository(
+        path in prop_oneof![
+            "[a-z./\\\\]{0,12}",
+            "(\\.\\.|[a-z]{1,3}|\\.|)(/(\\.\\.|[a-z]{1,3}|\\.|)){0,4}",
+            any::<String>(),
+        ],
+        key in prop_oneof![Just("sums"), Just("wheels"), Just("signature"), Just("pubkeys")],
+    ) {
+        let mut table = toml::Table::new();
+        table.insert("sums".into(), "s.txt".into());
+        table.insert("wheels".into(), "w".into());
+        table.insert(key.into(), path.clone().into());
+        let toml = format!("[[set]]\n{table}");
+        if let Ok(config) = toml::from_str::<Config>(&toml) {
+            prop_assert!(!path.is_empty() && !path.starts_with('/'), "{path:?} accepted");
+            prop_assert!(!path.split('/').any(|c| c == ".."), "{path:?} accepted");
+            prop_assert_eq!(config.set.len(), 1);
+        }
+    }
+
+    /// Whatever integer is written, `max-sums-bytes` is in range or refused
+    /// with a located error.
+    #[test]
+    fn max_sums_bytes_is_in_range_or_refused(value in any::<i128>()) {
+        match config(&format!("max-sums-bytes = {value}\n")) {
+            Ok(config) => prop_assert!((1..=gate_wheels::MAX_SUMS_BYTES_LIMIT).contains(&config.max_sums_bytes)),
+            Err(error) => prop_assert!(error.contains("line 1"), "{}", error),
+        }
+    }
 }

@@ -347,3 +347,35 @@ proptest! {
         assert_unique_ids(&items);
     }
 }
+
+/// A release listed with many wheels: an item names at most 16 of them and
+/// counts the rest, so that its size does not grow with the list.
+#[test]
+fn an_item_names_at_most_sixteen_wheels_and_counts_the_rest() {
+    let hash = |i: usize| format!("{i:064x}");
+    let sums: Vec<Entry> = (0..40)
+        .map(|i| Entry {
+            name: format!("foo-1.0-cp3{i:02}-none-any.whl"),
+            sha256: hash(i),
+            binary: false,
+            line: u32::try_from(i + 1).unwrap(),
+        })
+        .collect();
+    let pins: String = (0..40).map(|i| format!(" --hash=sha256:{}", hash(i))).collect();
+    let file = requirements::parse(&format!("foo==1.0{pins}\nfoo==1.0 --hash=sha256:{}\n", "f".repeat(64)));
+    let items = requirements::check("r.txt", &file, &sums, "w", "s.txt", true);
+    let wheels = |item: &Item| {
+        item.evidence.iter().filter(|e| matches!(e, Evidence::Fact { label, .. } if label == "wheel")).count()
+    };
+    let not_shown =
+        |item: &Item| item.evidence.contains(&Evidence::fact("not shown", "24 more listed files"));
+
+    let pass = items.iter().find(|i| i.check == "pin").expect("the pin item");
+    assert_eq!(pass.status, Status::Pass);
+    assert!(pass.reason.ends_with("foo-1.0-cp315-none-any.whl, … and 24 more"), "{}", pass.reason);
+    assert_eq!((wheels(pass), not_shown(pass)), (16, true), "{pass:#?}");
+
+    let wrong = items.iter().find(|i| i.check == "pin-hash").expect("the pin-hash item");
+    assert!(wrong.reason.ends_with(", … and 24 more"), "{}", wrong.reason);
+    assert_eq!((wheels(wrong), not_shown(wrong)), (16, true), "{wrong:#?}");
+}
