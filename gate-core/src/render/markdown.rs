@@ -289,6 +289,15 @@ fn item_entry(out: &mut String, item: &Item) {
     }
 }
 
+/// Whether `url` is an https address with no character that could end a
+/// Markdown link or start markup.
+fn is_plain_https(url: &str) -> bool {
+    url.starts_with("https://")
+        && url.chars().all(|c| {
+            c.is_ascii_graphic() && !matches!(c, '(' | ')' | '<' | '>' | '[' | ']' | '"' | '\\' | '`')
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -307,13 +316,4 @@ mod tests {
         assert!(block.starts_with("`````text\n"), "{block}");
         assert!(block.ends_with("\n`````\n"), "{block}");
     }
-}
-
-/// Whether `url` is an https address with no character that could end a
-/// Markdown link or start markup.
-fn is_plain_https(url: &str) -> bool {
-    url.starts_with("https://")
-        && url.chars().all(|c| {
-            c.is_ascii_graphic() && !matches!(c, '(' | ')' | '<' | '>' | '[' | ']' | '"' | '\\' | '`')
-        })
 }

@@ -8,8 +8,8 @@
 
 use gate_core::render::escape::is_ignorable;
 use gate_core::{
-    Evidence, GateReport, GateRunStatus, Item, Location, Report, Severity, Status, Verdict, Waiver,
-    WaiverReport, WaiverState,
+    Evidence, GateReport, GateRunStatus, Item, Location, RefSource, Report, Severity, Status, Verdict,
+    Waiver, WaiverReport, WaiverState,
 };
 use proptest::prelude::*;
 
@@ -182,6 +182,16 @@ fn waiver() -> impl Strategy<Value = WaiverReport> {
         })
 }
 
+/// The commit a report names: hostile, or a full SHA; a page, plain or not.
+fn judged() -> impl Strategy<Value = (Option<String>, Option<String>, Option<RefSource>, String)> {
+    (
+        prop::option::of(prop_oneof![hostile(), "[0-9a-f]{40}"]),
+        prop::option::of(prop_oneof![hostile(), hostile().prop_map(|h| format!("https://e.invalid/{h}"))]),
+        prop::option::of((hostile(), hostile()).prop_map(|(name, from)| RefSource { name, from })),
+        hostile(),
+    )
+}
+
 /// A report with hostile text in every untrusted field, whatever its
 /// verdict says.
 pub fn report() -> impl Strategy<Value = Report> {
@@ -190,15 +200,19 @@ pub fn report() -> impl Strategy<Value = Report> {
         prop::collection::vec(waiver(), 0..3),
         (hostile(), hostile(), hostile(), hostile(), hostile()),
         any::<bool>(),
+        judged(),
     )
-        .prop_map(|(gates, waivers, (repository, generated_at, headline, tool_version, config), go)| {
-            let mut report = Report::assemble(repository, generated_at, gates, waivers);
-            report.headline = headline;
-            report.tool_version = tool_version;
-            report.config = config;
-            report.verdict = if go { Verdict::Go } else { Verdict::NoGo };
-            report
-        })
+        .prop_map(
+            |(gates, waivers, (repository, generated_at, headline, tool_version, config), go, judged)| {
+                let mut report = Report::assemble(repository, generated_at, gates, waivers);
+                report.headline = headline;
+                report.tool_version = tool_version;
+                report.config = config;
+                report.verdict = if go { Verdict::Go } else { Verdict::NoGo };
+                (report.commit, report.commit_url, report.git_ref, report.as_of) = judged;
+                report
+            },
+        )
 }
 
 /// `report` with every untrusted string replaced by `x` (a log by as many
@@ -210,6 +224,12 @@ pub fn skeleton(report: &Report) -> Report {
     report.repository = "x".into();
     report.headline = "x".into();
     report.tool_version = "x".into();
+    report.commit = report.commit.as_ref().map(x);
+    report.commit_url = report.commit_url.as_ref().map(x);
+    report.git_ref = report.git_ref.as_ref().map(|_| RefSource { name: "x".into(), from: "x".into() });
+    if !report.as_of.is_empty() {
+        report.as_of = "x".into();
+    }
     for gate in &mut report.gates {
         gate.name = x(&gate.name);
         gate.verifies = x(&gate.verifies);
