@@ -105,6 +105,10 @@ pub struct OutputArgs {
     /// Write the report to FILE (atomically) instead of standard output.
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Also write the JSON report to FILE (atomically), whatever --format
+    /// says: the report `publish` posts, beside a text or SARIF one.
+    #[arg(long, value_name = "FILE")]
+    pub json_output: Option<PathBuf>,
     /// List passing items too.
     #[arg(long, short)]
     pub verbose: bool,
@@ -156,6 +160,17 @@ pub enum Command {
     /// new version, the upload time and the needs it added.
     #[command(after_help = BISECT_HELP)]
     Bisect(bisect_command::BisectArgs),
+    /// Print a shell completion script: `release-check completions bash >
+    /// ~/.local/share/bash-completion/completions/release-check`.
+    Completions(CompletionsArgs),
+}
+
+/// `release-check completions`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 const BISECT_HELP: &str = "Example: release-check bisect --good 2022-06-01 --bad 2022-07-15\n\nExit codes: 0 the change is named, 1 both moments give the same findings, 2 usage or configuration error, or the analysis could not run.";
@@ -247,6 +262,10 @@ where
 
 /// Runs the command line; `Err` means no verdict (exit 2).
 pub fn run(cli: &Cli) -> anyhow::Result<u8> {
+    if let Some(Command::Completions(args)) = &cli.command {
+        write_output(None, completion_script(args.shell).as_bytes())?;
+        return Ok(EXIT_GO);
+    }
     if !cli.repo.is_dir() {
         bail!("repository {} does not exist or is not a directory", cli.repo.display());
     }
@@ -258,6 +277,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<u8> {
         Some(Command::Run(args)) => shard::run(args, &cli.repo, &loaded),
         Some(Command::Aggregate(args)) => shard::aggregate(args, &cli.repo, &loaded),
         Some(Command::Bisect(args)) => bisect_command::run(args, &cli.repo, &loaded),
+        Some(Command::Completions(_)) => unreachable!("answered before the configuration is read"),
         None => report(&cli.report, &cli.repo, &loaded),
     }
 }
@@ -267,7 +287,12 @@ pub fn run(cli: &Cli) -> anyhow::Result<u8> {
 pub fn report(args: &ReportArgs, repo: &Path, loaded: &config::Loaded) -> anyhow::Result<u8> {
     let Prepared { gates, options, ctx } = prepare(args, repo, loaded)?;
     if args.list_gates {
-        print!("{}", list_gates(&gates, &options));
+        let listed = match args.output.format {
+            None | Some(FormatArg::Text) => list_gates(&gates, &options),
+            Some(FormatArg::Json) => list_gates_json(&gates, &options),
+            Some(_) => bail!("--list-gates writes text or json (--format text or --format json)"),
+        };
+        write_output(args.output.output.as_deref(), listed.as_bytes())?;
         return Ok(EXIT_GO);
     }
     if let Some(item) = &args.explain {
@@ -339,6 +364,9 @@ pub fn emit(report: &Report, args: &OutputArgs, default: FormatArg) -> anyhow::R
         Format::Sarif => render::sarif::sarif(report, &catalogue()),
         _ => render::render(report, format, TextOptions { color, verbose: args.verbose }),
     };
+    if let Some(path) = &args.json_output {
+        write_atomically(path, render::json(report).as_bytes())?;
+    }
     write_output(args.output.as_deref(), rendered.as_bytes())?;
     if let Some(path) = &args.output {
         eprintln!("{}: {} (report written to {})", report.verdict, report.headline, path.display());
@@ -347,6 +375,22 @@ pub fn emit(report: &Report, args: &OutputArgs, default: FormatArg) -> anyhow::R
         Verdict::Go => EXIT_GO,
         Verdict::NoGo => EXIT_NO_GO,
     })
+}
+
+/// The completion script for `shell`. clap_complete's bash script names the
+/// states of a hyphenated binary's subcommands two ways, so that nothing
+/// after a subcommand completes (clap-rs/clap#6421): its arms are renamed
+/// to the names its loop computes.
+fn completion_script(shell: clap_complete::Shell) -> String {
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "release-check", &mut script);
+    let script = String::from_utf8_lossy(&script).into_owned();
+    match shell {
+        clap_complete::Shell::Bash => {
+            script.replace("release__subcmd__check__subcmd__", "release__check__subcmd__")
+        }
+        _ => script,
+    }
 }
 
 /// Every gate's documented checks, whatever the configuration: the rules
@@ -474,6 +518,56 @@ fn list_gates(gates: &[Arc<dyn Gate>], options: &gate_core::RunOptions) -> Strin
             out.push_str(&format!("  {id:<28} {:<8} {}\n", severity_name(severity), check.summary));
         }
     }
+    out
+}
+
+/// `--list-gates --format json`: every selected gate and its checks, with
+/// the default severity and the one this configuration gives.
+fn list_gates_json(gates: &[Arc<dyn Gate>], options: &gate_core::RunOptions) -> String {
+    #[derive(serde::Serialize)]
+    struct Listed<'a> {
+        tool_version: &'a str,
+        gates: Vec<ListedGate<'a>>,
+    }
+    #[derive(serde::Serialize)]
+    struct ListedGate<'a> {
+        name: &'a str,
+        verifies: &'a str,
+        checks: Vec<ListedCheck<'a>>,
+    }
+    #[derive(serde::Serialize)]
+    struct ListedCheck<'a> {
+        id: String,
+        default_severity: &'a str,
+        severity: &'a str,
+        summary: &'a str,
+        remedy: &'a str,
+    }
+    let gates = gates
+        .iter()
+        .map(|gate| ListedGate {
+            name: gate.name(),
+            verifies: gate.verifies(),
+            checks: gate
+                .checks()
+                .iter()
+                .map(|check| {
+                    let id = format!("{}/{}", gate.name(), check.id);
+                    let severity = options.severity.get(&id).copied().unwrap_or(check.default_severity);
+                    ListedCheck {
+                        id,
+                        default_severity: severity_name(check.default_severity),
+                        severity: severity_name(severity),
+                        summary: check.summary,
+                        remedy: check.remedy,
+                    }
+                })
+                .collect(),
+        })
+        .collect();
+    let listed = Listed { tool_version: env!("CARGO_PKG_VERSION"), gates };
+    let mut out = serde_json::to_string_pretty(&listed).expect("the gate list always serialises");
+    out.push('\n');
     out
 }
 
