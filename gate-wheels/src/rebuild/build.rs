@@ -1,17 +1,21 @@
-//! One wheel built from its sdist, twice, in a controlled environment.
+//! Running the rebuild's commands: each in a cleared environment, under a
+//! umask, with its output appended to a log file, and within a deadline.
 //!
-//! Every command runs as
-//! `timeout --kill-after=5s <left>s sh -c 'umask <mask>; exec "$@"' sh <command…>`
-//! with a cleared environment. GNU `timeout` puts itself and the command in
-//! a process group of their own and signals the whole group when the time
-//! is up, so a hanging build backend and every process it started are
-//! killed (SIGTERM, then SIGKILL five seconds later), without unsafe code
-//! in this crate. Output goes straight to a log file, never through a pipe,
-//! so a grandchild that escaped the group cannot keep the gate waiting.
+//! Every command is the leader of a process group of its own
+//! ([`std::os::unix::process::CommandExt::process_group`]). When the
+//! deadline passes, the whole group gets SIGTERM, then SIGKILL five seconds
+//! later; when the run is cancelled, SIGKILL at once; and when the command
+//! ends by itself, whatever it left running in its group is killed too, so
+//! that no process of one build outlives it to touch another. The signals
+//! are sent to the group with the POSIX `kill` utility (this crate has no
+//! unsafe code); no GNU tool is needed. Output goes straight to a log file,
+//! never through a pipe, so a process that escaped the group cannot keep the
+//! gate waiting.
 
 use std::ffi::OsString;
 use std::fs::File;
 use std::io::Write as _;
+use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -23,28 +27,19 @@ use crate::python::Interpreter;
 /// How many lines of a failed build's log the report keeps.
 pub const LOG_TAIL_LINES: usize = 40;
 
-/// The conditions of one build: everything but these is the same for both.
+/// The time zone and umask of a setup command (a virtual environment, pip);
+/// builds run under [`super::vary::Conditions`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Variant {
-    /// `1` or `2`: names the build's log and output.
-    pub number: u8,
-    /// The source tree's directory, relative to the job's build root.
-    pub source_dir: &'static str,
     /// `TZ`.
     pub tz: &'static str,
-    /// The umask the build runs under.
+    /// The umask the command runs under.
     pub umask: &'static str,
 }
 
-/// The first build: the controlled environment of the release process.
-pub const FIRST: Variant = Variant { number: 1, source_dir: "src", tz: "UTC", umask: "022" };
-
-/// The second build varies what must not matter: another build path (of
-/// another depth), a time zone fourteen hours east of UTC, and a umask that
-/// takes away group and other bits (022 → 027). It never adds write bits: a
-/// group-writable umask is a known cause of drift, not a variation.
-pub const SECOND: Variant =
-    Variant { number: 2, source_dir: "varied/second-build/src", tz: "Etc/GMT-14", umask: "027" };
+/// The conditions of every setup command: the controlled environment of
+/// the release process.
+pub const FIRST: Variant = Variant { tz: "UTC", umask: "022" };
 
 /// Why a step did not succeed.
 #[derive(Debug, thiserror::Error)]
@@ -118,7 +113,8 @@ pub struct Runner<'a> {
     pub cancel: &'a CancelToken,
 }
 
-/// Variables passed through from the gate's environment, for downloads only.
+/// Variables passed through from the gate's environment to pip, for
+/// downloads; never to a build.
 const NETWORK_VARS: &[&str] = &[
     "HTTP_PROXY",
     "HTTPS_PROXY",
@@ -150,69 +146,26 @@ impl Runner<'_> {
     /// Runs `args` (program first) in `dir` under `variant`, appending its
     /// output to `log`.
     pub fn run(&self, args: &[OsString], dir: &Path, variant: Variant, log: &Path) -> Result<(), StepError> {
-        let command = args.iter().map(|a| a.to_string_lossy()).collect::<Vec<_>>().join(" ");
-        let left = self.deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(StepError::TimedOut { command, limit: self.limit });
-        }
-        let mut file = File::options()
-            .create(true)
-            .append(true)
-            .open(log)
-            .map_err(io(format!("cannot write the build log {}", log.display())))?;
-        writeln!(file, "$ (umask {}; TZ={}; cd {}) {command}", variant.umask, variant.tz, dir.display())
-            .map_err(io(format!("cannot write the build log {}", log.display())))?;
-        let stderr = file.try_clone().map_err(io("cannot share the build log"))?;
         let path = format!("{}:/usr/local/bin:/usr/bin:/bin", self.venv.join("bin").display());
-        let mut cmd = Command::new("timeout");
-        cmd.arg("--kill-after=5s")
-            .arg(format!("{}s", left.as_secs().max(1)))
-            .args(["sh", "-c", &format!("umask {}; exec \"$@\"", variant.umask), "sh"])
-            .args(args)
-            .current_dir(dir)
-            .env_clear()
-            .env("PATH", path)
-            .env("HOME", self.work.join("home"))
-            .env("TMPDIR", self.work.join("tmp"))
-            .env("LC_ALL", "C.UTF-8")
-            .env("TZ", variant.tz)
-            .env("SOURCE_DATE_EPOCH", self.epoch.to_string())
-            .env("PYTHONHASHSEED", "0")
-            .env("PYTHONDONTWRITEBYTECODE", "1")
-            .env("PIP_DISABLE_PIP_VERSION_CHECK", "1")
-            .env("PIP_NO_INPUT", "1")
-            .env("PIP_NO_CACHE_DIR", "1")
-            .stdin(Stdio::null())
-            .stdout(file)
-            .stderr(stderr);
+        let mut env: Vec<(String, OsString)> = vec![
+            ("PATH".into(), path.into()),
+            ("HOME".into(), self.work.join("home").into()),
+            ("TMPDIR".into(), self.work.join("tmp").into()),
+            ("LC_ALL".into(), "C.UTF-8".into()),
+            ("TZ".into(), variant.tz.into()),
+            ("SOURCE_DATE_EPOCH".into(), self.epoch.to_string().into()),
+            ("PYTHONHASHSEED".into(), "0".into()),
+            ("PYTHONDONTWRITEBYTECODE".into(), "1".into()),
+            ("PIP_DISABLE_PIP_VERSION_CHECK".into(), "1".into()),
+            ("PIP_NO_INPUT".into(), "1".into()),
+            ("PIP_NO_CACHE_DIR".into(), "1".into()),
+        ];
         if let Some(pip) = &self.python.bundled_pip {
-            cmd.env("PYTHONPATH", pip);
+            env.push(("PYTHONPATH".into(), pip.into()));
         }
-        for var in NETWORK_VARS {
-            if let Some(value) = std::env::var_os(var) {
-                cmd.env(var, value);
-            }
-        }
-        let mut child =
-            cmd.spawn().map_err(|source| StepError::Spawn { command: command.clone(), source })?;
-        let status = loop {
-            if let Some(status) = child.try_wait().map_err(io("cannot wait for the build"))? {
-                break status;
-            }
-            if self.cancel.is_cancelled() {
-                // `timeout` leads the group; signalling the group kills the tree.
-                let _ = Command::new("kill").args(["-s", "KILL", "--", &format!("-{}", child.id())]).status();
-                let _ = child.wait();
-                return Err(StepError::Cancelled { command });
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        };
-        match status.code() {
-            Some(0) => Ok(()),
-            // 124: timed out; 137: killed after --kill-after.
-            Some(124 | 137) => Err(StepError::TimedOut { command, limit: self.limit }),
-            _ => Err(StepError::Failed { command, status }),
-        }
+        env.extend(network_vars());
+        let step = Step { args: args.to_vec(), dir, env, umask: variant.umask, log };
+        step.run(self.deadline, self.limit, self.cancel)
     }
 
     /// `python -m pip ARGS` in the virtual environment.
@@ -220,6 +173,120 @@ impl Runner<'_> {
         let mut all: Vec<OsString> = vec![self.venv_python().into(), "-m".into(), "pip".into()];
         all.extend(args.iter().map(OsString::from));
         all
+    }
+}
+
+/// The [`NETWORK_VARS`] set in the gate's environment.
+pub fn network_vars() -> Vec<(String, OsString)> {
+    NETWORK_VARS
+        .iter()
+        .filter_map(|var| std::env::var_os(var).map(|value| ((*var).to_owned(), value)))
+        .collect()
+}
+
+/// One command and everything it runs with.
+pub struct Step<'a> {
+    /// The program, then its arguments.
+    pub args: Vec<OsString>,
+    /// Its working directory.
+    pub dir: &'a Path,
+    /// Its whole environment: nothing else of the gate's is passed.
+    pub env: Vec<(String, OsString)>,
+    /// The umask it runs under, octal.
+    pub umask: &'a str,
+    /// The log its output is appended to.
+    pub log: &'a Path,
+}
+
+/// How long a timed-out command's process group has between SIGTERM and SIGKILL.
+pub const GRACE: Duration = Duration::from_secs(5);
+
+impl Step<'_> {
+    /// The command as the log and messages show it.
+    pub fn command(&self) -> String {
+        self.args.iter().map(|a| a.to_string_lossy()).collect::<Vec<_>>().join(" ")
+    }
+
+    /// Runs the command to its end, or kills its process group when
+    /// `deadline` passes (the error names `limit`) or `cancel` is set.
+    pub fn run(&self, deadline: Instant, limit: Duration, cancel: &CancelToken) -> Result<(), StepError> {
+        let command = self.command();
+        if deadline.saturating_duration_since(Instant::now()).is_zero() {
+            return Err(StepError::TimedOut { command, limit });
+        }
+        let cannot_log = || format!("cannot write the build log {}", self.log.display());
+        let mut file = File::options().create(true).append(true).open(self.log).map_err(io(cannot_log()))?;
+        let shown: Vec<String> = self
+            .env
+            .iter()
+            .filter(|(name, _)| !NETWORK_VARS.contains(&name.as_str()))
+            .map(|(name, value)| format!("{name}={}", value.to_string_lossy()))
+            .collect();
+        writeln!(
+            file,
+            "$ (umask {}; cd {}; env -i {}) {command}",
+            self.umask,
+            self.dir.display(),
+            shown.join(" ")
+        )
+        .map_err(io(cannot_log()))?;
+        let stderr = file.try_clone().map_err(io("cannot share the build log"))?;
+        let mut cmd = Command::new("/bin/sh");
+        cmd.args(["-c", &format!("umask {}; exec \"$@\"", self.umask), "sh"])
+            .args(&self.args)
+            .current_dir(self.dir)
+            .env_clear()
+            .envs(self.env.iter().map(|(name, value)| (name, value)))
+            .stdin(Stdio::null())
+            .stdout(file)
+            .stderr(stderr)
+            .process_group(0);
+        let mut child =
+            cmd.spawn().map_err(|source| StepError::Spawn { command: command.clone(), source })?;
+        let group = child.id();
+        let mut pause = Duration::from_millis(1);
+        let status = loop {
+            if let Some(status) = child.try_wait().map_err(io("cannot wait for the build"))? {
+                break status;
+            }
+            if cancel.is_cancelled() {
+                kill_group(group, "KILL", &mut child);
+                let _ = child.wait();
+                return Err(StepError::Cancelled { command });
+            }
+            if Instant::now() >= deadline {
+                kill_group(group, "TERM", &mut child);
+                let grace = Instant::now() + GRACE;
+                while Instant::now() < grace && matches!(child.try_wait(), Ok(None)) {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                kill_group(group, "KILL", &mut child);
+                let _ = child.wait();
+                return Err(StepError::TimedOut { command, limit });
+            }
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(25));
+        };
+        // Whatever the command left running in its group ends with it.
+        kill_group(group, "KILL", &mut child);
+        match status.code() {
+            Some(0) => Ok(()),
+            _ => Err(StepError::Failed { command, status }),
+        }
+    }
+}
+
+/// Sends `signal` to the process group `group` (led by `child`) with the
+/// POSIX `kill` utility; when that cannot run, kills at least the leader.
+fn kill_group(group: u32, signal: &str, child: &mut std::process::Child) {
+    let sent = Command::new("kill")
+        .args(["-s", signal, "--", &format!("-{group}")])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    if sent.is_err() {
+        let _ = child.kill();
     }
 }
 
@@ -249,21 +316,6 @@ pub fn log_tail(path: &Path) -> String {
     }
 }
 
-/// The only `.whl` file in `dir`.
-pub fn single_wheel(dir: &Path) -> Result<PathBuf, String> {
-    let wheels: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| format!("cannot list {}: {e}", dir.display()))?
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "whl"))
-        .collect();
-    match &wheels[..] {
-        [wheel] => Ok(wheel.clone()),
-        [] => Err(format!("the build wrote no wheel to {}", dir.display())),
-        _ => Err(format!("the build wrote {} wheels to {}, expected one", wheels.len(), dir.display())),
-    }
-}
-
 /// Empties `dir` (if it exists) and creates it.
 pub fn fresh_dir(dir: &Path) -> Result<(), StepError> {
     match std::fs::remove_dir_all(dir) {
@@ -277,6 +329,74 @@ pub fn fresh_dir(dir: &Path) -> Result<(), StepError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Whether a process whose command line contains `marker` is running.
+    fn running(marker: &str) -> bool {
+        std::fs::read_dir("/proc").unwrap().flatten().any(|entry| {
+            std::fs::read(entry.path().join("cmdline"))
+                .is_ok_and(|cmdline| String::from_utf8_lossy(&cmdline).contains(marker))
+        })
+    }
+
+    fn step<'a>(script: &str, dir: &'a Path, log: &'a Path) -> Step<'a> {
+        Step {
+            args: vec!["/bin/sh".into(), "-c".into(), script.into()],
+            dir,
+            env: vec![("PATH".into(), "/usr/bin:/bin".into())],
+            umask: "027",
+            log,
+        }
+    }
+
+    /// The command is this process's own child (no `timeout` or other
+    /// wrapper in between), runs under the umask, in a cleared environment.
+    #[test]
+    fn a_step_is_our_child_under_its_umask_and_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let (log, out) = (dir.path().join("log"), dir.path().join("out"));
+        let script = format!("echo $PPID $(umask) ${{HOME:-nohome}} > {}", out.display());
+        let cancel = CancelToken::default();
+        step(&script, dir.path(), &log)
+            .run(Instant::now() + Duration::from_secs(60), Duration::from_secs(60), &cancel)
+            .unwrap();
+        let said = std::fs::read_to_string(&out).unwrap();
+        assert_eq!(said.trim(), format!("{} 0027 nohome", std::process::id()));
+        let failed = step("exit 3", dir.path(), &log).run(
+            Instant::now() + Duration::from_secs(60),
+            Duration::from_secs(60),
+            &cancel,
+        );
+        assert!(matches!(failed, Err(StepError::Failed { .. })), "{failed:?}");
+    }
+
+    /// A command that outlives its deadline is killed from here with every
+    /// process it started, and so is what a finished command left running.
+    #[test]
+    fn the_whole_process_group_is_killed_at_the_deadline_and_after_the_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("log");
+        let cancel = CancelToken::default();
+        let (hung, left) =
+            (format!("{}", 200_000 + std::process::id()), format!("{}", 300_000 + std::process::id()));
+        let started = Instant::now();
+        let script = format!("sleep {hung} & sleep {hung}");
+        let timed_out = step(&script, dir.path(), &log).run(
+            Instant::now() + Duration::from_millis(300),
+            Duration::from_millis(300),
+            &cancel,
+        );
+        assert!(matches!(timed_out, Err(StepError::TimedOut { .. })), "{timed_out:?}");
+        assert!(started.elapsed() < GRACE, "the group ignored SIGTERM? {:?}", started.elapsed());
+        std::thread::sleep(Duration::from_millis(200));
+        assert!(!running(&format!("sleep {hung}")), "a process of the timed-out group is still running");
+
+        let script = format!("sleep {left} >/dev/null 2>&1 & exit 0");
+        step(&script, dir.path(), &log)
+            .run(Instant::now() + Duration::from_secs(60), Duration::from_secs(60), &cancel)
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+        assert!(!running(&format!("sleep {left}")), "what a finished command left running still runs");
+    }
 
     #[test]
     fn tail_keeps_the_last_lines() {

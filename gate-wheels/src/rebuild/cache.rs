@@ -2,11 +2,12 @@
 //!
 //! The key is the SHA-256 of everything a build depends on: the pinned
 //! sdist hashes (pip refuses any other sdist), the build requirements file,
-//! the interpreter's identity and the environment's settings. An entry is a
-//! directory `<cache>/results/<key>/` holding both built wheels and a
-//! `result` file with their names and hashes; it is written under a
-//! temporary name and renamed into place, so a reader sees all or nothing.
-//! Only builds that produced two wheels are stored: a failure is retried.
+//! the interpreter's identity and the variations this machine applies. An
+//! entry is a directory `<cache>/results/<key>/` holding both built wheels
+//! and a `result` file with their names and hashes (and, when they differ,
+//! which variations changed the bytes); it is written under a temporary
+//! name and renamed into place, so a reader sees all or nothing. Only
+//! builds that produced two wheels are stored: a failure is retried.
 
 use std::path::{Path, PathBuf};
 
@@ -25,13 +26,15 @@ pub struct Built {
     pub second: PathBuf,
     /// Its SHA-256.
     pub second_sha256: String,
+    /// When the two differ: which variations change the bytes.
+    pub explained: Option<String>,
 }
 
 /// The cache key of `parts`, in order: the hex SHA-256 of their
 /// length-prefixed concatenation.
 pub fn key(parts: &[&[u8]]) -> String {
     let mut hasher = sha2::Sha256::new();
-    hasher.update(b"release-check rebuild v1\n");
+    hasher.update(b"release-check rebuild v2\n");
     for part in parts {
         hasher.update((part.len() as u64).to_le_bytes());
         hasher.update(part);
@@ -61,7 +64,8 @@ pub fn load(root: &Path, key: &str) -> Option<Built> {
     };
     let (first, first_sha256) = next(1)?;
     let (second, second_sha256) = next(2)?;
-    Some(Built { first, first_sha256, second, second_sha256 })
+    let explained = lines.next().and_then(|l| l.strip_prefix("explained ")).map(str::to_owned);
+    Some(Built { first, first_sha256, second, second_sha256, explained })
 }
 
 /// Stores both builds under `key` and returns them at their cached paths.
@@ -82,6 +86,9 @@ pub fn store(root: &Path, key: &str, built: &Built) -> std::io::Result<Built> {
         result.push_str(&format!("{} {hash}\n", name.to_string_lossy()));
         stored.push(dir.join(&sub).join(name));
     }
+    if let Some(explained) = &built.explained {
+        result.push_str(&format!("explained {}\n", explained.replace(['\n', '\r'], " ")));
+    }
     std::fs::write(staging.join("result"), result)?;
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::rename(&staging, &dir)?;
@@ -92,6 +99,7 @@ pub fn store(root: &Path, key: &str, built: &Built) -> std::io::Result<Built> {
         first_sha256: built.first_sha256.clone(),
         second,
         second_sha256: built.second_sha256.clone(),
+        explained: built.explained.clone(),
     })
 }
 
@@ -112,6 +120,7 @@ mod tests {
             first: a,
             second_sha256: file_sha256(&b).unwrap(),
             second: b,
+            explained: Some("changed by: clock".to_owned()),
         };
         let root = dir.path().join("cache");
         let key = key(&[b"sdist", b"python"]);

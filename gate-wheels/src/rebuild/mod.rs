@@ -1,22 +1,28 @@
 //! Rebuilding every listed wheel from its sdist, twice, and requiring both
 //! builds and the committed wheel to agree byte for byte.
 //!
-//! Opt-in with `[gates.wheels.rebuild]` ([`Config`]). For each wheel of the
-//! sums files (or the configured subset) and each target Python, one job:
+//! Opt-in with `[gates.wheels.rebuild]` ([`Config`]). Prepared once per run
+//! and shared by every job that needs it:
 //!
-//! 1. a fresh virtual environment of the target Python, into which the
-//!    hash-pinned build requirements are installed (`--require-hashes`);
-//! 2. `pip download --no-binary :all: --no-deps --require-hashes` of the
-//!    wheel's sdist, pinned by the requirements file's hashes;
-//! 3. two builds (`pip wheel --no-deps --no-build-isolation`) from the
-//!    unpacked sdist, the second under varied conditions ([`build::SECOND`]),
-//!    each in a controlled environment (`SOURCE_DATE_EPOCH`,
-//!    `PYTHONHASHSEED=0`, `LC_ALL=C.UTF-8`, a fixed build directory, a
-//!    cleared environment) and under the per-wheel timeout;
-//! 4. one item: `rebuild` (reproducible, or differs from the committed
-//!    wheel), `rebuild-unstable` (the two builds differ) or
-//!    `rebuild-failed`, explained by [`crate::wheel_diff`] or by the tail
-//!    of the build log.
+//! - one build environment per target Python and build requirements
+//!   ([`env`]): a virtual environment into which pip installs the
+//!   hash-pinned build requirements (`--require-hashes`), then sealed
+//!   read-only and checked after every build;
+//! - each sdist, once per hash ([`sdist`]): `pip download --no-binary :all:
+//!   --require-hashes`, pinned by the requirements file's hashes;
+//! - what this machine can vary ([`vary::Plan`]).
+//!
+//! Then, for each wheel of the sums files (or the configured subset) and
+//! each target Python, one job ([`job`]): two builds from a freshly
+//! unpacked sdist, through the PEP 517 hooks as pip calls them
+//! ([`frontend`], no pip process per build), the first in the controlled
+//! environment of the release process (`SOURCE_DATE_EPOCH`,
+//! `PYTHONHASHSEED=0`, `C.UTF-8`, UTC, umask 022, a cleared environment),
+//! the second under every variation of the plan; and one item: `rebuild`
+//! (reproducible, or differs from the committed wheel), `rebuild-unstable`
+//! (the two builds differ: more builds name the variation that changes the
+//! bytes) or `rebuild-failed`, explained by [`crate::wheel_diff`] or by the
+//! tail of the build log.
 //!
 //! Jobs run concurrently, `jobs` at a time; one failing never stops the
 //! others. Results are cached by the hash of everything a build depends on
@@ -24,143 +30,35 @@
 
 pub(crate) mod build;
 pub(crate) mod cache;
+mod config;
+pub(crate) mod env;
+mod frontend;
+mod job;
 mod progress;
+mod sdist;
+pub(crate) mod vary;
 
 use std::collections::BTreeMap;
 use std::num::NonZeroUsize;
 use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
-use gate_core::{CheckInfo, Context, Evidence, HumanDuration, Item, Location, Severity};
+use gate_core::{Context, Evidence, Item, Location};
 use rayon::prelude::*;
-use serde::{Deserialize, Deserializer};
 
 use crate::python;
 use crate::requirements::{self, Requirement};
 use crate::{WheelSet, sums, wheel_subject};
-use build::{FIRST, Runner, SECOND, StepError, Variant, fresh_dir, io};
+use build::{Runner, StepError};
+pub(crate) use config::CHECKS;
+pub use config::Config;
+use env::{BuildEnv, EnvError};
+use job::{Builder, Memo};
 use progress::Progress;
 pub use python::Interpreter;
-
-/// `[gates.wheels.rebuild]` in the configuration.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct Config {
-    /// Target interpreters: versions resolved under the pyenv root
-    /// (`$PYENV_ROOT`, else `~/.pyenv`: `versions/<X.Y[.Z]>*/bin/python`),
-    /// or interpreter paths (relative to the repository) or command names.
-    #[serde(deserialize_with = "non_empty")]
-    pub pythons: Vec<String>,
-    /// `pip --index-url`. Without it and with `find-links`, pip runs with
-    /// `--no-index`; without either, pip's default index.
-    #[serde(default, deserialize_with = "index_url")]
-    pub index_url: Option<String>,
-    /// `pip --find-links` directories (relative to the repository) or URLs.
-    #[serde(default)]
-    pub find_links: Vec<String>,
-    /// The hash-pinned build requirements, relative to the repository.
-    #[serde(default = "default_build_requirements")]
-    pub build_requirements: String,
-    /// The requirements file whose `--hash` pins include each sdist's hash,
-    /// relative to the repository.
-    #[serde(default = "default_requirements")]
-    pub requirements: String,
-    /// `SOURCE_DATE_EPOCH`; default: the time of the repository's last commit.
-    #[serde(default, deserialize_with = "epoch")]
-    pub source_date_epoch: Option<i64>,
-    /// How many wheels are built at once; default: `[run] jobs`.
-    #[serde(default)]
-    pub jobs: Option<NonZeroUsize>,
-    /// The time one wheel's job (environment, download, both builds) may take.
-    #[serde(default = "default_timeout")]
-    pub timeout: HumanDuration,
-    /// The cache and work directory; default: `$XDG_CACHE_HOME/release-check`
-    /// (else `~/.cache/release-check`). Relative to the repository.
-    #[serde(default)]
-    pub cache_dir: Option<PathBuf>,
-    /// Reuse and store results. `--no-cache` sets it to false.
-    #[serde(default = "yes")]
-    pub cache: bool,
-    /// Build even when running as root.
-    #[serde(default)]
-    pub allow_root: bool,
-    /// Rebuild only these wheels (file names or project names); empty: all.
-    /// `--wheel NAME` sets it.
-    #[serde(default)]
-    pub wheels: Vec<String>,
-}
-
-fn default_build_requirements() -> String {
-    "build-requirements.txt".to_owned()
-}
-
-fn default_requirements() -> String {
-    "requirements.txt".to_owned()
-}
-
-fn default_timeout() -> HumanDuration {
-    HumanDuration(std::time::Duration::from_secs(600))
-}
-
-fn yes() -> bool {
-    true
-}
-
-fn non_empty<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
-    let pythons = Vec::<String>::deserialize(deserializer)?;
-    if pythons.is_empty() || pythons.iter().any(|p| p.trim().is_empty()) {
-        return Err(serde::de::Error::custom(
-            "expected at least one target Python, a version such as \"3.11\" or an interpreter path",
-        ));
-    }
-    Ok(pythons)
-}
-
-fn index_url<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
-    let url = String::deserialize(deserializer)?;
-    if !["https://", "http://", "file://"].iter().any(|scheme| url.starts_with(scheme)) {
-        return Err(serde::de::Error::custom(format!(
-            "expected an https://, http:// or file:// URL, found `{url}`"
-        )));
-    }
-    Ok(Some(url))
-}
-
-/// 1980-01-01, the earliest time a zip archive can record.
-const ZIP_EPOCH: i64 = 315_532_800;
-
-fn epoch<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
-    let epoch = i64::deserialize(deserializer)?;
-    if !(ZIP_EPOCH..=4_354_819_199).contains(&epoch) {
-        return Err(serde::de::Error::custom(format!(
-            "expected seconds since 1970 between {ZIP_EPOCH} (1980, the earliest a zip archive records) and 4354819199 (2107), found {epoch}"
-        )));
-    }
-    Ok(Some(epoch))
-}
-
-/// The checks of the rebuild, part of the wheels gate's checks.
-pub(crate) const CHECKS: [CheckInfo; 3] = [
-    CheckInfo {
-        id: "rebuild",
-        default_severity: Severity::Blocker,
-        summary: "The wheel rebuilt from its hash-pinned sdist is byte-identical to the committed wheel (opt-in: [gates.wheels.rebuild]).",
-        remedy: "Read the differences in the evidence: fix the build (a timestamp, a path, a mode, a build dependency) or commit the rebuilt wheel and sign the sums file again.",
-    },
-    CheckInfo {
-        id: "rebuild-unstable",
-        default_severity: Severity::Blocker,
-        summary: "Two builds of the same sdist, under conditions that must not matter (build path, time zone, umask), give the same wheel.",
-        remedy: "Make the build reproducible: the evidence names what differs (build time, random values, paths, file order).",
-    },
-    CheckInfo {
-        id: "rebuild-failed",
-        default_severity: Severity::Blocker,
-        summary: "The wheel could be rebuilt: interpreter found, sdist pinned and downloaded, build finished within the timeout.",
-        remedy: "Read the reason and the build log's tail (the full log's path is in the evidence), fix the cause, and run again.",
-    },
-];
+use vary::Plan;
 
 /// Adds several pieces of evidence to an item.
 trait WithAll {
@@ -201,6 +99,14 @@ struct Shared {
     build_requirements: Result<(PathBuf, Vec<u8>), String>,
     requirements: Result<Vec<Requirement>, String>,
     source_args: Vec<String>,
+    /// The `find-links` that are local directories.
+    find_links: Vec<PathBuf>,
+    /// What the second build varies here.
+    plan: Plan,
+    /// The build environments, by key.
+    envs: Memo<String, Result<Arc<BuildEnv>, EnvError>>,
+    /// The sdists, by the pin's hashes.
+    sdists: Memo<String, Result<PathBuf, EnvError>>,
 }
 
 /// The rebuild items of the wheels of `sets` that this run wants.
@@ -300,11 +206,31 @@ fn prepare(ctx: &Context, config: &Config) -> Shared {
         None if !config.find_links.is_empty() => source_args.push("--no-index".to_owned()),
         None => {}
     }
+    let mut find_links = Vec::new();
     for link in &config.find_links {
-        let link = if link.contains("://") { link.clone() } else { repo.join(link).display().to_string() };
+        let link = match link.contains("://") {
+            true => link.clone(),
+            false => {
+                find_links.push(repo.join(link));
+                repo.join(link).display().to_string()
+            }
+        };
         source_args.extend(["--find-links".to_owned(), link]);
     }
-    Shared { repo, cache_root, refusal, epoch, pythons, build_requirements, requirements, source_args }
+    Shared {
+        repo,
+        cache_root,
+        refusal,
+        epoch,
+        pythons,
+        build_requirements,
+        requirements,
+        source_args,
+        find_links,
+        plan: Plan::detect(),
+        envs: Memo::new(),
+        sdists: Memo::new(),
+    }
 }
 
 /// The committer time of `HEAD` in `repo`, for `SOURCE_DATE_EPOCH`.
@@ -338,7 +264,7 @@ fn rebuild(ctx: &Context, config: &Config, shared: &Shared, progress: &Progress,
                     let python = format!("{} {}", python.implementation, python.version);
                     let _building = progress.building(&subject, &python);
                     let deadline = started + config.timeout.0;
-                    build_twice(ctx, config, shared, job, &plan, deadline)
+                    build_job(ctx, config, shared, job, &plan, deadline)
                 }
             };
             match built {
@@ -356,7 +282,7 @@ fn rebuild(ctx: &Context, config: &Config, shared: &Shared, progress: &Progress,
 }
 
 /// What a job needs before building.
-struct Plan<'a> {
+struct JobPlan<'a> {
     /// The target interpreter.
     python: &'a Interpreter,
     /// The requirement pinning the sdist's hashes.
@@ -365,12 +291,14 @@ struct Plan<'a> {
     epoch: i64,
     /// The cache and work directory.
     cache_root: &'a Path,
+    /// The hash-pinned build requirements file and its bytes.
+    build_requirements: (&'a Path, &'a [u8]),
     /// The cache key.
     key: String,
 }
 
-/// The job's [`Plan`], or the item saying why it cannot start.
-fn prepare_job<'a>(shared: &'a Shared, job: &Job) -> Result<Plan<'a>, Box<Item>> {
+/// The job's [`JobPlan`], or the item saying why it cannot start.
+fn prepare_job<'a>(shared: &'a Shared, job: &Job) -> Result<JobPlan<'a>, Box<Item>> {
     let fail = |reason: &str| Box::new(job.failed(reason));
     if let Some(refusal) = &shared.refusal {
         return Err(fail(refusal));
@@ -382,7 +310,8 @@ fn prepare_job<'a>(shared: &'a Shared, job: &Job) -> Result<Plan<'a>, Box<Item>>
     };
     let epoch = *shared.epoch.as_ref().map_err(|e| fail(e))?;
     let cache_root = shared.cache_root.as_deref().map_err(|e| fail(e))?;
-    let (_, build_requirements) = shared.build_requirements.as_ref().map_err(|e| fail(e))?;
+    let (build_requirements_path, build_requirements) =
+        shared.build_requirements.as_ref().map_err(|e| fail(e))?;
     let requirements = shared.requirements.as_ref().map_err(|e| fail(e))?;
     let Some((name, version)) = requirements::wheel_release(&job.entry.name) else {
         return Err(fail("not a wheel file name (name-version-python-abi-platform.whl)"));
@@ -395,160 +324,113 @@ fn prepare_job<'a>(shared: &'a Shared, job: &Job) -> Result<Plan<'a>, Box<Item>>
     };
     let hashes: Vec<String> =
         pin.hashes.iter().map(|h| format!("{}:{}", h.algorithm.name(), h.hex)).collect();
-    let variants = format!("{FIRST:?} {SECOND:?}");
     let key = cache::key(&[
         format!("{name}=={version}").as_bytes(),
         hashes.join(" ").as_bytes(),
         build_requirements,
         python.identity().as_bytes(),
         epoch.to_string().as_bytes(),
-        variants.as_bytes(),
+        shared.plan.describe().as_bytes(),
+        frontend::HOOK.as_bytes(),
     ]);
-    Ok(Plan { python, pin, epoch, cache_root, key })
+    Ok(JobPlan {
+        python,
+        pin,
+        epoch,
+        cache_root,
+        build_requirements: (build_requirements_path, build_requirements),
+        key,
+    })
 }
 
-/// Builds the job's wheel twice, in a work directory named by `key`, and
-/// stores the result in the cache when it is enabled.
-fn build_twice(
+/// Builds the job's wheel twice, in the shared environment of its Python,
+/// from the shared sdist, and stores the result in the cache when it is
+/// enabled.
+fn build_job(
     ctx: &Context,
     config: &Config,
     shared: &Shared,
     job: &Job,
-    plan: &Plan,
+    plan: &JobPlan,
     deadline: Instant,
 ) -> Result<(cache::Built, &'static str), Box<Item>> {
-    let Plan { python, pin, epoch, cache_root, ref key } = *plan;
-    let short = &key[..16];
-    let work = cache_root.join("work").join(short);
-    let build_root = cache_root.join("build").join(short);
+    let JobPlan { python, pin, epoch, cache_root, build_requirements, ref key } = *plan;
+    let failed = |reason: String, log: Option<&Path>| {
+        let mut item = job.failed(reason);
+        if let Some(log) = log {
+            item = item
+                .with(Evidence::Log {
+                    label: format!("last lines of {}", log.display()),
+                    text: build::log_tail(log),
+                })
+                .with(Evidence::fact("full log", log.display().to_string()));
+        }
+        Box::new(item.with_all(python.evidence()))
+    };
+    let env_failed = |e: EnvError| failed(e.reason, e.log.as_deref());
+    // The setup commands' own work directory and venv are set by env and sdist.
     let runner = Runner {
-        work: &work,
-        venv: &work.join("venv"),
+        work: cache_root,
+        venv: cache_root,
         python,
         epoch,
         deadline,
         limit: config.timeout.0,
         cancel: &ctx.cancel,
     };
-    let setup_log = work.join("setup.log");
-    let failed = |log: &Path, e: StepError| {
-        Box::new(
-            job.failed(e.to_string())
-                .with(Evidence::Log {
-                    label: format!("last lines of {}", log.display()),
-                    text: build::log_tail(log),
-                })
-                .with(Evidence::fact("full log", log.display().to_string()))
-                .with_all(python.evidence()),
-        )
+    let env_key = env::key(python, build_requirements.1);
+    let env = shared
+        .envs
+        .get(env_key, || {
+            let request = env::Request {
+                root: cache_root,
+                runner: &runner,
+                build_requirements,
+                source_args: &shared.source_args,
+                reuse: config.cache,
+            };
+            env::prepare(&request).map(Arc::new)
+        })
+        .map_err(env_failed)?;
+    let sdist = shared
+        .sdists
+        .get(sdist::sha256s(pin).join(" ") + &format!(" {}", pin.name), || {
+            sdist::fetch(
+                cache_root,
+                pin,
+                &env,
+                &runner,
+                &shared.source_args,
+                &shared.find_links,
+                config.cache,
+            )
+        })
+        .map_err(env_failed)?;
+    let work = cache_root.join("work").join(&key[..16]);
+    build::fresh_dir(&work).map_err(|e| failed(e.to_string(), None))?;
+    let builder = Builder {
+        env: &env,
+        plan: &shared.plan,
+        sdist: &sdist,
+        work: &work,
+        python_version: &python.version,
+        epoch,
+        deadline,
+        limit: config.timeout.0,
+        cancel: &ctx.cancel,
     };
-    let setup = || -> Result<PathBuf, StepError> {
-        fresh_dir(&work)?;
-        fresh_dir(&build_root)?;
-        for dir in ["home", "tmp", "sdist"] {
-            std::fs::create_dir_all(work.join(dir))
-                .map_err(io(format!("cannot create {}", work.display())))?;
-        }
-        runner.make_venv(&work, &setup_log)?;
-        let build_requirements =
-            shared.build_requirements.as_ref().map(|(path, _)| path.display().to_string());
-        let build_requirements = build_requirements.unwrap_or_default();
-        let mut install = vec!["install", "--require-hashes", "--no-deps", "-r", &build_requirements];
-        install.extend(shared.source_args.iter().map(String::as_str));
-        runner.run(&runner.pip(&install), &work, FIRST, &setup_log)?;
-        let pinned = work.join("sdist-requirement.txt");
-        let hashes: Vec<String> =
-            pin.hashes.iter().map(|h| format!("--hash={}:{}", h.algorithm.name(), h.hex)).collect();
-        let version = pin.version.as_ref().map(ToString::to_string).unwrap_or_default();
-        std::fs::write(&pinned, format!("{}=={version} {}\n", pin.name, hashes.join(" ")))
-            .map_err(io(format!("cannot write {}", pinned.display())))?;
-        let (pinned, sdists) = (pinned.display().to_string(), work.join("sdist").display().to_string());
-        let mut download = vec![
-            "download",
-            "--no-binary",
-            ":all:",
-            "--no-deps",
-            "--no-build-isolation",
-            "--require-hashes",
-            "-r",
-            &pinned,
-            "-d",
-            &sdists,
-        ];
-        download.extend(shared.source_args.iter().map(String::as_str));
-        runner.run(&runner.pip(&download), &work, FIRST, &setup_log)?;
-        let downloaded: Vec<PathBuf> =
-            std::fs::read_dir(work.join("sdist")).into_iter().flatten().flatten().map(|e| e.path()).collect();
-        match &downloaded[..] {
-            [sdist] if sdist.to_string_lossy().ends_with(".tar.gz") => Ok(sdist.clone()),
-            other => Err(StepError::Unexpected(format!(
-                "pip downloaded {:?}, expected one .tar.gz sdist",
-                other.iter().filter_map(|p| p.file_name()).collect::<Vec<_>>()
-            ))),
-        }
-    };
-    let sdist = setup().map_err(|e| failed(&setup_log, e))?;
-    let mut wheels = Vec::new();
-    for variant in [FIRST, SECOND] {
-        let log = work.join(format!("build-{}.log", variant.number));
-        let wheel = build_one(&runner, &sdist, &build_root, variant, &log).map_err(|e| failed(&log, e))?;
-        wheels.push(wheel);
-    }
-    let hash = |path: &Path| {
-        cache::file_sha256(path).map_err(|e| failed(&setup_log, io("cannot hash a built wheel")(e)))
-    };
-    let (second, first) = (wheels.pop().unwrap_or_default(), wheels.pop().unwrap_or_default());
-    let built = cache::Built { first_sha256: hash(&first)?, first, second_sha256: hash(&second)?, second };
+    let built = builder.build_twice().map_err(|f| failed(f.error.to_string(), Some(&f.log)))?;
     if !config.cache {
         return Ok((built, "built (cache disabled)"));
     }
     match cache::store(cache_root, key, &built) {
         Ok(stored) => Ok((stored, "built and stored in the cache")),
-        Err(e) => {
-            Err(failed(&setup_log, io(format!("cannot store the result in {}", cache_root.display()))(e)))
-        }
+        Err(e) => Err(failed(
+            StepError::Io { what: format!("cannot store the result in {}", cache_root.display()), source: e }
+                .to_string(),
+            None,
+        )),
     }
-}
-
-/// Unpacks `sdist` and builds it under `variant`; the wheel built.
-fn build_one(
-    runner: &Runner,
-    sdist: &Path,
-    build_root: &Path,
-    variant: Variant,
-    log: &Path,
-) -> Result<PathBuf, StepError> {
-    let source = build_root.join(variant.source_dir);
-    let out = runner.work.join(format!("out-{}", variant.number));
-    fresh_dir(&source)?;
-    fresh_dir(&out)?;
-    // GNU tar refuses member names with `..` and strips leading `/`; the
-    // modes come from the umask, the owner is the user building.
-    let tar: Vec<std::ffi::OsString> = vec![
-        "tar".into(),
-        "--extract".into(),
-        "--gzip".into(),
-        "--strip-components=1".into(),
-        "--no-same-owner".into(),
-        "--no-same-permissions".into(),
-        "--file".into(),
-        sdist.into(),
-        "--directory".into(),
-        source.clone().into(),
-    ];
-    runner.run(&tar, runner.work, variant, log)?;
-    let (out_text, source_text) = (out.display().to_string(), source.display().to_string());
-    let wheel = runner.pip(&[
-        "wheel",
-        "--no-deps",
-        "--no-build-isolation",
-        "--no-index",
-        "-w",
-        &out_text,
-        &source_text,
-    ]);
-    runner.run(&wheel, &source, variant, log)?;
-    build::single_wheel(&out).map_err(StepError::Unexpected)
 }
 
 /// Most differences shown as evidence.
@@ -569,21 +451,21 @@ fn judge(shared: &Shared, job: &Job, python: &Interpreter, built: &cache::Built,
             Err(e) => vec![Evidence::fact("differences", format!("cannot compare: {e}"))],
         }
     };
-    let conditions = [FIRST, SECOND]
-        .map(|v| format!("build {}: <build>/{}, TZ={}, umask {}", v.number, v.source_dir, v.tz, v.umask))
-        .join("; ");
+    let plan = &shared.plan;
     let built_name = built.first.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let item = if built_name != job.entry.name {
         Item::fail("rebuild", &subject, format!("the build produced {built_name}, not {}", job.entry.name))
             .with(Evidence::hash("sha256", expected.clone(), Some(built.first_sha256.clone())))
     } else if built.first_sha256 != built.second_sha256 {
         let differences = explain(&built.first, &built.second);
+        let explained = built.explained.as_deref().unwrap_or("not explained");
         Item::fail(
             "rebuild-unstable",
             &subject,
-            format!("unstable between builds: {}", summary_of(&differences)),
+            format!("unstable between builds: {explained}: {}", summary_of(&differences)),
         )
         .with(Evidence::hash("sha256", built.first_sha256.clone(), Some(built.second_sha256.clone())))
+        .with(Evidence::fact("explained", explained))
         .with_all(differences)
     } else if built.first_sha256 != *expected {
         let differences = explain(&committed, &built.first);
@@ -598,10 +480,16 @@ fn judge(shared: &Shared, job: &Job, python: &Interpreter, built: &cache::Built,
         Item::pass("rebuild", &subject, "reproducible: both builds and the committed wheel are identical")
             .with(Evidence::hash("sha256", expected.clone(), Some(built.first_sha256.clone())))
     };
-    item.at(Location::file(wheel_subject(job.set, &job.entry.name)))
+    let item = item
+        .at(Location::file(wheel_subject(job.set, &job.entry.name)))
         .with_all(python.evidence())
-        .with(Evidence::fact("builds", conditions))
-        .with(Evidence::fact("built wheels", format!("{} ({how})", built.first.display())))
+        .with(Evidence::fact("build 1", "controlled: nothing varied"))
+        .with(Evidence::fact("build 2", format!("varied: {}", plan.describe())));
+    let item = match plan.skipped.is_empty() {
+        true => item,
+        false => item.with(Evidence::fact("not varied", plan.describe_skipped())),
+    };
+    item.with(Evidence::fact("built wheels", format!("{} ({how})", built.first.display())))
 }
 
 /// The `differences` fact's value.
