@@ -82,6 +82,12 @@ fn read_report(path: &PathBuf) -> anyhow::Result<Report> {
     Ok(report)
 }
 
+/// Whether two commit names are the same commit: equal, ignoring case.
+/// (Both are full SHAs when they come from GitHub or git.)
+fn same_commit(a: &str, b: &str) -> bool {
+    a.eq_ignore_ascii_case(b)
+}
+
 /// Runs `publish`; the exit code is the report's verdict unless posting failed.
 pub fn run(args: &PublishArgs) -> anyhow::Result<u8> {
     let report = read_report(&args.report);
@@ -96,6 +102,18 @@ pub fn run(args: &PublishArgs) -> anyhow::Result<u8> {
         sha: args.sha.clone().or(event_sha).or_else(|| env("GITHUB_SHA")),
         pr: args.pr.or(event_pr),
     };
+    // A report of another commit is stale: its verdict says nothing of this one.
+    let report = report.and_then(|report| match (&report.commit, &target.sha) {
+        (Some(judged), Some(posted)) if !same_commit(judged, posted) => Err(anyhow::anyhow!(
+            "{}: a stale report: it judged commit {judged}, but the status would be posted to {posted}; run release-check on {posted}, or pass --sha {judged} to post to the commit it judged",
+            args.report.display()
+        )),
+        (None, Some(posted)) => Err(anyhow::anyhow!(
+            "{}: the report does not name the commit it judged, so it cannot be shown to be about {posted}; write it with this release-check",
+            args.report.display()
+        )),
+        _ => Ok(report),
+    });
     let options =
         Options { name: args.name.clone(), context: args.context.clone(), author: args.author.clone() };
     let actions = Actions::detect(env);

@@ -9,10 +9,9 @@ mod support;
 
 use gate_core::{Item, Location, Report};
 use release_check_e2e::{Run, release_check_with_env};
-use support::{GitHub, PR, REPO, report};
+use support::{GitHub, PR, REPO, SHA, report};
 use wiremock::ResponseTemplate;
 
-const SHA: &str = "2a6c97f6f5dc9166cc2e5d0d95415a386805ca07";
 /// A token value that must never be printed.
 const CANARY: &str = "ghp_canaryTOKEN0123456789abcdefghijklmnop";
 const MARKER: &str = "<!-- release-check: release-check -->";
@@ -331,4 +330,25 @@ fn actions_env(summary: &std::path::Path) -> [(&'static str, &str); 5] {
         ("GITHUB_REPOSITORY", "octo/app"),
         ("GITHUB_RUN_ID", "99"),
     ]
+}
+
+#[test]
+fn a_stale_report_of_another_commit_exits_with_2_and_posts_an_error_status() {
+    let github = GitHub::start("release-bot");
+    let dir = tempfile::tempdir().unwrap();
+    let other = "0123456789abcdef0123456789abcdef01234567";
+    let stale = write_edited(&dir, &report_go(), |json| json["commit"] = other.into());
+    let run = publish(&github, &stale, &["--post"], &[]);
+    assert_eq!(run.code, 2, "{run:#?}");
+    assert!(run.stderr.contains(&format!("a stale report: it judged commit {other}")), "{}", run.stderr);
+    let statuses = statuses(&github);
+    assert_eq!(statuses.len(), 1, "{statuses:?}");
+    assert_eq!(statuses[0].0, "error", "a GO of another commit never posts success");
+
+    let unnamed = write_edited(&dir, &report_go(), |json| {
+        json.as_object_mut().unwrap().remove("commit");
+    });
+    let run = publish(&github, &unnamed, &[], &[]);
+    assert_eq!(run.code, 2, "{run:#?}");
+    assert!(run.stderr.contains("does not name the commit it judged"), "{}", run.stderr);
 }
