@@ -13,12 +13,11 @@ use gate_core::{Item, Report, render};
 use github::{Client, Config, Repo};
 use publish::{Actions, COMMENT_LIMIT, Options, Publication, Step, Target};
 use serde_json::json;
-use support::{GitHub, PR, REPO, report};
+use support::{GitHub, PR, REPO, SHA, report};
 use wiremock::ResponseTemplate;
 
 /// The token's login on the test server.
 const BOT: &str = "release-bot";
-const SHA: &str = "2a6c97f6f5dc9166cc2e5d0d95415a386805ca07";
 
 fn target() -> Target {
     Target { repo: Repo::parse(REPO).unwrap(), sha: Some(SHA.to_owned()), pr: Some(PR) }

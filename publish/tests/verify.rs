@@ -11,9 +11,7 @@ use gate_core::{
 };
 use github::Repo;
 use publish::{Actions, Options, Problem, Publication, Target};
-use support::{REPO, report};
-
-const SHA: &str = "2a6c97f6f5dc9166cc2e5d0d95415a386805ca07";
+use support::{REPO, SHA, report};
 
 fn target() -> Target {
     Target { repo: Repo::parse(REPO).unwrap(), sha: Some(SHA.to_owned()), pr: Some(7) }

@@ -180,7 +180,11 @@ fn summary(report: &Report) -> String {
             Some(r) => format!(" (from {})", escape(&r.from)),
             None => String::new(),
         };
-        let _ = writeln!(out, "Commit {shown}{named} · as of {}\n", escape(&report.as_of));
+        let moment = match report.as_of.as_str() {
+            "" => String::new(),
+            as_of => format!(" · as of {}", escape(as_of)),
+        };
+        let _ = writeln!(out, "Commit {shown}{named}{moment}\n");
     }
     out.push_str("| Gate | Result | Passed | Skipped | Blockers | Warnings | Waived | Time |\n");
     out.push_str("|---|---|--:|--:|--:|--:|--:|--:|\n");

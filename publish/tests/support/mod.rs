@@ -21,6 +21,8 @@ use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 pub const REPO: &str = "octo/app";
 /// The pull request every test comments on.
 pub const PR: u64 = 7;
+/// The commit every report judges and every status is posted to.
+pub const SHA: &str = "2a6c97f6f5dc9166cc2e5d0d95415a386805ca07";
 /// GitHub's page size for the listing the publisher asks for (`per_page=100`).
 const PER_PAGE: usize = 100;
 
@@ -41,7 +43,7 @@ pub fn comment(id: u64, login: &str, body: &str) -> Value {
     comment
 }
 
-/// A report of `gates` (name and items), with item ids filled in as the runner does.
+/// A report of [`SHA`] and `gates` (name and items), with item ids filled in as the runner does.
 pub fn report(gates: Vec<(&str, Vec<Item>)>) -> Report {
     let gates = gates
         .into_iter()
@@ -54,7 +56,10 @@ pub fn report(gates: Vec<(&str, Vec<Item>)>) -> Report {
             items: items.into_iter().map(|i| Item { id: i.id_in(name), ..i }).collect(),
         })
         .collect();
-    Report::assemble("octo/app".to_owned(), "2026-11-26T02:00:00Z".to_owned(), gates, Vec::new())
+    let mut report =
+        Report::assemble("octo/app".to_owned(), "2026-11-26T02:00:00Z".to_owned(), gates, Vec::new());
+    report.commit = Some(SHA.to_owned());
+    report
 }
 
 /// What the server holds.
