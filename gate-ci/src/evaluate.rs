@@ -68,7 +68,7 @@ pub(crate) struct Run<'a> {
     pub config: &'a Config,
     env: &'a Environment,
     progress: &'a Progress,
-    ctx: &'a Context,
+    pub ctx: &'a Context,
     pub policy: Policy,
     /// release-check's own job, once looked up.
     own: Option<Option<OwnJob>>,
@@ -95,6 +95,7 @@ impl Run<'_> {
         let started = Instant::now();
         let mut restarts = 0;
         loop {
+            self.ctx.working_on(format!("asking GitHub which commit {} names", self.setup.given));
             let target = target::resolve(self.client, self.setup).await?;
             outcome.note(format!("{} is {}", target.label, target.head.sha));
             outcome.judged = Some(JudgedCommit {
@@ -102,7 +103,9 @@ impl Run<'_> {
                 git_ref: RefSource { name: self.setup.given.clone(), from: self.setup.given_from.clone() },
                 url: self.commit_url(&target.head.sha),
             });
+            self.ctx.working_on(format!("reading the rules that apply to {}", short(&target.head.sha)));
             let (rules, requirements) = self.requirements(&target, outcome).await?;
+            self.ctx.working_on(format!("reading the checks of {}", short(&target.head.sha)));
             let mut observed = self.observe(&target.head.sha, outcome).await?;
             let waited = match self.config.wait {
                 Some(wait) => {

@@ -113,6 +113,10 @@ pub(crate) async fn judge(
         );
         for &i in &failing {
             // The verdict is already NO-GO: what the walk cannot read only leaves the question open.
+            run.ctx.working_on(format!(
+                "walking the history to find since when {} fails",
+                judged.seen[i].1.name
+            ));
             let since = walk.since_when(&judged.seen[i].1.name).await;
             let first = match &since {
                 SinceWhen::Found { first_failing, .. } => first_failing.sha.clone(),

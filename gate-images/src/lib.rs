@@ -164,6 +164,7 @@ impl Gate for ImagesGate {
 
     fn run(&self, ctx: &Context) -> GateOutcome {
         let mut outcome = GateOutcome::new();
+        ctx.working_on("looking for Dockerfiles and CI configuration files");
         let collected = collect(&ctx.repo, &ctx.cancel);
         outcome.notes.extend(collected.notes.iter().cloned());
         outcome.items.extend(collected.items.iter().cloned());
@@ -173,8 +174,15 @@ impl Gate for ImagesGate {
             outcome.push(Item::error("pushed-digest", "", "cancelled"));
             return outcome;
         }
+        ctx.working_on("reading image_hash files and test records");
         self.check_records(&ctx.repo, &collected, &mut outcome);
         self.check_tested(&ctx.repo, &collected, &ctx.cancel, &mut outcome);
+        if self.config.check_registry {
+            ctx.working_on(format!(
+                "asking registries whether {} pinned image reference(s) exist",
+                collected.references.len()
+            ));
+        }
         registry::check_references(
             &collected.references,
             &self.config,
