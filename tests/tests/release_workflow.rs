@@ -341,3 +341,19 @@ fn every_job_of_the_docs_workflows_uses_the_action() {
     }
     assert!(seen >= 4, "the sharded workflow's three jobs and the poster");
 }
+
+/// docs/github-actions.md shows each workflow of docs/workflows/ whole, as
+/// the file is: what a reader copies is what the tests check.
+#[test]
+fn the_docs_show_the_workflow_files_as_they_are() {
+    let page = std::fs::read_to_string(workspace().join("docs/github-actions.md")).unwrap();
+    for file in ["release-check.yml", "release-check-post.yml"] {
+        let text = std::fs::read_to_string(workspace().join("docs/workflows").join(file)).unwrap();
+        let body = &text[text.find("name: ").expect("a workflow has a name")..];
+        assert!(
+            page.contains(&format!("```yaml\n{body}```\n")),
+            "docs/github-actions.md does not show {file} as it is"
+        );
+        assert!(page.contains(&format!("(workflows/{file})")), "docs/github-actions.md does not link {file}");
+    }
+}
