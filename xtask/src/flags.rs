@@ -3,6 +3,7 @@
 //! here and nowhere else.
 
 use std::ffi::OsString;
+use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -24,7 +25,7 @@ pub enum Task {
     #[command(disable_help_flag = true)]
     ReleaseCheck(ReleaseCheck),
     /// Check and install the test suite's prerequisites, then run the
-    /// whole suite (`cargo test --workspace --locked`).
+    /// whole suite (`cargo test --workspace --locked --no-fail-fast`).
     ///
     /// Checks the shared fixtures, git, gpg, git-lfs, Debian's
     /// docker-registry, python3 with venv, the pyenv Pythons the tests
@@ -40,6 +41,9 @@ pub enum Task {
     /// helpers, docs in step with the command line, machine paths and
     /// placeholders. Also runs as a test in `cargo test --workspace`.
     Tidy(Tidy),
+    /// Write release-check's man pages (`release-check.1` and one per
+    /// subcommand), generated from its command-line declarations.
+    Man(Man),
 }
 
 /// `cargo xtask release-check`.
@@ -67,7 +71,7 @@ pub struct Test {
     /// (exit 0) and broken-repo NO-GO (exit 1).
     #[arg(long)]
     pub examples: bool,
-    /// Arguments for `cargo test --workspace --locked`, after `--`
+    /// Arguments for `cargo test --workspace --locked --no-fail-fast`, after `--`
     /// (`cargo xtask test -- -p gate-core -- --nocapture`).
     #[arg(last = true, value_name = "CARGO_TEST_ARGS")]
     pub cargo_test_args: Vec<OsString>,
@@ -98,6 +102,14 @@ pub enum Benchmark {
     BuildDeps,
     /// The wheels gate on sums files of 10,000 and 100,000 entries, against `sha256sum -c`.
     Scale,
+}
+
+/// `cargo xtask man`.
+#[derive(Debug, Args)]
+pub struct Man {
+    /// Where to write the pages (created if missing).
+    #[arg(long, value_name = "DIR", default_value = "target/man")]
+    pub out_dir: PathBuf,
 }
 
 /// `cargo xtask tidy`.

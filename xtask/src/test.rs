@@ -1,7 +1,7 @@
 //! `cargo xtask test`: the README's test command. Checks the suite's
 //! prerequisites and installs what it may ([`prerequisites`]), then runs
 //! the steps: formatting and lint with `--lint`, `cargo test --workspace
-//! --locked`, and the bundled examples with `--examples`.
+//! --locked --no-fail-fast`, and the bundled examples with `--examples`.
 
 mod prerequisites;
 
@@ -33,7 +33,8 @@ pub fn run(flags: &flags::Test) -> Result<()> {
         step("format", cargo(&["fmt", "--all", "--", "--check"]))?;
         step("lint", cargo(&["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"]))?;
     }
-    let mut tests = cargo(&["test", "--workspace", "--locked"]);
+    // Every test binary runs, so one run names every failure.
+    let mut tests = cargo(&["test", "--workspace", "--locked", "--no-fail-fast"]);
     tests.args(&flags.cargo_test_args);
     step("tests", tests)?;
     if flags.examples {
