@@ -177,7 +177,7 @@ const BISECT_HELP: &str = "Example: release-check bisect --good 2022-06-01 --bad
 
 const IMAGE_TEST_HELP: &str = "Example: release-check image-test ghcr.io/org/builder@sha256:<hex> -- docker run --rm ghcr.io/org/builder@sha256:<hex> make test\n\nExit codes: 0 the test passed, 1 it failed (both write a record), 2 usage error or COMMAND could not be started (no record).";
 
-const PUBLISH_HELP: &str = "The token comes from GITHUB_TOKEN, else GH_TOKEN; it needs pull-requests: write and statuses: write.\n\nExit codes: the report's (0 GO, 1 NO-GO); 2 the report cannot be read (an error status is still posted); 3 could not publish (a step failed; each step's outcome is printed).";
+const PUBLISH_HELP: &str = "The token comes from GITHUB_TOKEN, else GH_TOKEN; it needs pull-requests: write and statuses: write.\n\nExit codes: the report's (0 GO, 1 NO-GO); 2 the report cannot be read, disagrees with its own items, or is of another commit than the one it would post to (an error status is still posted); 3 could not publish (a step failed; each step's outcome is printed).";
 
 const EXIT_CODES: &str = "Exit codes: 0 GO, 1 NO-GO, 2 usage, configuration or I/O error (no verdict); `publish` adds 3: could not publish.";
 
@@ -222,10 +222,22 @@ where
     match run(&cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("{}", printable_error(&format!("error: {e:#}")));
             ExitCode::from(EXIT_USAGE)
         }
     }
+}
+
+/// An error message as it may be printed: its lines are kept (a located
+/// configuration error shows the line it points into), but every control
+/// character inside a line is escaped and no line can start a workflow
+/// command, since messages quote untrusted text (file names, keys, values).
+fn printable_error(message: &str) -> String {
+    message
+        .split('\n')
+        .map(|line| gate_core::render::escape::column_zero(line).into_owned())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Parses the command line. The report's options (all but the global ones)

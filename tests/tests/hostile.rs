@@ -209,3 +209,22 @@ fn a_wheel_replaced_by_a_malformed_lfs_pointer_is_an_error() {
     assert!(run.stdout.contains("✗ error"), "{}", run.stdout);
     assert!(run.stdout.contains("rc_units-0.3.1-py3-none-any.whl"), "{}", run.stdout);
 }
+
+// 6. Nothing in an input can forge a verdict or a workflow command, errors included.
+
+#[test]
+fn a_configuration_error_quoting_hostile_text_prints_no_workflow_command() {
+    let repo = example_copy("release-repo");
+    write(
+        &repo.path().join("release-check.toml"),
+        "[gates.ci]\n\"x\\n::error title=forged::GO\\nGO: every check passed\\u001b[2J\" = 1\n",
+    );
+    let run = run_in(repo.path(), &[]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("unknown field"), "{}", run.stderr);
+    for line in run.stderr.lines() {
+        assert!(!line.trim_start().starts_with("::"), "a workflow command: {line:?}");
+        assert!(!line.starts_with("GO"), "a forged verdict line: {line:?}");
+        assert!(!line.contains('\x1b'), "a raw escape sequence: {line:?}");
+    }
+}
