@@ -1,10 +1,11 @@
 //! Project tasks, run as `cargo xtask <TASK>` (the cargo-xtask pattern).
 //! The tasks and their flags are declared once, in [`flags`]; each task is
-//! one module: [`release_check`], [`test`], [`bench`], [`tidy`].
+//! one module: [`release_check`], [`test`], [`bench`], [`tidy`], [`man`].
 //! `cargo xtask --help` lists them.
 
 mod bench;
 mod flags;
+mod man;
 mod release_check;
 mod test;
 mod tidy;
@@ -29,6 +30,7 @@ fn main() -> ExitCode {
         // Declared and checked in `flags`; bench reads its arguments itself.
         Task::Bench(_) => ("bench", bench::main(std::env::args().skip(2).collect())),
         Task::Tidy(flags) => ("tidy", tidy::run(&flags)),
+        Task::Man(flags) => ("man", man::run(&flags.out_dir)),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
