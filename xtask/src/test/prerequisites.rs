@@ -358,6 +358,10 @@ pub fn plan<'a>(missing: impl IntoIterator<Item = &'a Requirement>, access: &Acc
                 }
             }
             Kind::Component { component, .. } if access.rustup => plan.components.push(component),
+            Kind::Network { .. } if apt => {
+                // The check trusts the system's store: a fresh image may have none.
+                plan.apt.insert("ca-certificates");
+            }
             _ => {}
         }
     }
@@ -395,7 +399,8 @@ pub fn how_to(requirement: &Requirement, access: &Access) -> String {
             ),
         },
         Kind::Network { url } => format!(
-            "connect this machine to {url} (through HTTPS_PROXY if it needs a proxy); the tests are not skipped offline"
+            "connect this machine to {url} (through HTTPS_PROXY if it needs a proxy), with the system's \
+             certificate store (Debian: ca-certificates); the tests are not skipped offline"
         ),
         Kind::Directory { path } => {
             format!("put the shared fixtures at {}, beside the checkout", path.display())
@@ -559,7 +564,9 @@ mod tests {
         let network = requirement(Kind::Network { url: INDEX });
         let fixtures = requirement(Kind::Directory { path: PathBuf::from("../shared/fixtures") });
         let access = access(true, Apt::Root, true);
-        assert!(plan(&[network.clone(), fixtures.clone()], &access).is_empty());
+        assert!(plan(&[fixtures.clone()], &access).is_empty());
+        // Only the certificate store can be installed for the network.
+        assert_eq!(plan(&[network.clone()], &access).apt, BTreeSet::from(["ca-certificates"]));
         assert!(how_to(&network, &access).contains(INDEX));
         assert!(how_to(&fixtures, &access).contains("../shared/fixtures"));
     }
