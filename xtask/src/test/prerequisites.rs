@@ -564,9 +564,9 @@ mod tests {
         let network = requirement(Kind::Network { url: INDEX });
         let fixtures = requirement(Kind::Directory { path: PathBuf::from("../shared/fixtures") });
         let access = access(true, Apt::Root, true);
-        assert!(plan(&[fixtures.clone()], &access).is_empty());
+        assert!(plan([&fixtures], &access).is_empty());
         // Only the certificate store can be installed for the network.
-        assert_eq!(plan(&[network.clone()], &access).apt, BTreeSet::from(["ca-certificates"]));
+        assert_eq!(plan([&network], &access).apt, BTreeSet::from(["ca-certificates"]));
         assert!(how_to(&network, &access).contains(INDEX));
         assert!(how_to(&fixtures, &access).contains("../shared/fixtures"));
     }
