@@ -122,7 +122,24 @@ fn the_release_runs_on_version_tags_that_must_equal_the_workspace_version() {
     assert!(release.get("on").and_then(|on| on.get("pull_request")).is_none());
     let build = release.get("jobs").and_then(|j| j.get("build")).unwrap();
     let check = text(step(build, "The tag is the workspace version").get("run"));
-    assert!(check.contains(r#"if [ "v$version" != "$GITHUB_REF_NAME" ]"#), "{check}");
+    let cargo = std::fs::read_to_string(workspace().join("Cargo.toml")).unwrap();
+    let version = cargo
+        .lines()
+        .skip_while(|l| *l != "[workspace.package]")
+        .find_map(|l| l.strip_prefix("version = \""))
+        .and_then(|v| v.strip_suffix('"'))
+        .unwrap();
+    for (tag, passes) in
+        [(format!("v{version}"), true), ("v999.0.0".to_owned(), false), (version.to_owned(), false)]
+    {
+        let run = Command::new("bash")
+            .args(["-eo", "pipefail", "-c", check])
+            .current_dir(workspace())
+            .env("GITHUB_REF_NAME", &tag)
+            .output()
+            .unwrap();
+        assert_eq!(run.status.success(), passes, "tag {tag}: {}", String::from_utf8_lossy(&run.stdout));
+    }
     let compile = text(step(build, "Build").get("run"));
     assert!(compile.contains("--release --locked --package release-check --target \"${{ matrix.target }}\""));
     let statically = step(build, "The Linux binary is static");
