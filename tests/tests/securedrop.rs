@@ -90,7 +90,10 @@ fn per_project_layout_has_forty_matching_pointers() {
         ),
         (4, 2, 34)
     );
-    assert_eq!(report["summary"]["passed"], 52, "40 pointers, 3 good signatures and 9 build-requirement pins");
+    assert_eq!(
+        report["summary"]["passed"], 52,
+        "40 pointers, 3 good signatures and 9 build-requirement pins"
+    );
     // Sorted lists, and wheels/.empty is a dot file, not unlisted; the only
     // warnings are the 8 wheels of workstation-bootstrap that no
     // requirement pins (older build tools kept in the list).

@@ -199,7 +199,9 @@ fn a_missing_shard_is_no_go_naming_it() {
         text.stdout
     );
     assert!(
-        text.stdout.trim_end().ends_with("NO-GO: 1 blocker (17 passed, 0 skipped, 1 blocker, 0 warnings, 0 waived)"),
+        text.stdout
+            .trim_end()
+            .ends_with("NO-GO: 1 blocker (17 passed, 0 skipped, 1 blocker, 0 warnings, 0 waived)"),
         "{}",
         text.stdout
     );
