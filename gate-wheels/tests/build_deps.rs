@@ -221,9 +221,12 @@ fn pkg_info(name: &str, version: &str, metadata_version: &str, requires: &[&str]
     text
 }
 
+/// A `[build-system]` of `requires`, with a backend that is not
+/// setuptools' (whose `get_requires_for_build_wheel` adds `wheel`, which
+/// these indexes do not have; the tests of that are in build_deps_pip.rs).
 fn build_system(requires: &[&str]) -> String {
     let quoted: Vec<String> = requires.iter().map(|r| format!("\"{r}\"")).collect();
-    format!("[build-system]\nrequires = [{}]\nbuild-backend = \"setuptools.build_meta\"\n", quoted.join(", "))
+    format!("[build-system]\nrequires = [{}]\nbuild-backend = \"local_backend\"\n", quoted.join(", "))
 }
 
 /// The 2022 case in miniature: `scm` (setuptools-scm) 7.0 starts to require
@@ -309,7 +312,8 @@ fn the_2022_index(server: &Server, work: &Path) {
     );
 }
 
-/// A repository with these requirements files, and its analysis config.
+/// A repository with these requirements files, and its analysis config:
+/// pip 24.0's rules, whatever pip the machine's Pythons bundle.
 fn repo(
     server: &Server,
     requirements: &str,
@@ -321,7 +325,7 @@ fn repo(
     std::fs::write(dir.path().join("build-requirements.txt"), build_requirements).unwrap();
     let cache = dir.path().join("cache");
     let config: Config = toml::from_str(&format!(
-        "[build-deps]\nindex-url = \"{}\"\ntarget-pythons = [\"3.7\", \"3.9\"]\ncache-dir = {:?}\n{extra}",
+        "[build-deps]\nindex-url = \"{}\"\ntarget-pythons = [\"3.7\", \"3.9\"]\ncache-dir = {:?}\npip = \"24.0\"\n{extra}",
         server.index_url(),
         cache.to_str().unwrap()
     ))
@@ -347,16 +351,37 @@ fn a_cycle_behind_a_marker_is_found_on_37_only_and_not_before_the_bump() {
         "build-time cycle on 3.7 (not on 3.9): imeta 4.12 → scm 7.0 (scm>=3.4.1 [build-system]) → imeta 4.12 \
          (imeta; python_version < \"3.8\" [Requires-Dist, sdist PKG-INFO]: active on 3.7, inactive on 3.9)"
     );
-    assert!(facts(cycle).contains("imeta 4.12 needs scm to build"), "{}", facts(cycle));
-    let unpinned = items(&after, "unpinned-build-dep");
-    assert_eq!(unpinned.len(), 1, "{unpinned:#?}");
-    assert_eq!(unpinned[0].subject, "scm");
+    assert!(facts(cycle).contains("imeta 4.12 needs scm 7.0 in its build environment"), "{}", facts(cycle));
+    assert!(facts(cycle).contains("scm 7.0 needs imeta 4.12 at run time"), "{}", facts(cycle));
     assert!(
-        unpinned[0].reason.starts_with(
-            "needed to build imeta 4.12 (`scm>=3.4.1`, build-system) but not pinned in build-requirements.txt: build isolation installs scm 7.0"
-        ),
+        facts(cycle).contains("\"reached from\",\"value\":\"requirements.txt: imeta 4.12\""),
+        "{}",
+        facts(cycle)
+    );
+    // Everything imeta's isolated build environment installs is unpinned:
+    // the pin of setuptools in build-requirements.txt does not reach it.
+    let unpinned = items(&after, "unpinned-build-dep");
+    let subjects: Vec<&str> = unpinned.iter().map(|i| i.subject.as_str()).collect();
+    assert_eq!(subjects, ["imeta", "scm", "setuptools", "zipp"], "{unpinned:#?}");
+    assert_eq!(
+        unpinned[1].reason,
+        format!(
+            "build isolation installs scm 7.0, the newest the index {} as of 2022-07-01T00:00:00Z allows, to build \
+             imeta 4.12 (`scm>=3.4.1`, build-system): no constraints file pins it",
+            server.index_url()
+        )
+    );
+    assert!(
+        unpinned[0].reason.starts_with("build isolation installs imeta 4.12 on 3.7, "),
         "{}",
         unpinned[0].reason
+    );
+    assert!(
+        unpinned[2].reason.ends_with(
+            "build-requirements.txt pins setuptools==60.0, but the repository's requirements files do not reach isolated build environments; a constraints file does"
+        ),
+        "{}",
+        unpinned[2].reason
     );
     assert!(items(&after, "index").is_empty() && items(&after, "build-metadata").is_empty(), "{after:#?}");
     // imeta's needs came from the metadata file (zipp), not from the
@@ -371,7 +396,25 @@ fn a_cycle_behind_a_marker_is_found_on_37_only_and_not_before_the_bump() {
     assert_eq!(cycles.len(), 1);
     assert_eq!(cycles[0].status, Status::Pass, "{before:#?}");
     assert_eq!(cycles[0].reason, "no build-time cycle among 4 distributions on 3.7, 3.9");
-    assert!(items(&before, "unpinned-build-dep")[0].reason.contains("installs scm 6.4"));
+    assert!(items(&before, "unpinned-build-dep")[0].reason.contains("installs scm 6.4"), "{before:#?}");
+
+    // A constraints file that pins them reaches the build environments, as
+    // PIP_CONSTRAINT does: nothing is unpinned, and scm 6.4 breaks the cycle.
+    std::fs::write(
+        dir.path().join("constraints.txt"),
+        "scm==6.4\nsetuptools==60.0\nimeta==4.12\nzipp==3.8\n",
+    )
+    .unwrap();
+    let held = Config {
+        build_deps: config
+            .build_deps
+            .clone()
+            .map(|b| gate_wheels::build_deps::Config { constraints: Some("constraints.txt".into()), ..b }),
+        ..config.clone()
+    };
+    let outcome = run(dir.path(), &held, "2022-07-01T00:00:00Z");
+    assert!(items(&outcome, "unpinned-build-dep").is_empty(), "{outcome:#?}");
+    assert_eq!(items(&outcome, "build-cycle")[0].status, Status::Pass, "{outcome:#?}");
 }
 
 #[test]
@@ -462,29 +505,23 @@ fn a_self_build_dependency_is_a_cycle_of_length_one() {
             uploaded: "2022-01-01T00:00:00Z",
             files: vec![
                 ("PKG-INFO", pkg_info("selfie", "1.0", "2.2", &[])),
-                ("pyproject.toml", build_system(&["selfie>=2"])),
+                ("pyproject.toml", build_system(&["selfie>=1"])),
             ],
             metadata_file: None,
         }],
     );
-    let (dir, config) = repo(&server, "selfie==1.0\n", "selfie==1.0\n", "");
+    let constraints = "constraints = \"build-requirements.txt\"\n";
+    let (dir, config) = repo(&server, "selfie==1.0\n", "selfie==1.0\n", constraints);
     let outcome = run(dir.path(), &config, "2023-01-01T00:00:00Z");
     let cycles = items(&outcome, "build-cycle");
     assert_eq!(cycles.len(), 1, "{outcome:#?}");
     assert_eq!(cycles[0].subject, "selfie");
     assert_eq!(
         cycles[0].reason,
-        "build-time cycle on 3.7, 3.9: selfie 1.0 → selfie 1.0 (selfie>=2 [build-system])"
+        "build-time cycle on 3.7, 3.9: selfie 1.0 → selfie 1.0 (selfie>=1 [build-system])"
     );
-    // One version per distribution: the pin, said when a need disagrees.
-    assert!(
-        outcome.notes.iter().any(|n| n.starts_with(
-            "build-deps: selfie 1.0 needs `selfie>=2` (build-system), but the analysis uses selfie 1.0"
-        )),
-        "{:?}",
-        outcome.notes
-    );
-    // Pinned in the build requirements: not an unpinned build dependency.
+    // Held by the constraints (the build requirements, given as
+    // PIP_CONSTRAINT): not an unpinned build dependency.
     assert!(items(&outcome, "unpinned-build-dep").is_empty(), "{outcome:#?}");
 
     // Installed from a wheel (`--only-binary selfie`), it is never built.
@@ -604,7 +641,8 @@ fn ninety_pinned_packages_cost_one_page_and_one_file_each_cold_and_nothing_warm(
         names.iter().zip(&releases).map(|(name, r)| (name.as_str(), &r[..])).collect();
     publish_all(&server, work.path(), &projects);
     let requirements: String = names.iter().map(|name| format!("{name}==1.0\n")).collect();
-    let (dir, config) = repo(&server, &requirements, "backend==1.0\n", "");
+    let (dir, config) =
+        repo(&server, &requirements, "backend==1.0\n", "constraints = \"build-requirements.txt\"\n");
     let as_of = "2023-01-01T00:00:00Z";
     let started = std::time::Instant::now();
     let cold = run(dir.path(), &config, as_of);
@@ -612,7 +650,9 @@ fn ninety_pinned_packages_cost_one_page_and_one_file_each_cold_and_nothing_warm(
     let requests = server.requests();
     assert_eq!(requests.len(), 91 * 2, "{requests:?}");
     assert!(
-        cold.notes.iter().any(|n| n.starts_with("build-deps: 91 distributions, 179 needs, 182 requests"))
+        cold.notes.iter().any(|n| n.starts_with("build-deps: 91 distributions, 180 needs, 182 requests")),
+        "{:?}",
+        cold.notes
     );
     assert_eq!(cold.items.len(), 2, "{cold:#?}");
     assert!(cold.items.iter().all(|i| i.status == Status::Pass), "{cold:#?}");
@@ -657,11 +697,11 @@ fn an_unusable_metadata_file_falls_back_to_the_sdist_and_says_so() {
     assert_eq!(cycles.len(), 1, "{outcome:#?}");
     assert_eq!(
         cycles[0].reason,
-        "build-time cycle on 3.7, 3.9: helper 1.0 → top 1.0 (top [Requires-Dist, sdist PKG-INFO]) → helper 1.0 (helper [build-system])"
+        "build-time cycle on 3.7, 3.9: top 1.0 → helper 1.0 (helper [build-system]) → top 1.0 (top [Requires-Dist, sdist PKG-INFO])"
     );
     let evidence = facts(cycles[0]);
     assert!(
-        evidence.contains("helper 1.0 needs top at run time: `top` from Requires-Dist, sdist PKG-INFO (passed over: the index metadata file is unusable: GET "),
+        evidence.contains("helper 1.0 needs top 1.0 at run time: `top` from Requires-Dist, sdist PKG-INFO (passed over: the index metadata file is unusable: GET "),
         "{evidence}"
     );
     assert!(evidence.contains("SHA-256 is"), "{evidence}");
@@ -669,7 +709,7 @@ fn an_unusable_metadata_file_falls_back_to_the_sdist_and_says_so() {
 
 #[test]
 fn sdists_with_long_names_are_read_and_hostile_ones_refused() {
-    use gate_wheels::build_deps::metadata::sdist_files;
+    use gate_wheels::build_deps::archive::sdist_files;
     let work = tempfile::tempdir().unwrap();
     // A top directory longer than a tar header's 100 bytes: a PAX header.
     let long = "a".repeat(120);
@@ -747,16 +787,26 @@ fn bisect_names_the_bump_its_upload_time_and_the_need_it_brought() {
             name: "scm".into(),
             old: Some("6.4".into()),
             new: Some("7.0".into()),
+            kept: None,
             file: Some(("scm-7.0.tar.gz".into(), Some(at("2022-06-22T10:00:00.123456Z")))),
         }]
     );
+    // imeta 4.12 is now in its own build environment (on 3.7), and so is
+    // what it needs.
     assert_eq!(
         change.new_needs,
         [
+            "imeta 4.12 → zipp 3.8 (zipp>=0.5 [Requires-Dist, index metadata file (PEP 658)])",
             "scm 7.0 → imeta 4.12 (imeta; python_version < \"3.8\" [Requires-Dist, sdist PKG-INFO]: active on 3.7, inactive on 3.9)"
         ]
     );
-    assert_eq!(change.new_findings.len(), 1, "{change:#?}");
+    // The cycle, and imeta and zipp installed unpinned in build environments.
+    let found_now: Vec<&str> = change.new_findings.iter().map(|f| f.split(':').next().unwrap()).collect();
+    assert_eq!(
+        found_now,
+        ["build-cycle imeta→scm", "unpinned-build-dep imeta", "unpinned-build-dep zipp"],
+        "{change:#?}"
+    );
     assert!(
         change.new_findings[0].starts_with("build-cycle imeta→scm: build-time cycle on 3.7 (not on 3.9)")
     );
@@ -769,7 +819,7 @@ fn bisect_names_the_bump_its_upload_time_and_the_need_it_brought() {
 
     // Both moments after the bump: nothing to bisect.
     let same = bisect(&ctx, analysis, at("2022-06-23T00:00:00Z"), at("2022-07-01T00:00:00Z")).unwrap();
-    assert!(same.change.is_none() && same.good.1.len() == 2 && same.bad.1.len() == 2, "{same:#?}");
+    assert!(same.change.is_none() && same.good.1.len() == 5 && same.bad.1.len() == 5, "{same:#?}");
     assert!(same.to_string().contains("nothing to bisect"));
     let backwards = bisect(&ctx, analysis, at("2022-07-01T00:00:00Z"), at("2022-06-01T00:00:00Z"));
     assert!(backwards.unwrap_err().contains("must be before"));
@@ -846,8 +896,9 @@ fn requires_python_keeps_to_versions_every_target_python_installs() {
     let (dir, config) = repo(&server, "modern\n", "", "");
     let closure = |outcome: &GateOutcome| facts(items(outcome, "build-closure")[0]);
 
+    // Each target Python resolves on its own: 3.7 takes 1.0, 3.9 takes 2.0.
     let both = run(dir.path(), &config, "2023-01-01T00:00:00Z");
-    assert!(closure(&both).contains("modern==1.0"), "{both:#?}");
+    assert!(closure(&both).contains("modern==1.0, modern==2.0"), "{both:#?}");
     let only_39 = Config {
         build_deps: config.build_deps.clone().map(|b| gate_wheels::build_deps::Config {
             target_pythons: vec![gate_wheels::build_deps::TargetPython::new("3.9").unwrap()],
@@ -855,9 +906,10 @@ fn requires_python_keeps_to_versions_every_target_python_installs() {
         }),
         ..config.clone()
     };
-    assert!(closure(&run(dir.path(), &only_39, "2023-01-01T00:00:00Z")).contains("modern==2.0"));
-    // When no version supports every target, the newest that supports one
-    // is analysed, and a note says which target cannot install it.
+    let closure_39 = closure(&run(dir.path(), &only_39, "2023-01-01T00:00:00Z"));
+    assert!(closure_39.contains("\"modern==2.0\""), "{closure_39}");
+    // When no version supports a target, pip cannot install it there: an
+    // error on that target, the others analysed.
     server.require_python("modern", &[("1.0", ">=3.8")]);
     let fresh = Config {
         build_deps: config.build_deps.clone().map(|b| gate_wheels::build_deps::Config {
@@ -867,11 +919,14 @@ fn requires_python_keeps_to_versions_every_target_python_installs() {
         ..config
     };
     let none = run(dir.path(), &fresh, "2023-01-01T00:00:00Z");
-    assert!(closure(&none).contains("modern==2.0"), "{none:#?}");
+    assert!(closure(&none).contains("\"modern==2.0\""), "{none:#?}");
+    let errors = items(&none, "index");
+    assert_eq!(errors.len(), 1, "{none:#?}");
     assert!(
-        none.notes.iter().any(|n| n == "build-deps: modern 2.0 requires Python >=3.8, so it does not install on 3.7; no version as of the date supports every target Python"),
-        "{:?}",
-        none.notes
+        errors[0].reason.starts_with("no sdist of modern uploaded before 2023-01-01T00:00:00Z on ")
+            && errors[0].reason.ends_with("(2 matching ones require another Python than 3.7.16)"),
+        "{}",
+        errors[0].reason
     );
 }
 
@@ -958,19 +1013,21 @@ fn a_baseline_report_lists_every_version_changed_since() {
 }
 
 /// An in-tree build backend whose `prepare_metadata_for_build_wheel` is the
-/// only source of `dyn`'s run-time needs.
-const DYNAMIC_BACKEND: &str = r#"import os
+/// only source of `dyn`'s run-time needs, which it computes for the Python
+/// it runs on: `zipp` from 3.8 on, `legacy` before.
+const DYNAMIC_BACKEND: &str = r#"import os, sys
 def get_requires_for_build_wheel(config_settings=None):
     return []
 def prepare_metadata_for_build_wheel(directory, config_settings=None):
+    need = "zipp" if sys.version_info >= (3, 8) else "legacy"
     os.makedirs(os.path.join(directory, "dyn-1.0.dist-info"))
     with open(os.path.join(directory, "dyn-1.0.dist-info", "METADATA"), "w") as f:
-        f.write("Metadata-Version: 2.1\nName: dyn\nVersion: 1.0\nRequires-Dist: zipp; python_version >= '3.8'\n")
+        f.write("Metadata-Version: 2.1\nName: dyn\nVersion: 1.0\nRequires-Dist: %s\n" % need)
     return "dyn-1.0.dist-info"
 "#;
 
 #[test]
-fn needs_no_static_source_gives_are_asked_of_the_build_backend() {
+fn needs_no_static_source_gives_are_asked_of_the_build_backend_on_each_python() {
     let server = Server::start();
     let work = tempfile::tempdir().unwrap();
     let in_tree = "[build-system]\nrequires = []\nbuild-backend = \"dynback\"\nbackend-path = [\".\"]\n";
@@ -980,18 +1037,25 @@ fn needs_no_static_source_gives_are_asked_of_the_build_backend() {
         files: vec![("pyproject.toml", in_tree.to_owned()), ("dynback.py", DYNAMIC_BACKEND.to_owned())],
         metadata_file: None,
     }];
-    let zipp = [Release {
-        version: "3.8",
-        uploaded: "2022-01-01T00:00:00Z",
-        files: vec![("PKG-INFO", pkg_info("zipp", "3.8", "2.2", &[])), ("pyproject.toml", build_system(&[]))],
-        metadata_file: None,
-    }];
-    publish_all(&server, work.path(), &[("dyn", &dyn_release), ("zipp", &zipp)]);
+    let plain = |name: &'static str| {
+        [Release {
+            version: "1.0",
+            uploaded: "2022-01-01T00:00:00Z",
+            files: vec![
+                ("PKG-INFO", pkg_info(name, "1.0", "2.2", &[])),
+                ("pyproject.toml", build_system(&[])),
+            ],
+            metadata_file: None,
+        }]
+    };
+    let (zipp, legacy) = (plain("zipp"), plain("legacy"));
+    publish_all(&server, work.path(), &[("dyn", &dyn_release), ("zipp", &zipp), ("legacy", &legacy)]);
     let (dir, config) = repo(&server, "dyn==1.0\n", "", "");
     let outcome = run(dir.path(), &config, "2023-01-01T00:00:00Z");
     assert!(items(&outcome, "build-metadata").is_empty(), "{outcome:#?}");
+    // Asked in 3.7 and in 3.9, the backend gave each its own answer.
     let closure = facts(items(&outcome, "build-closure")[0]);
-    assert!(closure.contains("dyn==1.0, zipp==3.8"), "{closure}");
+    assert!(closure.contains("dyn==1.0, legacy==1.0, zipp==1.0"), "{closure}");
 
     // Without an interpreter among the targets, the needs stay unknown, and
     // the error says why.
@@ -1006,5 +1070,226 @@ fn needs_no_static_source_gives_are_asked_of_the_build_backend() {
     let errors = items(&outcome, "build-metadata");
     assert_eq!(errors.len(), 1, "{outcome:#?}");
     assert_eq!(errors[0].subject, "dyn 1.0");
-    assert!(errors[0].reason.ends_with("no target Python is an interpreter"), "{}", errors[0].reason);
+    assert!(errors[0].reason.ends_with("no interpreter for the target Python 3.99"), "{}", errors[0].reason);
+}
+
+#[test]
+fn reordering_the_target_pythons_changes_nothing() {
+    let server = Server::start();
+    let work = tempfile::tempdir().unwrap();
+    the_2022_index(&server, work.path());
+    let in_tree = "[build-system]\nrequires = []\nbuild-backend = \"dynback\"\nbackend-path = [\".\"]\n";
+    let dyn_release = [Release {
+        version: "1.0",
+        uploaded: "2022-01-01T00:00:00Z",
+        files: vec![("pyproject.toml", in_tree.to_owned()), ("dynback.py", DYNAMIC_BACKEND.to_owned())],
+        metadata_file: None,
+    }];
+    let legacy = [Release {
+        version: "1.0",
+        uploaded: "2022-01-01T00:00:00Z",
+        files: vec![
+            ("PKG-INFO", pkg_info("legacy", "1.0", "2.2", &["imeta"])),
+            ("pyproject.toml", build_system(&[])),
+        ],
+        metadata_file: None,
+    }];
+    publish_all(&server, work.path(), &[("dyn", &dyn_release), ("legacy", &legacy)]);
+    // A marker cycle on 3.7, and a backend whose answer differs per Python.
+    let (dir, config) = repo(&server, "imeta==4.12\ndyn==1.0\n", "setuptools==60.0\n", "");
+    let reordered = Config {
+        build_deps: config.build_deps.clone().map(|b| gate_wheels::build_deps::Config {
+            target_pythons: vec![
+                gate_wheels::build_deps::TargetPython::new("3.9").unwrap(),
+                gate_wheels::build_deps::TargetPython::new("3.7").unwrap(),
+            ],
+            ..b
+        }),
+        ..config.clone()
+    };
+    let as_of = "2022-07-01T00:00:00Z";
+    let fresh = |config: &Config, cache: &str| Config {
+        build_deps: config
+            .build_deps
+            .clone()
+            .map(|b| gate_wheels::build_deps::Config { cache_dir: Some(dir.path().join(cache)), ..b }),
+        ..config.clone()
+    };
+    let (first, second) =
+        (run(dir.path(), &fresh(&config, "a"), as_of), run(dir.path(), &fresh(&reordered, "b"), as_of));
+    assert_eq!(first.items, second.items);
+    assert_eq!(first.notes, second.notes);
+    let cycles = items(&first, "build-cycle");
+    assert!(
+        cycles.iter().any(|c| c.reason.starts_with("build-time cycle on 3.7 (not on 3.9): ")),
+        "{first:#?}"
+    );
+    let closure = facts(items(&first, "build-closure")[0]);
+    assert!(closure.contains("legacy==1.0") && closure.contains("zipp==3.8"), "{closure}");
+}
+
+#[test]
+fn offline_the_backend_gets_only_cached_files_and_the_index_nothing() {
+    let server = Server::start();
+    let work = tempfile::tempdir().unwrap();
+    let in_tree = |requires: &str| {
+        format!(
+            "[build-system]\nrequires = [{requires}]\nbuild-backend = \"dynback\"\nbackend-path = [\".\"]\n"
+        )
+    };
+    let release = |requires: &str| {
+        [Release {
+            version: "1.0",
+            uploaded: "2022-01-01T00:00:00Z",
+            files: vec![("pyproject.toml", in_tree(requires)), ("dynback.py", DYNAMIC_BACKEND.to_owned())],
+            metadata_file: None,
+        }]
+    };
+    let plain = |name: &'static str| {
+        [Release {
+            version: "1.0",
+            uploaded: "2022-01-01T00:00:00Z",
+            files: vec![
+                ("PKG-INFO", pkg_info(name, "1.0", "2.2", &[])),
+                ("pyproject.toml", build_system(&[])),
+            ],
+            metadata_file: None,
+        }]
+    };
+    let (dyn_release, zipp, legacy) = (release(""), plain("zipp"), plain("legacy"));
+    publish_all(&server, work.path(), &[("dyn", &dyn_release), ("zipp", &zipp), ("legacy", &legacy)]);
+    let (dir, config) = repo(&server, "dyn==1.0\n", "", "");
+    let as_of = "2023-01-01T00:00:00Z";
+    let online = run(dir.path(), &config, as_of);
+    assert!(items(&online, "build-metadata").is_empty(), "{online:#?}");
+    let offline = Config {
+        build_deps: config.build_deps.clone().map(|b| gate_wheels::build_deps::Config { offline: true, ..b }),
+        ..config.clone()
+    };
+    server.requests();
+    // The backend's answers are cached: nothing runs, nothing is asked.
+    let cached = run(dir.path(), &offline, as_of);
+    assert_eq!(cached.items, online.items);
+    // Without them, the backend is asked again, offline: pip gets no index.
+    let hooks = dir.path().join("cache/hooks");
+    for answer in std::fs::read_dir(&hooks)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+    {
+        std::fs::remove_file(answer.path()).unwrap();
+    }
+    let asked = run(dir.path(), &offline, as_of);
+    assert_eq!(asked.items, online.items);
+    assert!(asked.notes.iter().any(|n| n.contains(" 0 requests")), "{:?}", asked.notes);
+
+    // A backend that needs what pip never downloaded: its needs are
+    // unknown offline, and the index hears nothing of it.
+    let needy = release("\"helper\"");
+    let helper = plain("helper");
+    let work2 = tempfile::tempdir().unwrap();
+    publish_all(&server, work2.path(), &[("needy", &needy), ("helper", &helper)]);
+    let (dir, config) = repo(&server, "needy==1.0\n", "", "offline = true\n");
+    // Its sdist is in the cache (read online before), its build
+    // requirement's files are not.
+    let online = Config {
+        build_deps: config
+            .build_deps
+            .clone()
+            .map(|b| gate_wheels::build_deps::Config { offline: false, ..b }),
+        ..config.clone()
+    };
+    let _ = run(dir.path(), &online, as_of);
+    let _ = std::fs::remove_dir_all(dir.path().join("cache/hooks"));
+    server.requests();
+    let outcome = run(dir.path(), &config, as_of);
+    let errors = items(&outcome, "build-metadata");
+    assert_eq!(errors.len(), 1, "{outcome:#?}");
+    assert_eq!(errors[0].subject, "needy 1.0");
+    assert!(errors[0].reason.contains("cannot install the build requirements"), "{}", errors[0].reason);
+    assert!(server.requests().is_empty());
+}
+
+#[test]
+fn a_wheel_of_the_same_version_stands_in_when_the_sdist_says_nothing_static() {
+    let server = Server::start();
+    let work = tempfile::tempdir().unwrap();
+    // An sdist with an old PKG-INFO, no [project], no egg-info: nothing
+    // static says what it needs at run time.
+    let old = [Release {
+        version: "1.0",
+        uploaded: "2022-01-01T00:00:00Z",
+        files: vec![
+            ("PKG-INFO", "Metadata-Version: 1.1\nName: old\nVersion: 1.0\n".to_owned()),
+            ("pyproject.toml", build_system(&[])),
+        ],
+        metadata_file: None,
+    }];
+    let six = [Release {
+        version: "1.16.0",
+        uploaded: "2021-05-05T00:00:00Z",
+        files: vec![
+            ("PKG-INFO", pkg_info("six", "1.16.0", "2.2", &[])),
+            ("pyproject.toml", build_system(&[])),
+        ],
+        metadata_file: None,
+    }];
+    publish_all(&server, work.path(), &[("old", &old), ("six", &six)]);
+    // The index also has a pure-Python wheel of old 1.0, with its metadata.
+    let metadata = "Metadata-Version: 2.1\nName: old\nVersion: 1.0\nRequires-Dist: six\n";
+    let mut answer = server.routes.lock().unwrap()["/simple/old/"].clone();
+    let mut page: serde_json::Value = serde_json::from_slice(&answer.body).unwrap();
+    page["files"].as_array_mut().unwrap().push(serde_json::json!({
+        "filename": "old-1.0-py2.py3-none-any.whl",
+        "url": "/files/old-1.0-py2.py3-none-any.whl",
+        "hashes": {"sha256": hex(&sha2::Sha256::digest(b"not read"))},
+        "upload-time": "2022-01-01T00:00:00Z",
+        "core-metadata": {"sha256": hex(&sha2::Sha256::digest(metadata.as_bytes()))},
+    }));
+    answer.body = page.to_string().into_bytes();
+    server.serve("/simple/old/", answer);
+    server.serve("/files/old-1.0-py2.py3-none-any.whl.metadata", Answer::ok("text/plain", metadata));
+    let (dir, config) = repo(&server, "old==1.0\n", "", "");
+    // No interpreter: only the stand-in can say.
+    let config = Config {
+        build_deps: config.build_deps.clone().map(|b| gate_wheels::build_deps::Config {
+            target_pythons: vec![gate_wheels::build_deps::TargetPython::new("3.99").unwrap()],
+            ..b
+        }),
+        ..config
+    };
+    let outcome = run(dir.path(), &config, "2023-01-01T00:00:00Z");
+    assert!(items(&outcome, "build-metadata").is_empty(), "{outcome:#?}");
+    assert!(facts(items(&outcome, "build-closure")[0]).contains("old==1.0, six==1.16.0"), "{outcome:#?}");
+    let requests = server.requests();
+    assert!(requests.iter().any(|r| r == "/files/old-1.0-py2.py3-none-any.whl.metadata"), "{requests:?}");
+    assert!(!requests.iter().any(|r| r == "/files/old-1.0-py2.py3-none-any.whl"), "{requests:?}");
+}
+
+#[test]
+fn bisect_warns_when_the_good_moment_already_has_errors() {
+    let server = Server::start();
+    let work = tempfile::tempdir().unwrap();
+    the_2022_index(&server, work.path());
+    // `gone` is not on the index: an error at every moment.
+    let (dir, config) = repo(&server, "imeta==4.12\ngone==1\n", "setuptools==60.0\n", "");
+    let ctx = Context::new(dir.path());
+    let at = |text: &str| text.parse::<jiff::Timestamp>().unwrap();
+    let found = bisect(
+        &ctx,
+        config.build_deps.as_ref().unwrap(),
+        at("2022-06-01T00:00:00Z"),
+        at("2022-07-01T00:00:00Z"),
+    )
+    .unwrap();
+    assert_eq!(found.warnings.len(), 1, "{found:#?}");
+    assert!(
+        found.warnings[0].starts_with("the good moment 2022-06-01T00:00:00Z already has 1 error item: ")
+            && found.warnings[0].contains("index gone: GET "),
+        "{}",
+        found.warnings[0]
+    );
+    assert!(found.to_string().starts_with("warning: the good moment"), "{found}");
+    // The change is still named.
+    assert_eq!(found.change.expect("a change").files, ["scm-7.0.tar.gz"]);
 }

@@ -150,6 +150,7 @@ struct Ask<'a> {
     sdist: &'a [u8],
     build_requires: Vec<String>,
     find_links: Option<&'a Path>,
+    keep: Option<&'a Path>,
     index_url: &'a str,
     cache: &'a Path,
     timeout: Duration,
@@ -161,7 +162,18 @@ impl<'a> Ask<'a> {
         let build_requires = vec!["setuptools==65.5.0".to_owned()];
         let cancel = CancelToken::default();
         let (find_links, index_url) = (Some(find_links), "http://127.0.0.1:9/simple/");
-        Self { python, name, sdist, build_requires, find_links, index_url, cache, timeout: TIMEOUT, cancel }
+        Self {
+            python,
+            name,
+            sdist,
+            build_requires,
+            find_links,
+            keep: None,
+            index_url,
+            cache,
+            timeout: TIMEOUT,
+            cancel,
+        }
     }
 
     fn run(&self) -> Result<HookAnswer, String> {
@@ -172,6 +184,7 @@ impl<'a> Ask<'a> {
             build_requires: &self.build_requires,
             index_url: self.index_url,
             find_links: self.find_links,
+            keep: self.keep,
             timeout: self.timeout,
             cache_dir: self.cache,
             cancel: &self.cancel,

@@ -15,6 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use gate_core::{Context, GateOutcome, Status};
+use pep508_rs::pep440_rs::Version;
 
 use super::{Analyser, Analysis, Config};
 
@@ -31,6 +32,8 @@ pub struct Bisection {
     pub steps: usize,
     /// The change, unless both moments give the same findings.
     pub change: Option<Change>,
+    /// What the reader should know: the good moment already has errors.
+    pub warnings: Vec<String>,
 }
 
 /// The first upload that changes the analysis.
@@ -58,10 +61,12 @@ pub struct Change {
 pub struct Bump {
     /// Normalised name.
     pub name: String,
-    /// The version before, if it was in the graph.
+    /// The versions there before and not after (`, ` between them), if any.
     pub old: Option<String>,
-    /// The version after, if it is in the graph.
+    /// The versions there after and not before, if any.
     pub new: Option<String>,
+    /// The versions there both before and after, if any.
+    pub kept: Option<String>,
     /// The new version's sdist and its upload time.
     pub file: Option<(String, Option<jiff::Timestamp>)>,
 }
@@ -70,8 +75,14 @@ impl fmt::Display for Bump {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (&self.old, &self.new) {
             (Some(old), Some(new)) => write!(f, "{} {old} → {new}", self.name)?,
-            (None, Some(new)) => write!(f, "{} {new} (new in the graph)", self.name)?,
-            (Some(old), None) => write!(f, "{} {old} (gone from the graph)", self.name)?,
+            (None, Some(new)) => match &self.kept {
+                Some(kept) => write!(f, "{} {new} (new in the graph, beside {kept})", self.name)?,
+                None => write!(f, "{} {new} (new in the graph)", self.name)?,
+            },
+            (Some(old), None) => match &self.kept {
+                Some(kept) => write!(f, "{} {old} (gone from the graph, {kept} stays)", self.name)?,
+                None => write!(f, "{} {old} (gone from the graph)", self.name)?,
+            },
             (None, None) => f.write_str(&self.name)?,
         }
         if let Some((file, uploaded)) = &self.file {
@@ -87,11 +98,18 @@ impl fmt::Display for Bump {
 /// Findings, as `check subject: reason` keyed by `(check, subject)`.
 type Findings = BTreeMap<(String, String), String>;
 
-/// The findings of one analysis: every failing or error item.
-fn findings(analyser: &Analyser, analysis: &Analysis) -> Findings {
+/// The findings of one analysis: every failing or error item; and how many
+/// of them are errors.
+fn findings(analyser: &Analyser, analysis: &Analysis) -> (Findings, Vec<String>) {
     let mut outcome = GateOutcome::default();
     analyser.report(analysis, &mut outcome);
-    outcome
+    let errors = outcome
+        .items
+        .iter()
+        .filter(|item| item.status == Status::Error)
+        .map(|item| format!("{} {}: {}", item.check, item.subject, item.reason))
+        .collect();
+    let findings = outcome
         .items
         .into_iter()
         .filter(|item| matches!(item.status, Status::Fail | Status::Error))
@@ -99,7 +117,8 @@ fn findings(analyser: &Analyser, analysis: &Analysis) -> Findings {
             let line = format!("{} {}: {}", item.check, item.subject, item.reason);
             ((item.check, item.subject), line)
         })
-        .collect()
+        .collect();
+    (findings, errors)
 }
 
 /// Just after `t`: the first moment whose analysis sees a file uploaded at `t`.
@@ -125,25 +144,36 @@ pub fn bisect(
     };
     let before = analyser.at(ctx, good);
     let after_all = analyser.at(ctx, bad);
-    let (good_findings, bad_findings) = (findings(&analyser, &before), findings(&analyser, &after_all));
+    let ((good_findings, good_errors), (bad_findings, _)) =
+        (findings(&analyser, &before), findings(&analyser, &after_all));
     let listed = |f: &Findings| f.values().cloned().collect::<Vec<_>>();
+    let mut warnings = Vec::new();
+    if !good_errors.is_empty() {
+        warnings.push(format!(
+            "the good moment {good} already has {} error item{}: its analysis is incomplete, so a change may hide behind them: {}",
+            good_errors.len(),
+            if good_errors.len() == 1 { "" } else { "s" },
+            good_errors.join("; ")
+        ));
+    }
     let mut bisection = Bisection {
         good: (good, listed(&good_findings)),
         bad: (bad, listed(&bad_findings)),
         candidates: 0,
         steps: 2,
         change: None,
+        warnings,
     };
     if good_findings.keys().eq(bad_findings.keys()) {
         return Ok(bisection);
     }
     // Every upload time strictly between the two moments, of every
     // distribution either analysis reached.
-    let names: BTreeSet<&str> =
-        before.walk.nodes.iter().chain(&after_all.walk.nodes).map(|n| n.name.as_str()).collect();
+    let names: BTreeSet<String> =
+        before.closure().into_keys().chain(after_all.closure().into_keys()).collect();
     let mut uploads: BTreeMap<jiff::Timestamp, Vec<String>> = BTreeMap::new();
-    for name in names {
-        let Ok(page) = analyser.index.project(name, &ctx.cancel) else { continue };
+    for name in &names {
+        let Ok(page) = analyser.catalog.index.project(name, &ctx.cancel) else { continue };
         for file in &page.files {
             if let Some(t) = file.upload_time.filter(|t| good <= *t && *t < bad) {
                 uploads.entry(t).or_default().push(file.filename.clone());
@@ -163,7 +193,7 @@ pub fn bisect(
         }
         let mid = start + (end - start) / 2;
         let analysis = analyser.at(ctx, after(moments[mid]));
-        let found = findings(&analyser, &analysis);
+        let (found, _) = findings(&analyser, &analysis);
         bisection.steps += 1;
         if found.keys().eq(good_side.1.keys()) {
             start = mid + 1;
@@ -192,42 +222,36 @@ fn describe(
     uploaded: jiff::Timestamp,
     files: Vec<String>,
 ) -> Change {
-    let version = |analysis: &Analysis, name: &str| {
-        let node = &analysis.walk.nodes[*analysis.walk.by_name.get(name)?];
-        node.chosen.as_ref().map(|c| (c.version.to_string(), c.filename.clone(), c.uploaded))
-    };
-    let names: BTreeSet<&String> = good.walk.by_name.keys().chain(bad.walk.by_name.keys()).collect();
+    let (before, after) = (good.closure(), bad.closure());
+    let sdists = bad.sdists();
+    let names: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
     let mut bumps: Vec<Bump> = names
         .into_iter()
         .filter_map(|name| {
-            let (old, new) = (version(good, name), version(bad, name));
-            if old.as_ref().map(|o| &o.0) == new.as_ref().map(|n| &n.0) {
-                return None;
-            }
-            Some(Bump {
+            let none = BTreeSet::new();
+            let (old, new) = (before.get(name).unwrap_or(&none), after.get(name).unwrap_or(&none));
+            let joined = |versions: Vec<&Version>| {
+                (!versions.is_empty())
+                    .then(|| versions.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "))
+            };
+            let gone = joined(old.difference(new).collect());
+            let came: Vec<&Version> = new.difference(old).collect();
+            let file = came.first().and_then(|v| sdists.get(&(name.clone(), (*v).clone()))).cloned();
+            let came = joined(came);
+            let kept = joined(old.intersection(new).collect());
+            (gone.is_some() || came.is_some()).then(|| Bump {
                 name: name.clone(),
-                old: old.map(|o| o.0),
-                file: new.as_ref().map(|n| (n.1.clone(), n.2)),
-                new: new.map(|n| n.0),
+                old: gone,
+                new: came,
+                kept,
+                file,
             })
         })
         .collect();
     // The bump uploaded at the moment itself first: it is the cause, the
     // others follow from it.
     bumps.sort_by_key(|bump| bump.file.as_ref().and_then(|f| f.1) != Some(uploaded));
-    let pythons = analyser.labels();
-    let needs = |analysis: &Analysis| -> BTreeMap<String, String> {
-        let walk = &analysis.walk;
-        walk.needs
-            .iter()
-            .map(|need| {
-                let from = &walk.nodes[need.edge.from];
-                let key = format!("{}→{} {}", from.name, walk.nodes[need.edge.to].name, need.dependency.text);
-                (key, format!("{from} {}", super::describe_need(walk, need, &pythons)))
-            })
-            .collect()
-    };
-    let (before, after) = (needs(good), needs(bad));
+    let (before, after) = (good.needs(analyser), bad.needs(analyser));
     let only = |a: &BTreeMap<String, String>, b: &BTreeMap<String, String>| {
         a.iter().filter(|(k, _)| !b.contains_key(*k)).map(|(_, v)| v.clone()).collect::<Vec<_>>()
     };
@@ -251,6 +275,9 @@ impl fmt::Display for Bisection {
             0 => "no findings".to_owned(),
             n => format!("{n} finding{}", if n == 1 { "" } else { "s" }),
         };
+        for warning in &self.warnings {
+            writeln!(f, "warning: {warning}")?;
+        }
         writeln!(f, "good: as of {}: {}", self.good.0, findings(&self.good.1))?;
         writeln!(f, "bad:  as of {}: {}", self.bad.0, findings(&self.bad.1))?;
         let Some(change) = &self.change else {

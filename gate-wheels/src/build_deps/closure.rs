@@ -2,11 +2,13 @@
 //! changed since a baseline report.
 //!
 //! The `build-closure` item carries the closure as one fact, `closure`:
-//! `name==version` entries separated by `, `, sorted by name; and the moment
-//! it was resolved for as the fact `as of` (RFC 3339). A later run with
-//! `baseline = "<report.json>"` reads them back from that report.
+//! `name==version` entries separated by `, `, sorted by name then version (a
+//! name appears once per version: a build environment may take another
+//! version than the requirements pin); and the moment it was resolved for as
+//! the fact `as of` (RFC 3339). A later run with `baseline = "<report.json>"`
+//! reads them back from that report.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::str::FromStr as _;
 
@@ -22,18 +24,24 @@ pub(crate) const CHECK: &str = "build-closure";
 const MAX_REPORT: u64 = 64 * 1024 * 1024;
 
 /// The `build-closure` pass item recording `closure`.
-pub(crate) fn item(closure: &BTreeMap<String, Version>, as_of: jiff::Timestamp, snapshot: &str) -> Item {
-    let text: Vec<String> = closure.iter().map(|(name, version)| format!("{name}=={version}")).collect();
-    Item::pass(CHECK, "", format!("{} distributions resolved from the {snapshot}", closure.len()))
+pub(crate) fn item(closure: &Closure, as_of: jiff::Timestamp, snapshot: &str) -> Item {
+    let text: Vec<String> = closure
+        .iter()
+        .flat_map(|(name, versions)| versions.iter().map(move |version| format!("{name}=={version}")))
+        .collect();
+    Item::pass(CHECK, "", format!("{} distributions resolved from the {snapshot}", text.len()))
         .with(Evidence::fact("closure", text.join(", ")))
         .with(Evidence::fact("as of", as_of.to_string()))
 }
 
+/// The versions of each distribution, by normalised name.
+pub type Closure = BTreeMap<String, BTreeSet<Version>>;
+
 /// The closure a report recorded, and the moment it was resolved for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recorded {
-    /// Version by name.
-    pub closure: BTreeMap<String, Version>,
+    /// Versions by name.
+    pub closure: Closure,
     /// The `as of` moment of that run.
     pub as_of: jiff::Timestamp,
 }
@@ -66,14 +74,14 @@ pub fn recorded(path: &Path) -> Result<Recorded, String> {
     let as_of = fact("as of").ok_or_else(|| format!("{shown}: the `{CHECK}` item has no `as of` fact"))?;
     let as_of =
         as_of.parse().map_err(|e| format!("{shown}: `as of` `{as_of}` is not an RFC 3339 time: {e}"))?;
-    let mut closure = BTreeMap::new();
+    let mut closure = Closure::new();
     for entry in text.split(", ").filter(|e| !e.is_empty()) {
         let parsed = entry
             .split_once("==")
             .and_then(|(name, version)| Some((name.to_owned(), Version::from_str(version).ok()?)));
         let (name, version) =
             parsed.ok_or_else(|| format!("{shown}: closure entry `{entry}` is not `name==version`"))?;
-        closure.insert(name, version);
+        closure.entry(name).or_default().insert(version);
     }
     Ok(Recorded { closure, as_of })
 }
@@ -81,7 +89,7 @@ pub fn recorded(path: &Path) -> Result<Recorded, String> {
 /// One `build-closure` warning per distribution whose version changed, came
 /// or went since the closure recorded in `baseline` (relative to `repo`),
 /// or one pass when none did.
-pub(crate) fn compare(repo: &Path, baseline: &str, closure: &BTreeMap<String, Version>) -> Vec<Item> {
+pub(crate) fn compare(repo: &Path, baseline: &str, closure: &Closure) -> Vec<Item> {
     let recorded = match recorded(&repo.join(baseline)) {
         Ok(recorded) => recorded,
         Err(reason) => return vec![Item::error(CHECK, baseline, reason).at(Location::file(baseline))],
@@ -89,17 +97,21 @@ pub(crate) fn compare(repo: &Path, baseline: &str, closure: &BTreeMap<String, Ve
     let since = format!("since the baseline {baseline} (as of {})", recorded.as_of);
     let mut items = Vec::new();
     let names = recorded.closure.keys().chain(closure.keys()).collect::<std::collections::BTreeSet<_>>();
+    let shown = |versions: &BTreeSet<Version>| {
+        versions.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+    };
     for name in names {
         let change = match (recorded.closure.get(name), closure.get(name)) {
-            (Some(old), Some(new)) if old != new => format!("{old} → {new} {since}"),
-            (Some(old), None) => format!("no longer in the closure {since} (was {old})"),
-            (None, Some(new)) => format!("new in the closure {since}: {new}"),
+            (Some(old), Some(new)) if old != new => format!("{} → {} {since}", shown(old), shown(new)),
+            (Some(old), None) => format!("no longer in the closure {since} (was {})", shown(old)),
+            (None, Some(new)) => format!("new in the closure {since}: {}", shown(new)),
             _ => continue,
         };
         items.push(Item::fail(CHECK, name, change).severity(Severity::Warning));
     }
     if items.is_empty() {
-        items.push(Item::pass(CHECK, baseline, format!("the same {} versions {since}", closure.len())));
+        let count: usize = closure.values().map(BTreeSet::len).sum();
+        items.push(Item::pass(CHECK, baseline, format!("the same {count} versions {since}")));
     }
     items
 }

@@ -27,7 +27,8 @@ use gate_core::CancelToken;
 use serde::{Deserialize, Serialize};
 use sha2::Digest as _;
 
-use super::metadata::{self, MAX_UNPACKED, core_metadata};
+use super::archive::{self, MAX_UNPACKED};
+use super::metadata::core_metadata;
 use crate::digest::hex;
 use crate::python::{self, Interpreter};
 use crate::rebuild::build::{FIRST, Runner, StepError, fresh_dir, log_tail};
@@ -103,8 +104,13 @@ pub struct HookRequest<'a> {
     pub build_requires: &'a [String],
     /// The Simple API root pip installs them from.
     pub index_url: &'a str,
-    /// A directory pip installs them from instead (`--no-index --find-links`).
+    /// A directory pip installs them from instead (`--no-index --find-links`):
+    /// offline, nothing else is reached.
     pub find_links: Option<&'a Path>,
+    /// A directory pip first downloads them into from the index (`pip
+    /// download --no-deps`), then installs them from, as from `find_links`:
+    /// what an offline ask later finds there.
+    pub keep: Option<&'a Path>,
     /// For the whole ask: unpacking, the virtual environment, pip, both hooks.
     pub timeout: Duration,
     /// Where answers are cached (under `hooks/`) and the work directory is made.
@@ -130,7 +136,7 @@ pub fn ask_backend(request: &HookRequest) -> Result<HookAnswer, String> {
         sdist_sha256.as_bytes(),
         identity.as_bytes(),
         request.build_requires.join("\n").as_bytes(),
-        pip_source(request).join("\n").as_bytes(),
+        answer_source(request).as_bytes(),
     ]);
     let hooks_dir = request.cache_dir.join("hooks");
     let entry = hooks_dir.join(format!("{key}.json"));
@@ -168,9 +174,18 @@ fn interpreter_identity(python: &Path) -> Result<String, String> {
     Ok(format!("{} {} {modified}", real.display(), meta.len()))
 }
 
+/// Where the installed requirements come from, for the cache key: a
+/// directory kept online and read offline is the same source.
+fn answer_source(request: &HookRequest) -> String {
+    match request.keep.or(request.find_links) {
+        Some(dir) => format!("files in {}", dir.display()),
+        None => format!("index {}", request.index_url),
+    }
+}
+
 /// The lines of a requirements file naming where pip takes packages from.
 fn pip_source(request: &HookRequest) -> Vec<String> {
-    match request.find_links {
+    match request.find_links.or(request.keep) {
         Some(dir) => vec!["--no-index".to_owned(), format!("--find-links {}", dir.display())],
         None => vec![format!("--index-url {}", request.index_url)],
     }
@@ -329,11 +344,29 @@ fn install(
             option.escape_debug()
         )));
     }
+    let write = |file: &Path, lines: Vec<String>| {
+        std::fs::write(file, lines.join("\n") + "\n")
+            .map_err(|e| StepError::Io { what: format!("cannot write {}", file.display()), source: e })
+    };
+    if let Some(keep) = request.keep {
+        let file = runner.work.join(format!("{name}-download.txt"));
+        let mut lines = vec![format!("--index-url {}", request.index_url)];
+        lines.extend(requirements.iter().cloned());
+        write(&file, lines)?;
+        std::fs::create_dir_all(keep)
+            .map_err(|e| StepError::Io { what: format!("cannot create {}", keep.display()), source: e })?;
+        let (file, keep) = (file.display().to_string(), keep.display().to_string());
+        runner.run(
+            &runner.pip(&["download", "--no-deps", "-d", &keep, "-r", &file]),
+            runner.work,
+            FIRST,
+            log,
+        )?;
+    }
     let file = runner.work.join(format!("{name}.txt"));
     let mut lines = pip_source(request);
     lines.extend(requirements.iter().cloned());
-    std::fs::write(&file, lines.join("\n") + "\n")
-        .map_err(|e| StepError::Io { what: format!("cannot write {}", file.display()), source: e })?;
+    write(&file, lines)?;
     let file = file.display().to_string();
     runner.run(&runner.pip(&["install", "--no-warn-script-location", "-r", &file]), runner.work, FIRST, log)
 }
@@ -357,16 +390,25 @@ fn backend_of(sdist: &str, source: &Path) -> Result<(String, String), String> {
             return Err(format!("{file}: build-backend is a {}, expected a string", other.type_str()));
         }
     };
-    let mut entries = Vec::new();
+    let mut entries: Vec<String> = Vec::new();
     if let Some(value) = build_system.and_then(|b| b.get("backend-path")) {
         let expected =
             || format!("{file}: expected backend-path to be a list of directories inside the sdist");
-        for entry in value.as_array().ok_or_else(expected)? {
-            let entry = entry.as_str().ok_or_else(expected)?;
+        match value {
+            // pip iterates what it finds: a string is its characters, so
+            // `"."` is `["."]`.
+            toml::Value::String(path) => entries.extend(path.chars().map(String::from)),
+            toml::Value::Array(list) => {
+                for entry in list {
+                    entries.push(entry.as_str().ok_or_else(expected)?.to_owned());
+                }
+            }
+            _ => return Err(expected()),
+        }
+        for entry in &entries {
             if !Path::new(entry).components().all(|c| matches!(c, Component::Normal(_) | Component::CurDir)) {
                 return Err(format!("{}, found `{entry}`", expected()));
             }
-            entries.push(entry);
         }
     }
     Ok((backend, serde_json::Value::from(entries).to_string()))
@@ -388,7 +430,7 @@ enum Kind<'a> {
 fn unpack(name: &str, bytes: &[u8], root: &Path) -> Result<(), String> {
     let mut unpacker = Unpacker::new(name, root)?;
     if name.ends_with(".tar.gz") {
-        metadata::walk_tar(name, bytes, MAX_UNPACKED, |member, contents| {
+        archive::walk_tar(name, bytes, MAX_UNPACKED, |member, contents| {
             let kind = match member.kind {
                 b'0' | 0 | b'7' => Kind::File { executable: member.mode & 0o111 != 0 },
                 b'5' => Kind::Dir,

@@ -71,6 +71,8 @@ pub struct DistFile {
     pub upload_time: Option<Timestamp>,
     /// Whether it is yanked (PEP 592).
     pub yanked: bool,
+    /// Why, when the index says.
+    pub yanked_reason: Option<String>,
     /// The Pythons it supports (`Requires-Python`, PEP 345/503/691), as
     /// the index gives it.
     pub requires_python: Option<String>,
@@ -457,6 +459,12 @@ pub fn parse_json(url: &str, body: &[u8]) -> Result<ProjectPage, Problem> {
             sha256: file.hashes.get("sha256").map(|h| h.to_ascii_lowercase()),
             upload_time,
             yanked: truthy(&file.yanked),
+            yanked_reason: file
+                .yanked
+                .as_ref()
+                .and_then(|y| y.as_str())
+                .filter(|r| !r.is_empty())
+                .map(str::to_owned),
             requires_python: file.requires_python.filter(|r| !r.trim().is_empty()),
             core_metadata,
             filename: file.filename,
@@ -502,6 +510,7 @@ pub fn parse_html(url: &str, body: &[u8]) -> Result<ProjectPage, Problem> {
             sha256,
             upload_time: None,
             yanked: attribute("data-yanked").is_some(),
+            yanked_reason: attribute("data-yanked").map(|r| unescape(&r)).filter(|r| !r.is_empty()),
             requires_python: attribute("data-requires-python")
                 .map(|r| unescape(&r))
                 .filter(|r| !r.trim().is_empty()),

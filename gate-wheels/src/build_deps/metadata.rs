@@ -1,28 +1,34 @@
-//! What a distribution needs, read statically, in order of trust: the core
-//! metadata file the index serves (PEP 658/714), then the sdist's
-//! `PKG-INFO` (Metadata 2.2 or later, `Requires-Dist` not dynamic),
-//! `pyproject.toml` (`[project] dependencies` and `[build-system] requires`)
-//! and static `setup.cfg` (`install_requires`, `setup_requires`).
+//! What a distribution needs, read statically from its sdist
+//! ([`archive`](super::archive)) and the index, in order of trust.
 //!
-//! Every dependency says which of these it came from. When no static source
-//! gives the run-time dependencies, [`Metadata::run`] of [`read`] is an error
-//! with the reason; the last resort is then to ask the build backend itself,
-//! in the target Python, through the PEP 517 hooks
-//! ([`hooks`](super::hooks)): [`from_hooks`] turns its answer into
-//! dependencies whose [`Source`] is [`Source::BuildHook`]
-//! (`get_requires_for_build_wheel`: what building a wheel needs beyond the
-//! build requirements, `setup_requires` of a `setup.py` included) or
-//! [`Source::MetadataHook`] (`Requires-Dist` of the `METADATA` that
-//! `prepare_metadata_for_build_wheel` wrote, computed by `setup.py` for that
-//! interpreter).
+//! Run-time needs: the core metadata file the index serves for the sdist
+//! (PEP 658/714), then the sdist's `PKG-INFO` (Metadata 2.2 or later,
+//! `Requires-Dist` not dynamic), `pyproject.toml` (`[project]` dependencies
+//! and optional-dependencies, or flit's `[tool.flit.metadata]`), a static
+//! `setup.cfg` (`install_requires`, when `setup.py` passes none), the
+//! `requires.txt` of the `*.egg-info/` setuptools wrote when it made the
+//! sdist, and `setup.cfg` again when `setup.py` may add to it. When none of
+//! them says, [`Metadata::run`] is an error with the reason; the analysis
+//! then looks for the metadata of a wheel of the same version as a
+//! documented stand-in ([`from_wheel_metadata`]), and last asks the build
+//! backend itself through the PEP 517 hooks ([`from_hooks`]).
+//!
+//! Build needs: `[build-system]` as written ([`BuildSystem`]) and the
+//! `setup_requires` of a static `setup.cfg`. What pip adds to them (a
+//! default build system, the backend's `get_requires_for_build_wheel`)
+//! depends on the pip version and is modelled in [`pip`](super::pip).
+//!
+//! Every dependency says which of these it came from ([`Source`]).
 
 use std::fmt;
-use std::io::Read;
 use std::str::FromStr as _;
 
 use pep508_rs::MarkerTree;
 
+use super::archive::SdistFiles;
 use super::hooks::HookAnswer;
+pub use super::sources::{CoreMetadata, core_metadata};
+use super::sources::{egg_info_requires, line_column, passes_keyword, setup_cfg_options, toml_strings};
 use crate::requirements::{self, Requirement};
 
 /// Where a dependency was read.
@@ -32,28 +38,49 @@ pub enum Source {
     MetadataFile,
     /// The sdist's `PKG-INFO`, `Requires-Dist`.
     PkgInfo,
-    /// `pyproject.toml`, `[project] dependencies`.
+    /// `pyproject.toml`, `[project] dependencies` (or optional-dependencies).
     ProjectDependencies,
+    /// `pyproject.toml`, flit's `[tool.flit.metadata] requires` (or requires-extra).
+    FlitMetadata,
     /// `pyproject.toml`, `[build-system] requires`.
     BuildSystem,
     /// `setup.cfg`, `[options] install_requires`.
     InstallRequires,
+    /// `requires.txt` of the sdist's `*.egg-info/`, written by setuptools
+    /// when the sdist was made.
+    EggInfo,
+    /// `Requires-Dist` of the core metadata file (PEP 658/714) of a wheel of
+    /// the same version: a stand-in, when the sdist says nothing static.
+    WheelStandIn,
     /// `setup.cfg`, `[options] setup_requires`.
     SetupRequires,
-    /// No `[build-system]`: PEP 517's default for a setuptools project.
+    /// No `[build-system]`: the default build requirements of the pip
+    /// version modelled.
     DefaultBackend,
+    /// What the setuptools backend's `get_requires_for_build_wheel` returns,
+    /// known from its version (`wheel` before setuptools 70.1).
+    BackendRequires,
     /// The PEP 517 hook `get_requires_for_build_wheel`, asked in the target
     /// Python ([`hooks`](super::hooks)).
     BuildHook,
     /// `Requires-Dist` of the `METADATA` the PEP 517 hook
     /// `prepare_metadata_for_build_wheel` wrote in the target Python.
     MetadataHook,
+    /// A line of one of the repository's requirements files.
+    Requirements,
 }
 
 impl Source {
     /// Whether it is a need at build time (else at run time).
     pub fn is_build(self) -> bool {
-        matches!(self, Self::BuildSystem | Self::SetupRequires | Self::DefaultBackend | Self::BuildHook)
+        matches!(
+            self,
+            Self::BuildSystem
+                | Self::SetupRequires
+                | Self::DefaultBackend
+                | Self::BackendRequires
+                | Self::BuildHook
+        )
     }
 }
 
@@ -63,12 +90,17 @@ impl fmt::Display for Source {
             Self::MetadataFile => "Requires-Dist, index metadata file (PEP 658)",
             Self::PkgInfo => "Requires-Dist, sdist PKG-INFO",
             Self::ProjectDependencies => "pyproject.toml [project] dependencies",
+            Self::FlitMetadata => "pyproject.toml [tool.flit.metadata] requires",
             Self::BuildSystem => "build-system",
             Self::InstallRequires => "setup.cfg install_requires",
+            Self::EggInfo => "egg-info requires.txt, written when the sdist was made",
+            Self::WheelStandIn => "Requires-Dist of a wheel of the same version, a stand-in",
             Self::SetupRequires => "setup_requires",
-            Self::DefaultBackend => "build-system default, no pyproject.toml",
+            Self::DefaultBackend => "pip's default build-system, no [build-system]",
+            Self::BackendRequires => "get_requires_for_build_wheel of the setuptools backend",
             Self::BuildHook => "get_requires_for_build_wheel, PEP 517 hook",
             Self::MetadataHook => "Requires-Dist, prepare_metadata_for_build_wheel",
+            Self::Requirements => "requirements file",
         })
     }
 }
@@ -100,239 +132,53 @@ pub struct MetadataError {
     pub message: String,
 }
 
-/// A distribution's needs.
+/// `[build-system]` of an sdist's `pyproject.toml`, as written.
+#[derive(Debug, Clone, Default)]
+pub struct BuildSystem {
+    /// Whether the sdist has a `pyproject.toml` at all.
+    pub pyproject: bool,
+    /// Whether it has a `[build-system]` table.
+    pub table: bool,
+    /// Its `requires` (none without the table).
+    pub requires: Vec<Dependency>,
+    /// Its `build-backend`, when given.
+    pub backend: Option<String>,
+    /// Its `backend-path` entries. A string is taken as pip takes it: pip
+    /// iterates it, so each character is an entry (`"."` is `["."]`).
+    pub backend_path: Vec<String>,
+}
+
+/// A distribution's needs, read statically.
 #[derive(Debug, Clone)]
 pub struct Metadata {
-    /// At build time.
-    pub build: Vec<Dependency>,
+    /// `[build-system]`.
+    pub build_system: BuildSystem,
+    /// `setup_requires` of a static `setup.cfg`; `None` when it has none.
+    pub setup_requires: Option<Vec<Dependency>>,
+    /// Whether the sdist has a `setup.py`.
+    pub has_setup_py: bool,
+    /// Whether that `setup.py` passes `setup_requires` itself (so only the
+    /// backend knows them).
+    pub setup_py_setup_requires: bool,
     /// At run time; an error saying why when no static source gives them.
     pub run: Result<Vec<Dependency>, String>,
     /// Sources passed over, and why (a dynamic field, an old Metadata-Version).
     pub fallbacks: Vec<String>,
 }
 
-/// The files of an sdist that say what it needs, each as text.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SdistFiles {
-    /// `<top>/PKG-INFO`.
-    pub pkg_info: Option<String>,
-    /// `<top>/pyproject.toml`.
-    pub pyproject: Option<String>,
-    /// `<top>/setup.cfg`.
-    pub setup_cfg: Option<String>,
+/// What a build backend said, as dependencies ([`from_hooks`]).
+#[derive(Debug, Clone)]
+pub struct HookNeeds {
+    /// What `get_requires_for_build_wheel` adds to the build requirements.
+    pub build: Vec<Dependency>,
+    /// The `Requires-Dist` of `prepare_metadata_for_build_wheel`, or why the
+    /// backend could not say.
+    pub run: Result<Vec<Dependency>, String>,
 }
 
-/// Largest member of an sdist that is read.
-const MAX_MEMBER: u64 = 4 * 1024 * 1024;
-
-/// Most bytes an sdist may unpack to (a gzip bomb is refused).
-pub(crate) const MAX_UNPACKED: u64 = 1024 * 1024 * 1024;
-
-/// Largest GNU long name or PAX extended header read.
-const MAX_EXTENDED_HEADER: u64 = 64 * 1024;
-
-/// One member of a tar archive, as its headers say.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct TarMember {
-    /// Its path, GNU and PAX long names resolved.
-    pub path: String,
-    /// The type flag: `b'0'` (or 0) a file, `b'5'` a directory, `b'2'` a
-    /// symbolic link, `b'1'` a hard link, others special files.
-    pub kind: u8,
-    /// The permission bits.
-    pub mode: u32,
-    /// The declared size of its contents.
-    pub size: u64,
-    /// The target of a link, long link names resolved.
-    pub link: String,
-}
-
-/// Walks the members of a `.tar.gz` named `name`, streaming: `visit` gets
-/// each member with a reader of at most its declared size (what it leaves
-/// unread is skipped) and returns whether to go on. Never allocates from a
-/// declared size; refuses an archive that unpacks to more than `limit` bytes.
-pub(crate) fn walk_tar(
-    name: &str,
-    bytes: &[u8],
-    limit: u64,
-    mut visit: impl FnMut(&TarMember, &mut dyn Read) -> Result<bool, String>,
-) -> Result<(), String> {
-    let mut reader = flate2::read::GzDecoder::new(bytes).take(limit);
-    let mut header = [0u8; 512];
-    let (mut long_name, mut long_link): (Option<String>, Option<String>) = (None, None);
-    loop {
-        if let Err(e) = reader.read_exact(&mut header) {
-            if reader.limit() == 0 {
-                return Err(format!("{name}: unpacks to more than {limit} bytes"));
-            }
-            return Err(format!("{name}: not a gzip-compressed tar archive, or truncated: {e}"));
-        }
-        if header.iter().all(|&b| b == 0) {
-            return Ok(());
-        }
-        let size =
-            octal(&header[124..136]).ok_or_else(|| format!("{name}: a tar header's size is not octal"))?;
-        let mode = octal(&header[100..108]).unwrap_or(0o644) as u32;
-        let path = match long_name.take() {
-            Some(path) => path,
-            None if &header[257..262] == b"ustar" && header[345] != 0 => {
-                format!("{}/{}", field_text(&header[345..500]), field_text(&header[0..100]))
-            }
-            None => field_text(&header[0..100]),
-        };
-        let link = long_link.take().unwrap_or_else(|| field_text(&header[157..257]));
-        let kind = header[156];
-        let mut member = (&mut reader).take(size);
-        if matches!(kind, b'L' | b'K' | b'x' | b'g') {
-            if size > MAX_EXTENDED_HEADER {
-                return Err(format!("{name}: an extended header of {size} bytes before {path}"));
-            }
-            let mut text = Vec::new();
-            member.read_to_end(&mut text).map_err(|e| format!("{name}: {e}"))?;
-            match kind {
-                b'L' => long_name = Some(field_text(&text)),
-                b'K' => long_link = Some(field_text(&text)),
-                b'x' => (long_name, long_link) = (pax_record(&text, "path"), pax_record(&text, "linkpath")),
-                _ => {}
-            }
-        } else if !visit(&TarMember { path, kind, mode, size, link }, &mut member)? {
-            return Ok(());
-        }
-        std::io::copy(&mut member, &mut std::io::sink()).map_err(|e| format!("{name}: {e}"))?;
-        let padding = size.div_ceil(512) * 512 - size;
-        std::io::copy(&mut (&mut reader).take(padding), &mut std::io::sink())
-            .map_err(|e| format!("{name}: {e}"))?;
-    }
-}
-
-/// Reads `PKG-INFO`, `pyproject.toml` and `setup.cfg` from the top
-/// directory of a `.tar.gz` or `.zip` sdist, streaming, never trusting a
-/// declared size for an allocation, and stopping when all three are read.
-pub fn sdist_files(name: &str, bytes: &[u8]) -> Result<SdistFiles, String> {
-    if name.ends_with(".zip") {
-        return zip_sdist_files(name, bytes);
-    }
-    if !name.ends_with(".tar.gz") {
-        return Err(format!("{name}: only .tar.gz and .zip sdists are read"));
-    }
-    let mut files = SdistFiles::default();
-    walk_tar(name, bytes, MAX_UNPACKED, |member, contents| {
-        let wanted = match member.path.split_once('/') {
-            Some((_, "PKG-INFO")) => &mut files.pkg_info,
-            Some((_, "pyproject.toml")) => &mut files.pyproject,
-            Some((_, "setup.cfg")) => &mut files.setup_cfg,
-            _ => return Ok(true),
-        };
-        if matches!(member.kind, b'0' | 0) && wanted.is_none() {
-            if member.size > MAX_MEMBER {
-                return Err(format!("{name}: {} is larger than {MAX_MEMBER} bytes", member.path));
-            }
-            let mut text = Vec::new();
-            contents.read_to_end(&mut text).map_err(|e| format!("{name}: {e}"))?;
-            *wanted = Some(
-                String::from_utf8(text).map_err(|_| format!("{name}: {} is not UTF-8 text", member.path))?,
-            );
-        }
-        Ok(files.pkg_info.is_none() || files.pyproject.is_none() || files.setup_cfg.is_none())
-    })?;
-    Ok(files)
-}
-
-/// [`sdist_files`] of a `.zip` sdist (older setuptools made them): each
-/// wanted member is read through a limit, whatever size it declares.
-fn zip_sdist_files(name: &str, bytes: &[u8]) -> Result<SdistFiles, String> {
-    let bad = |e: zip::result::ZipError| format!("{name}: not a usable zip archive: {e}");
-    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(bad)?;
-    let mut files = SdistFiles::default();
-    for index in 0..archive.len() {
-        let mut member = archive.by_index(index).map_err(bad)?;
-        let path = member.name().map_err(bad)?.into_owned();
-        let wanted = match path.split_once('/') {
-            Some((_, "PKG-INFO")) => &mut files.pkg_info,
-            Some((_, "pyproject.toml")) => &mut files.pyproject,
-            Some((_, "setup.cfg")) => &mut files.setup_cfg,
-            _ => continue,
-        };
-        if wanted.is_some() || !member.is_file() {
-            continue;
-        }
-        let mut text = Vec::new();
-        (&mut member)
-            .take(MAX_MEMBER + 1)
-            .read_to_end(&mut text)
-            .map_err(|e| format!("{name}: {path}: {e}"))?;
-        if text.len() as u64 > MAX_MEMBER {
-            return Err(format!("{name}: {path} is larger than {MAX_MEMBER} bytes"));
-        }
-        *wanted = Some(String::from_utf8(text).map_err(|_| format!("{name}: {path} is not UTF-8 text"))?);
-    }
-    Ok(files)
-}
-
-fn octal(field: &[u8]) -> Option<u64> {
-    let text = std::str::from_utf8(field).ok()?.trim_matches(|c: char| c == '\0' || c == ' ');
-    if text.is_empty() {
-        return Some(0);
-    }
-    u64::from_str_radix(text, 8).ok()
-}
-
-fn field_text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(&bytes[..bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len())]).into_owned()
-}
-
-/// The `keyword` record of a PAX extended header.
-fn pax_record(bytes: &[u8], keyword: &str) -> Option<String> {
-    String::from_utf8_lossy(bytes).lines().find_map(|record| {
-        let (_, keyword_value) = record.split_once(' ')?;
-        keyword_value.strip_prefix(keyword)?.strip_prefix('=').map(str::to_owned)
-    })
-}
-
-/// The fields of a core metadata file (RFC 822 style headers).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct CoreMetadata {
-    /// `Metadata-Version`.
-    pub version: String,
-    /// Each `Requires-Dist` with its 1-based line.
-    pub requires_dist: Vec<(String, u32)>,
-    /// `Dynamic` fields, lowercase.
-    pub dynamic: Vec<String>,
-}
-
-/// Reads the headers of a core metadata file, up to the first blank line.
-pub fn core_metadata(text: &str) -> CoreMetadata {
-    let mut fields = CoreMetadata::default();
-    let mut last: Option<(String, String, u32)> = None;
-    let take = |field: Option<(String, String, u32)>, fields: &mut CoreMetadata| {
-        let Some((name, value, line)) = field else { return };
-        match name.to_ascii_lowercase().as_str() {
-            "metadata-version" => fields.version = value.trim().to_owned(),
-            "requires-dist" => fields.requires_dist.push((value.trim().to_owned(), line)),
-            "dynamic" => fields.dynamic.push(value.trim().to_ascii_lowercase()),
-            _ => {}
-        }
-    };
-    for (index, line) in text.lines().enumerate() {
-        if line.is_empty() {
-            break;
-        }
-        if line.starts_with([' ', '\t']) {
-            if let Some((_, value, _)) = &mut last {
-                value.push(' ');
-                value.push_str(line.trim());
-            }
-            continue;
-        }
-        take(last.take(), &mut fields);
-        last = line.split_once(':').map(|(n, v)| (n.to_owned(), v.to_owned(), index as u32 + 1));
-    }
-    take(last, &mut fields);
-    fields
-}
-
-/// Parses requirements given as `(text, line)` into dependencies from `source`.
-fn dependencies(
+/// Parses requirements given as `(text, line)` into dependencies from
+/// `source`; `file` names where they are in messages.
+pub(crate) fn dependencies(
     file: &str,
     items: &[(String, u32)],
     source: Source,
@@ -371,6 +217,14 @@ fn reliable(version: &str) -> bool {
     (major, minor) >= (2, 2)
 }
 
+/// `requirement` for `extra` only: `req; extra == "e"`, its own marker kept.
+fn for_extra(requirement: &str, extra: &str) -> String {
+    match requirement.split_once(';') {
+        Some((req, marker)) => format!("{}; ({}) and extra == \"{extra}\"", req.trim(), marker.trim()),
+        None => format!("{}; extra == \"{extra}\"", requirement.trim()),
+    }
+}
+
 /// The needs of a distribution from its index metadata file (when served)
 /// and its sdist's files; `sdist` names the sdist in messages.
 pub fn read(
@@ -379,11 +233,12 @@ pub fn read(
     files: &SdistFiles,
 ) -> Result<Metadata, MetadataError> {
     let mut fallbacks = Vec::new();
+    let pyproject_file = format!("{sdist}!pyproject.toml");
     let pyproject = match &files.pyproject {
         Some(text) => Some(text.parse::<toml::Table>().map_err(|e| {
             let (line, column) = e.span().map_or((1, 1), |span| line_column(text, span.start));
             MetadataError {
-                file: format!("{sdist}!pyproject.toml"),
+                file: pyproject_file.clone(),
                 line,
                 column,
                 message: format!("invalid TOML: {}", e.message()),
@@ -392,6 +247,7 @@ pub fn read(
         None => None,
     };
     let setup_cfg = files.setup_cfg.as_deref().map(setup_cfg_options).unwrap_or_default();
+    let setup_py = files.setup_py.as_deref();
     let mut run: Option<Vec<Dependency>> = None;
     if let Some((name, text)) = metadata_file {
         let fields = core_metadata(text);
@@ -412,9 +268,10 @@ pub fn read(
             run = Some(dependencies(&format!("{sdist}!PKG-INFO"), &fields.requires_dist, Source::PkgInfo)?);
         }
     }
-    let project = pyproject.as_ref().and_then(|p| p.get("project")).and_then(|p| p.as_table());
+    let table = |value: Option<&toml::Value>| value.and_then(toml::Value::as_table).cloned();
+    let project = table(pyproject.as_ref().and_then(|p| p.get("project")));
     if run.is_none()
-        && let Some(project) = project
+        && let Some(project) = &project
     {
         let dynamic = project
             .get("dynamic")
@@ -423,54 +280,154 @@ pub fn read(
         if dynamic {
             fallbacks.push("pyproject.toml lists dependencies in [project] dynamic".to_owned());
         } else {
-            let file = format!("{sdist}!pyproject.toml");
-            run = Some(dependencies(
-                &file,
-                &toml_strings(files, project.get("dependencies"), "dependencies"),
-                Source::ProjectDependencies,
-            )?);
+            let mut items = toml_strings(files, project.get("dependencies"), "dependencies");
+            items.extend(extras(files, project.get("optional-dependencies"), "optional-dependencies"));
+            run = Some(dependencies(&pyproject_file, &items, Source::ProjectDependencies)?);
         }
+    }
+    let tool = pyproject.as_ref().and_then(|p| p.get("tool")).and_then(|t| t.get("flit"));
+    let flit = table(tool.and_then(|f| f.get("metadata")));
+    if run.is_none()
+        && project.is_none()
+        && let Some(flit) = &flit
+    {
+        let mut items = toml_strings(files, flit.get("requires"), "requires");
+        items.extend(extras(files, flit.get("requires-extra"), "requires-extra"));
+        run = Some(dependencies(&pyproject_file, &items, Source::FlitMetadata)?);
+    }
+    let setup_py_install = setup_py.is_some_and(|text| passes_keyword(text, "install_requires"));
+    let static_install = setup_cfg
+        .install_requires
+        .as_ref()
+        .filter(|install| !install.iter().any(|(t, _)| t.starts_with("file:") || t.starts_with("attr:")));
+    if setup_cfg.install_requires.is_some() && static_install.is_none() {
+        fallbacks.push("setup.cfg install_requires is not static (file: or attr:)".to_owned());
     }
     if run.is_none()
-        && let Some(install) = &setup_cfg.install_requires
+        && !setup_py_install
+        && let Some(install) = static_install
     {
-        if install.iter().any(|(text, _)| text.starts_with("file:") || text.starts_with("attr:")) {
-            fallbacks.push("setup.cfg install_requires is not static (file: or attr:)".to_owned());
-        } else {
-            run = Some(dependencies(&format!("{sdist}!setup.cfg"), install, Source::InstallRequires)?);
-        }
+        run = Some(dependencies(&format!("{sdist}!setup.cfg"), install, Source::InstallRequires)?);
     }
-    let build_system = pyproject.as_ref().and_then(|p| p.get("build-system")).and_then(|b| b.as_table());
-    let mut build = match build_system {
-        Some(table) => dependencies(
-            &format!("{sdist}!pyproject.toml"),
-            &toml_strings(files, table.get("requires"), "requires"),
-            Source::BuildSystem,
-        )?,
-        None => dependencies("PEP 517", &[("setuptools>=40.8.0".to_owned(), 1)], Source::DefaultBackend)?,
+    if run.is_none()
+        && let Some(egg_info) = &files.egg_info
+    {
+        let file = format!("{sdist}!{}/requires.txt", egg_info.dir);
+        let items = egg_info_requires(egg_info.requires.as_deref().unwrap_or(""));
+        run = Some(dependencies(&file, &items, Source::EggInfo)?);
+    }
+    if run.is_none()
+        && let Some(install) = static_install
+    {
+        fallbacks.push("setup.py passes install_requires too, which may add to setup.cfg's".to_owned());
+        run = Some(dependencies(&format!("{sdist}!setup.cfg"), install, Source::InstallRequires)?);
+    }
+    let build_system = build_system(&pyproject_file, pyproject.as_ref(), files)?;
+    let setup_requires = match &setup_cfg.setup_requires {
+        Some(setup) => Some(dependencies(&format!("{sdist}!setup.cfg"), setup, Source::SetupRequires)?),
+        None => None,
     };
-    if let Some(setup) = &setup_cfg.setup_requires {
-        build.extend(dependencies(&format!("{sdist}!setup.cfg"), setup, Source::SetupRequires)?);
-    }
     let run = run.ok_or_else(|| {
         let mut why = fallbacks.clone();
         if files.pkg_info.is_none() && metadata_file.is_none() {
             why.push("no PKG-INFO and no index metadata file".to_owned());
         }
+        if files.egg_info.is_none() {
+            why.push("no egg-info".to_owned());
+        }
         why.push("no static source gives them".to_owned());
         format!("run-time dependencies unknown: {}", why.join("; "))
     });
-    Ok(Metadata { build, run, fallbacks })
+    Ok(Metadata {
+        build_system,
+        setup_requires,
+        has_setup_py: setup_py.is_some(),
+        setup_py_setup_requires: setup_py.is_some_and(|text| passes_keyword(text, "setup_requires")),
+        run,
+        fallbacks,
+    })
+}
+
+/// The requirements of a TOML table of extras (`{extra = [requirements]}`),
+/// each for its extra only.
+fn extras(files: &SdistFiles, value: Option<&toml::Value>, key: &str) -> Vec<(String, u32)> {
+    let Some(table) = value.and_then(toml::Value::as_table) else { return Vec::new() };
+    table
+        .iter()
+        .flat_map(|(extra, requirements)| {
+            toml_strings(files, Some(requirements), key)
+                .into_iter()
+                .map(|(text, line)| (for_extra(&text, extra), line))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// `[build-system]` of `pyproject` (the TOML of `file`), checked as pip checks it.
+fn build_system(
+    file: &str,
+    pyproject: Option<&toml::Table>,
+    files: &SdistFiles,
+) -> Result<BuildSystem, MetadataError> {
+    let mut system = BuildSystem { pyproject: pyproject.is_some(), ..BuildSystem::default() };
+    let Some(table) = pyproject.and_then(|p| p.get("build-system")).and_then(toml::Value::as_table) else {
+        return Ok(system);
+    };
+    let text = files.pyproject.as_deref().unwrap_or("");
+    let at = |key: &str| {
+        let (line, column) = line_column(text, text.find(key).unwrap_or(0));
+        move |message: String| MetadataError { file: file.to_owned(), line, column, message }
+    };
+    system.table = true;
+    system.requires =
+        dependencies(file, &toml_strings(files, table.get("requires"), "requires"), Source::BuildSystem)?;
+    system.backend = match table.get("build-backend") {
+        None => None,
+        Some(toml::Value::String(backend)) => Some(backend.clone()),
+        Some(other) => {
+            return Err(at("build-backend")(format!(
+                "build-backend is a {}, expected a string",
+                other.type_str()
+            )));
+        }
+    };
+    system.backend_path = match table.get("backend-path") {
+        None => Vec::new(),
+        // pip iterates what it finds: a string is its characters.
+        Some(toml::Value::String(path)) => path.chars().map(String::from).collect(),
+        Some(toml::Value::Array(entries)) => entries
+            .iter()
+            .map(|entry| {
+                entry.as_str().map(str::to_owned).ok_or_else(|| {
+                    at("backend-path")(format!(
+                        "a backend-path entry is a {}, expected a string",
+                        entry.type_str()
+                    ))
+                })
+            })
+            .collect::<Result<_, _>>()?,
+        Some(other) => {
+            return Err(at("backend-path")(format!(
+                "backend-path is a {}, expected a list of directories",
+                other.type_str()
+            )));
+        }
+    };
+    Ok(system)
+}
+
+/// The run-time needs in a wheel's core metadata file (PEP 658/714), taken
+/// as a stand-in for an sdist that says nothing static; `file` names it.
+pub fn from_wheel_metadata(file: &str, text: &str) -> Result<Vec<Dependency>, MetadataError> {
+    dependencies(file, &core_metadata(text).requires_dist, Source::WheelStandIn)
 }
 
 /// The needs a build backend gave ([`ask_backend`](super::hooks::ask_backend))
-/// as dependencies: in `build`, what `get_requires_for_build_wheel` adds to
-/// the build requirements; in `run`, the `Requires-Dist` of
-/// `prepare_metadata_for_build_wheel`, or why the backend could not say.
-/// `sdist` names the sdist in messages; a requirement that does not parse is
-/// located in the hook's answer (`<sdist>!get_requires_for_build_wheel`,
-/// entry number as the line) or in the `METADATA` it wrote.
-pub fn from_hooks(sdist: &str, answer: &HookAnswer) -> Result<Metadata, MetadataError> {
+/// as dependencies. `sdist` names the sdist in messages; a requirement that
+/// does not parse is located in the hook's answer
+/// (`<sdist>!get_requires_for_build_wheel`, entry number as the line) or in
+/// the `METADATA` it wrote.
+pub fn from_hooks(sdist: &str, answer: &HookAnswer) -> Result<HookNeeds, MetadataError> {
     let build: Vec<(String, u32)> =
         answer.build.iter().zip(1..).map(|(requirement, entry)| (requirement.clone(), entry)).collect();
     let build = dependencies(&format!("{sdist}!get_requires_for_build_wheel"), &build, Source::BuildHook)?;
@@ -482,83 +439,7 @@ pub fn from_hooks(sdist: &str, answer: &HookAnswer) -> Result<Metadata, Metadata
         )?),
         Err(why) => Err(format!("run-time dependencies unknown: {why}")),
     };
-    Ok(Metadata { build, run, fallbacks: Vec::new() })
-}
-
-/// The strings of a TOML array, each with its line in `pyproject.toml`
-/// (found by searching for the string after the key).
-fn toml_strings(files: &SdistFiles, value: Option<&toml::Value>, key: &str) -> Vec<(String, u32)> {
-    let text = files.pyproject.as_deref().unwrap_or("");
-    let key_at = text.find(key).unwrap_or(0);
-    value
-        .and_then(|v| v.as_array())
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(|v| v.as_str())
-                .map(|s| {
-                    let at = text[key_at..].find(s).map_or(key_at, |n| key_at + n);
-                    (s.to_owned(), line_column(text, at).0)
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn line_column(text: &str, at: usize) -> (u32, u32) {
-    let at = at.min(text.len());
-    let before = &text[..at];
-    let line = before.matches('\n').count() as u32 + 1;
-    let column = (at - before.rfind('\n').map_or(0, |n| n + 1)) as u32 + 1;
-    (line, column)
-}
-
-/// `install_requires` and `setup_requires` of a `setup.cfg`'s `[options]`.
-#[derive(Debug, Default)]
-struct SetupCfgOptions {
-    install_requires: Option<Vec<(String, u32)>>,
-    setup_requires: Option<Vec<(String, u32)>>,
-}
-
-/// Reads the two keys of `[options]` (values on the key's line and on the
-/// indented lines after it; `;`/`#` comment lines skipped).
-fn setup_cfg_options(text: &str) -> SetupCfgOptions {
-    let mut options = SetupCfgOptions::default();
-    let mut section = String::new();
-    let mut current: Option<&mut Vec<(String, u32)>> = None;
-    for (index, line) in text.lines().enumerate() {
-        let number = index as u32 + 1;
-        let trimmed = line.trim();
-        if line.starts_with([' ', '\t']) && !trimmed.is_empty() {
-            if let Some(values) = current.as_deref_mut()
-                && !trimmed.starts_with(['#', ';'])
-            {
-                values.push((trimmed.to_owned(), number));
-            }
-            continue;
-        }
-        current = None;
-        if let Some(name) = trimmed.strip_prefix('[').and_then(|s| s.strip_suffix(']')) {
-            section = name.trim().to_owned();
-            continue;
-        }
-        if section != "options" {
-            continue;
-        }
-        let Some((key, value)) = trimmed.split_once(['=', ':']) else { continue };
-        let slot = match key.trim().replace('-', "_").as_str() {
-            "install_requires" => &mut options.install_requires,
-            "setup_requires" => &mut options.setup_requires,
-            _ => continue,
-        };
-        let values = slot.insert(Vec::new());
-        let value = value.trim();
-        if !value.is_empty() {
-            values.push((value.to_owned(), number));
-        }
-        current = Some(values);
-    }
-    options
+    Ok(HookNeeds { build, run })
 }
 
 #[cfg(test)]
@@ -574,7 +455,7 @@ mod tests {
         let files = SdistFiles {
             pkg_info: Some("Metadata-Version: 2.2\nName: a\nRequires-Dist: c\n\nbody".to_owned()),
             pyproject: Some("[build-system]\nrequires = [\"setuptools>=45\", \"wheel\"]\n".to_owned()),
-            setup_cfg: None,
+            ..SdistFiles::default()
         };
         let metadata_file = "Metadata-Version: 2.1\nRequires-Dist: b; python_version < \"3.8\"\n";
         let read_both = read("a-1.tar.gz", Some(("a.metadata", metadata_file)), &files).unwrap();
@@ -582,7 +463,9 @@ mod tests {
             names(&read_both.run.unwrap()),
             ["b; python_version < \"3.8\" (Requires-Dist, index metadata file (PEP 658))"]
         );
-        assert_eq!(names(&read_both.build), ["setuptools>=45 (build-system)", "wheel (build-system)"]);
+        let system = &read_both.build_system;
+        assert!(system.pyproject && system.table && system.backend.is_none());
+        assert_eq!(names(&system.requires), ["setuptools>=45 (build-system)", "wheel (build-system)"]);
         let sdist_only = read("a-1.tar.gz", None, &files).unwrap();
         assert_eq!(names(&sdist_only.run.unwrap()), ["c (Requires-Dist, sdist PKG-INFO)"]);
     }
@@ -591,28 +474,23 @@ mod tests {
     fn dynamic_and_old_metadata_fall_back_and_say_why() {
         let files = SdistFiles {
             pkg_info: Some("Metadata-Version: 2.1\nRequires-Dist: c\n".to_owned()),
-            pyproject: None,
             setup_cfg: Some(
                 "[metadata]\nname = a\n[options]\ninstall_requires =\n    d>=1\n    # comment\n    e; python_version<\"3.8\"\nsetup_requires = setuptools_scm\n".to_owned(),
             ),
+            ..SdistFiles::default()
         };
         let metadata = read("a-1.tar.gz", None, &files).unwrap();
         assert_eq!(
             names(metadata.run.as_ref().unwrap()),
             ["d>=1 (setup.cfg install_requires)", "e; python_version<\"3.8\" (setup.cfg install_requires)"]
         );
-        assert_eq!(
-            names(&metadata.build),
-            [
-                "setuptools>=40.8.0 (build-system default, no pyproject.toml)",
-                "setuptools_scm (setup_requires)"
-            ]
-        );
+        assert!(!metadata.build_system.pyproject && !metadata.build_system.table);
+        assert_eq!(names(metadata.setup_requires.as_ref().unwrap()), ["setuptools_scm (setup_requires)"]);
         assert!(metadata.fallbacks[0].contains("Metadata-Version 2.1"), "{:?}", metadata.fallbacks);
         let dynamic = SdistFiles {
             pkg_info: Some("Metadata-Version: 2.2\nDynamic: Requires-Dist\n".to_owned()),
             pyproject: Some("[project]\nname = \"a\"\ndynamic = [\"dependencies\"]\n".to_owned()),
-            setup_cfg: None,
+            ..SdistFiles::default()
         };
         let why = read("a-1.tar.gz", None, &dynamic).unwrap().run.unwrap_err();
         assert!(
@@ -624,11 +502,82 @@ mod tests {
     }
 
     #[test]
+    fn egg_info_flit_and_extras_are_static_sources() {
+        use super::super::archive::EggInfo;
+        // setup.py passes install_requires: the egg-info setuptools wrote
+        // wins over setup.cfg.
+        let files = SdistFiles {
+            pkg_info: Some("Metadata-Version: 2.1\n".to_owned()),
+            setup_cfg: Some("[options]\ninstall_requires = old\n".to_owned()),
+            setup_py: Some("setup(install_requires=deps, setup_requires=['scm'])".to_owned()),
+            egg_info: Some(EggInfo {
+                dir: "src/a.egg-info".into(),
+                requires: Some("six\n[:python_version < \"3.8\"]\nimportlib-metadata\n".into()),
+            }),
+            ..SdistFiles::default()
+        };
+        let metadata = read("a-1.tar.gz", None, &files).unwrap();
+        assert_eq!(
+            names(metadata.run.as_ref().unwrap()),
+            [
+                "six (egg-info requires.txt, written when the sdist was made)",
+                "importlib-metadata; python_version < \"3.8\" (egg-info requires.txt, written when the sdist was made)"
+            ]
+        );
+        assert!(metadata.has_setup_py && metadata.setup_py_setup_requires);
+        // An egg-info without requires.txt: nothing at run time.
+        let bare = SdistFiles {
+            egg_info: Some(EggInfo { dir: "c.egg-info".into(), requires: None }),
+            ..SdistFiles::default()
+        };
+        assert!(read("c-1.tar.gz", None, &bare).unwrap().run.unwrap().is_empty());
+        let flit = SdistFiles {
+            pyproject: Some(
+                "[build-system]\nrequires = [\"flit_core >=2,<3\"]\nbuild-backend = \"flit_core.buildapi\"\n\n[tool.flit.metadata]\nmodule = \"pep517\"\nrequires = [\"toml\", \"importlib_metadata;python_version<'3.8'\"]\n\n[tool.flit.metadata.requires-extra]\ntest = [\"pytest\"]\n".to_owned(),
+            ),
+            ..SdistFiles::default()
+        };
+        let metadata = read("pep517-0.9.1.tar.gz", None, &flit).unwrap();
+        assert_eq!(
+            metadata.run.unwrap().iter().map(|d| d.text.as_str()).collect::<Vec<_>>(),
+            ["toml", "importlib_metadata;python_version<'3.8'", "pytest; extra == \"test\""]
+        );
+        assert_eq!(metadata.build_system.backend.as_deref(), Some("flit_core.buildapi"));
+        let project = SdistFiles {
+            pyproject: Some(
+                "[project]\nname = \"a\"\ndependencies = [\"b\"]\n[project.optional-dependencies]\nfast = [\"c; os_name == 'posix'\"]\n".to_owned(),
+            ),
+            ..SdistFiles::default()
+        };
+        let run = read("a-1.tar.gz", None, &project).unwrap().run.unwrap();
+        assert_eq!(
+            run.iter().map(|d| d.text.as_str()).collect::<Vec<_>>(),
+            ["b", "c; (os_name == 'posix') and extra == \"fast\""]
+        );
+    }
+
+    #[test]
+    fn backend_path_is_read_as_pip_reads_it() {
+        let with = |value: &str| SdistFiles {
+            pyproject: Some(format!(
+                "[build-system]\nrequires = []\nbuild-backend = \"flit_core.build_thyself\"\nbackend-path = {value}\n"
+            )),
+            ..SdistFiles::default()
+        };
+        let string = read("flit_core-2.3.0.tar.gz", None, &with("\".\"")).unwrap();
+        assert_eq!(string.build_system.backend_path, ["."]);
+        let list = read("a-1.tar.gz", None, &with("[\".\", \"tools\"]")).unwrap();
+        assert_eq!(list.build_system.backend_path, [".", "tools"]);
+        let error = read("a-1.tar.gz", None, &with("3")).unwrap_err();
+        assert_eq!((error.file.as_str(), error.line), ("a-1.tar.gz!pyproject.toml", 4), "{error}");
+        assert!(error.message.contains("expected a list of directories"), "{error}");
+    }
+
+    #[test]
     fn bad_requirements_are_located() {
         let files = SdistFiles {
-            pkg_info: None,
             pyproject: Some("[build-system]\nrequires = [\n  \"ok\",\n  \"bad ==\",\n]\n".to_owned()),
-            setup_cfg: None,
+            ..SdistFiles::default()
         };
         let error = read("a-1.tar.gz", None, &files).unwrap_err();
         assert_eq!((error.file.as_str(), error.line), ("a-1.tar.gz!pyproject.toml", 4), "{error}");
@@ -642,66 +591,5 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!((marker.file.as_str(), marker.line), ("a.metadata", 2), "{marker}");
-    }
-
-    #[test]
-    fn a_tar_larger_than_the_limit_is_refused() {
-        use std::io::Write as _;
-        let mut header = [0u8; 512];
-        header[..7].copy_from_slice(b"a-1/big");
-        header[124..136].copy_from_slice(b"00000020000\0");
-        header[156] = b'0';
-        let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-        gzip.write_all(&header).unwrap();
-        gzip.write_all(&[b'x'; 8192]).unwrap();
-        gzip.write_all(&[0; 1024]).unwrap();
-        let archive = gzip.finish().unwrap();
-        let mut seen = Vec::new();
-        let mut read = |limit| {
-            walk_tar("a-1.tar.gz", &archive, limit, |member, contents| {
-                seen.push((
-                    member.path.clone(),
-                    member.size,
-                    std::io::copy(contents, &mut std::io::sink()).unwrap(),
-                ));
-                Ok(true)
-            })
-        };
-        let error = read(4096).unwrap_err();
-        assert_eq!(error, "a-1.tar.gz: unpacks to more than 4096 bytes");
-        read(1 << 20).unwrap();
-        assert_eq!(seen[1], ("a-1/big".to_owned(), 8192, 8192));
-    }
-
-    #[test]
-    fn a_zip_sdist_is_read_and_an_oversize_member_refused() {
-        let zip = |members: &[(&str, &[u8])]| {
-            let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-            for (name, bytes) in members {
-                writer.start_file(*name, zip::write::SimpleFileOptions::default()).unwrap();
-                std::io::Write::write_all(&mut writer, bytes).unwrap();
-            }
-            writer.finish().unwrap().into_inner()
-        };
-        let sdist = zip(&[
-            ("old-1.0/PKG-INFO", b"Metadata-Version: 1.1\nName: old\n"),
-            ("old-1.0/setup.cfg", b"[options]\ninstall_requires = six\n"),
-            ("old-1.0/docs/setup.cfg", b"not this one"),
-        ]);
-        let files = sdist_files("old-1.0.zip", &sdist).unwrap();
-        assert_eq!(files.setup_cfg.as_deref(), Some("[options]\ninstall_requires = six\n"));
-        assert!(files.pkg_info.unwrap().starts_with("Metadata-Version: 1.1"));
-        assert_eq!(files.pyproject, None);
-        let huge = vec![b'#'; MAX_MEMBER as usize + 1];
-        let sdist = zip(&[("old-1.0/pyproject.toml", &huge)]);
-        let error = sdist_files("old-1.0.zip", &sdist).unwrap_err();
-        assert!(error.contains("pyproject.toml is larger than"), "{error}");
-    }
-
-    #[test]
-    fn garbage_is_not_an_sdist() {
-        assert!(sdist_files("x.tar.gz", b"garbage").unwrap_err().contains("not a gzip"));
-        assert!(sdist_files("x.zip", b"garbage").unwrap_err().contains("not a usable zip archive"));
-        assert!(sdist_files("x.tar.bz2", b"").unwrap_err().contains("only .tar.gz and .zip"));
     }
 }

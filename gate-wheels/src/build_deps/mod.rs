@@ -1,42 +1,51 @@
 //! Build-dependency analysis per target Python, before anything is built:
-//! cycles in the build-time closure (which a `--no-binary` build can never
-//! finish) and build dependencies that build isolation would take, unpinned,
-//! from the index.
+//! cycles that a build from source (`--no-binary :all:`) walks into, and
+//! build dependencies that build isolation takes, unpinned, from the index.
 //!
-//! Opt-in with `[gates.wheels.build-deps]` ([`Config`]). From the pinned
-//! requirements and build requirements, the analysis walks the index
-//! ([`index`]) breadth first: each distribution gets the version its pin
-//! names, else the newest sdist on the index that every requirement met so
-//! far allows, uploaded before the run's moment (`--as-of`). Its needs come
-//! from [`metadata`]; a need is followed when its marker is true for at least
-//! one target Python. The graph's cycles through a build edge ([`graph`]) are
-//! then found for each target Python on its own, and reported once each with
-//! the Pythons it is a cycle on.
+//! Opt-in with `[gates.wheels.build-deps]` ([`Config`]). Each target Python
+//! is analysed on its own ([`model`]), in an order that does not depend on
+//! the configuration's: the requirements files are resolved from the index
+//! ([`resolve`]) as of the run's moment (`--as-of`), every release is built
+//! as the modelled pip version builds it ([`pip`]), and each isolated build
+//! environment is resolved from the index in turn, recursively; the
+//! repository's pins do not reach it, a constraints file does. Releases are
+//! read once per run ([`catalog`]) from the index ([`index`]); what they
+//! need comes from [`metadata`]. The results are reported per release and
+//! cycle with the Pythons they hold on ([`report`]).
 
+pub mod archive;
 pub mod bisect;
+pub(crate) mod catalog;
 pub mod closure;
 pub mod graph;
 pub mod hooks;
 pub mod index;
 pub mod metadata;
+pub(crate) mod model;
+pub mod pip;
 mod python;
+mod report;
+pub(crate) mod resolve;
+mod sources;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr as _;
 
-use gate_core::{CheckInfo, Context, Evidence, GateOutcome, HumanDuration, Item, Location, Severity};
+use gate_core::{CheckInfo, Context, GateOutcome, HumanDuration, Item, Location, Severity};
+use pep508_rs::MarkerTree;
 use pep508_rs::pep440_rs::{Version, VersionSpecifiers};
-use pep508_rs::{ExtraName, MarkerEnvironment};
-use rayon::prelude::*;
 use serde::{Deserialize, Deserializer};
 
 use crate::read_bounded;
 use crate::requirements::{self, normalise_name};
-use index::{DistFile, Index, Limits, ProjectPage};
-use metadata::{Dependency, Metadata};
+use catalog::{Catalog, Release};
+use index::{Index, Limits};
+use metadata::{Dependency, Source};
+use model::{Python, PythonAnalysis};
+use pip::{Outer, Pip};
 pub use python::TargetPython;
+use resolve::{Constraints, Spec};
 
 /// `[gates.wheels.build-deps]` in the configuration.
 #[derive(Debug, Clone, Deserialize)]
@@ -75,6 +84,14 @@ pub struct Config {
     /// How long asking one sdist's build backend (the PEP 517 hooks) may take.
     #[serde(default = "default_hook_timeout")]
     pub hook_timeout: HumanDuration,
+    /// A constraints file, relative to the repository, that reaches every
+    /// resolution, build environments included, as `PIP_CONSTRAINT` does.
+    #[serde(default)]
+    pub constraints: Option<String>,
+    /// The pip version whose rules apply (`"21.3.1"`); else the `pip` pinned
+    /// in the build requirements, else each target interpreter's own.
+    #[serde(default, deserialize_with = "pip_version")]
+    pub pip: Option<Version>,
 }
 
 fn default_hook_timeout() -> HumanDuration {
@@ -111,19 +128,26 @@ fn index_url<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Er
     Ok(url)
 }
 
+fn pip_version<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Version>, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    Version::from_str(&text).map(Some).map_err(|e| {
+        serde::de::Error::custom(format!("expected a pip version such as \"21.3.1\", found `{text}`: {e}"))
+    })
+}
+
 /// The checks of the analysis, part of the wheels gate's checks.
 pub(crate) const CHECKS: [CheckInfo; 5] = [
     CheckInfo {
         id: "build-cycle",
         default_severity: Severity::Blocker,
-        summary: "The build-time closure of the requirements has no cycle on any target Python, so every distribution can be built from source (`--no-binary :all:`) (opt-in: [gates.wheels.build-deps]).",
-        remedy: "Read the cycle's edges: pin the distribution that brought the edge to a version without it, or allow a binary wheel for one member of the cycle.",
+        summary: "No build from source (`--no-binary :all:`) needs, in its build environment, the release it builds, on any target Python, as the modelled pip builds (opt-in: [gates.wheels.build-deps]).",
+        remedy: "Read the cycle's path: hold the release that brought the edge to a version without it in a constraints file that reaches build environments (`constraints`, PIP_CONSTRAINT), or allow a binary wheel for one member of the cycle (`only-binary`).",
     },
     CheckInfo {
         id: "unpinned-build-dep",
         default_severity: Severity::Blocker,
-        summary: "Every build dependency of the closure is pinned in the build requirements (with build isolation, an unpinned one is taken newest from the index at build time).",
-        remedy: "Pin it (`name==version --hash=...`) in the build requirements; build without isolation from those pins.",
+        summary: "Everything a build installs is pinned: with build isolation, every member of each isolated build environment is held to one version by a constraints file that reaches it (the repository's requirements files do not); without isolation, or for a legacy setup.py build, the build requirements provide every build need.",
+        remedy: "Pin it with `==` in a constraints file given as `constraints` (and to pip as PIP_CONSTRAINT), or build without isolation from the pinned build requirements.",
     },
     CheckInfo {
         id: "index",
@@ -145,174 +169,163 @@ pub(crate) const CHECKS: [CheckInfo; 5] = [
     },
 ];
 
-/// One distribution of the graph.
-#[derive(Debug)]
-struct Node {
-    name: String,
-    /// The version analysed, and the newest the index allows as of the date.
-    chosen: Option<Chosen>,
-    /// Metadata sources passed over, and why.
-    fallbacks: Vec<String>,
-    /// The extras asked of it so far (`setuptools-scm[toml]`).
-    extras: BTreeSet<ExtraName>,
-    /// Its needs once read, each with whether the walk follows it yet.
-    dependencies: Vec<(Dependency, bool)>,
-}
-
-#[derive(Debug)]
-struct Chosen {
-    version: Version,
-    newest: Option<Version>,
-    /// The sdist analysed, and when it was uploaded.
-    filename: String,
-    uploaded: Option<jiff::Timestamp>,
-    /// Target Pythons (by index) its `Requires-Python` excludes, with it.
-    unsupported: Option<(Vec<usize>, String)>,
-}
-
-impl fmt::Display for Node {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.chosen {
-            Some(chosen) => write!(f, "{} {}", self.name, chosen.version),
-            None => f.write_str(&self.name),
-        }
-    }
-}
-
-/// An edge and why it exists.
-#[derive(Debug)]
-struct Need {
-    edge: graph::Edge,
-    dependency: Dependency,
-    /// Whether its marker is true, per target Python.
-    active: Vec<bool>,
-}
-
-/// A distribution read from the index.
-struct Resolved {
-    chosen: Chosen,
-    metadata: Result<Metadata, Box<Item>>,
-    /// Whether the project page was PEP 691 JSON.
-    json: bool,
-}
-
-/// What the walk knows about a name when it reads it.
-struct Wanted {
-    specifiers: Vec<VersionSpecifiers>,
-    pin: Option<Version>,
-}
-
-/// The pins of the requirements files and the names the walk starts from.
-#[derive(Default)]
-struct Pins {
-    /// `==` pins of the requirements.
-    run: BTreeMap<String, Version>,
-    /// `==` pins of the build requirements.
-    build: BTreeMap<String, Version>,
-    /// Every requirement whose marker is true on a target Python, in file
-    /// order, with its extras.
-    roots: Vec<(String, Vec<ExtraName>)>,
-}
-
-/// Reads both requirements files; their problems are `build-metadata` errors.
-fn read_pins(
-    ctx: &Context,
-    config: &Config,
-    environments: &[MarkerEnvironment],
-    outcome: &mut GateOutcome,
-) -> Pins {
-    let mut pins = Pins::default();
-    for (path, is_build) in [(&config.requirements, false), (&config.build_requirements, true)] {
-        let text = match read_bounded(&ctx.repo.join(path), 16 * 1024 * 1024) {
-            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-            Err(reason) => {
-                outcome.push(Item::error("build-metadata", path, reason).at(Location::file(path)));
-                continue;
-            }
-        };
-        let parsed = requirements::parse(&text);
-        for error in &parsed.errors {
-            outcome.push(
-                Item::error("build-metadata", format!("{path}:{}", error.line), error.message.clone())
-                    .at(Location::at(path, error.line, error.column)),
-            );
-        }
-        for requirement in parsed.requirements {
-            // A marker that does not parse keeps the requirement: better
-            // one distribution too many than a cycle missed.
-            let active = requirement.marker.as_ref().is_none_or(|marker| {
-                pep508_rs::MarkerTree::from_str(marker)
-                    .map(|m| environments.iter().any(|e| m.evaluate(e, &requirement.extras)))
-                    .unwrap_or(true)
-            });
-            if !active {
-                continue;
-            }
-            if let Some(version) = &requirement.version {
-                let pinned = if is_build { &mut pins.build } else { &mut pins.run };
-                pinned.insert(requirement.name.clone(), version.clone());
-            }
-            pins.roots.push((requirement.name, requirement.extras));
-        }
-    }
-    pins
-}
-
-/// What the analyses of every moment share: the target Pythons, the pins,
-/// the index client (which reads each project page once) and its threads.
-pub(crate) struct Analyser<'a> {
-    config: &'a Config,
-    /// The target Pythons, as configured.
-    pythons: Vec<String>,
-    environments: Vec<MarkerEnvironment>,
-    pins: Pins,
-    index: Index,
-    pool: rayon::ThreadPool,
-    /// Where the build backend is asked when no static source gives the
-    /// needs: the first target Python that is a real interpreter.
-    hooks: Hooks,
-}
-
 /// What asking a build backend needs.
-struct Hooks {
-    python: Option<PathBuf>,
-    cache: PathBuf,
-    index_url: String,
-    timeout: std::time::Duration,
+pub(crate) struct Hooks {
+    pub cache: PathBuf,
+    pub timeout: std::time::Duration,
 }
 
-/// The graph of one moment, and the problems met walking it.
+/// What the analyses of every moment share: the target Pythons, the
+/// requirements, the constraints and the catalog of releases read (which
+/// reads each project page once).
+pub(crate) struct Analyser<'a> {
+    pub config: &'a Config,
+    /// In version order, then by name: never in the configuration's order.
+    pub pythons: Vec<Python>,
+    /// Each requirements file and its requirements.
+    pub roots: Vec<(String, Vec<Dependency>)>,
+    pub constraints: Constraints,
+    pub catalog: Catalog,
+    pub hooks: Hooks,
+}
+
+/// The analysis of one moment.
 pub(crate) struct Analysis {
-    as_of: jiff::Timestamp,
-    walk: Walk,
-    /// Index and metadata problems, as error items.
-    problems: Vec<Item>,
-    /// Distributions whose page was PEP 503 HTML (no upload times).
-    html_pages: Vec<String>,
-    /// Requests sent to the index while walking.
-    requests: usize,
+    pub as_of: jiff::Timestamp,
+    /// One per target Python, in the analyser's order.
+    pub pythons: Vec<PythonAnalysis>,
+    /// Requests sent to the index while analysing.
+    pub requests: usize,
+}
+
+/// A requirements file as dependencies; its problems go to `outcome`.
+fn read_requirements(ctx: &Context, path: &str, outcome: &mut GateOutcome) -> Option<Vec<Dependency>> {
+    let text = match read_bounded(&ctx.repo.join(path), 16 * 1024 * 1024) {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        Err(reason) => {
+            outcome.push(Item::error("build-metadata", path, reason).at(Location::file(path)));
+            return None;
+        }
+    };
+    let parsed = requirements::parse(&text);
+    for error in &parsed.errors {
+        outcome.push(
+            Item::error("build-metadata", format!("{path}:{}", error.line), error.message.clone())
+                .at(Location::at(path, error.line, error.column)),
+        );
+    }
+    let dependencies = parsed
+        .requirements
+        .into_iter()
+        .map(|requirement| {
+            // A marker that does not parse keeps the requirement: better one
+            // distribution too many than a cycle missed.
+            let marker =
+                requirement.marker.as_deref().and_then(|m| MarkerTree::from_str(m).ok()).unwrap_or_default();
+            let text = match &requirement.version {
+                Some(version) => format!("{}=={version} ({path}:{})", requirement.name, requirement.line),
+                None => {
+                    format!("{}{} ({path}:{})", requirement.name, requirement.specifier, requirement.line)
+                }
+            };
+            Dependency { requirement, text, marker, source: Source::Requirements }
+        })
+        .collect();
+    Some(dependencies)
+}
+
+/// `==` pins of `dependencies` whose marker is true for `markers`.
+fn pins_of(dependencies: &[Dependency], markers: &pep508_rs::MarkerEnvironment) -> BTreeMap<String, Version> {
+    dependencies
+        .iter()
+        .filter(|d| d.marker.evaluate(markers, &[]))
+        .filter_map(|d| Some((d.requirement.name.clone(), d.requirement.version.clone()?)))
+        .collect()
+}
+
+/// The constraints of `file`, by name.
+fn constraints_of(file: &str, dependencies: &[Dependency]) -> Constraints {
+    let mut constraints = Constraints::new();
+    for dependency in dependencies {
+        if let Ok(specifiers) = VersionSpecifiers::from_str(dependency.requirement.specifier.trim()) {
+            let text =
+                format!("{file}: {}{}", dependency.requirement.name, dependency.requirement.specifier.trim());
+            constraints
+                .entry(dependency.requirement.name.clone())
+                .or_default()
+                .push(Spec { specifiers, text });
+        }
+    }
+    constraints
 }
 
 impl<'a> Analyser<'a> {
-    /// Reads the targets and the requirements; their problems go to
-    /// `outcome`. `None` when no target Python can be analysed or the
-    /// index cannot be used.
+    /// Reads the targets, the requirements and the constraints; their
+    /// problems go to `outcome`. `None` when no target Python can be
+    /// analysed or the index cannot be used.
     pub(crate) fn new(ctx: &Context, config: &'a Config, outcome: &mut GateOutcome) -> Option<Self> {
-        let mut pythons = Vec::new();
-        let mut environments = Vec::new();
+        let mut targets = Vec::new();
         for target in &config.target_pythons {
-            match target.environment(&ctx.repo) {
-                Ok(environment) => {
-                    pythons.push(target.name.clone());
-                    environments.push(environment);
-                }
+            match target.probe(&ctx.repo) {
+                Ok((markers, interpreter)) => targets.push((target.name.clone(), markers, interpreter)),
                 Err(why) => outcome.push(Item::error("build-metadata", &target.name, why)),
             }
         }
-        if environments.is_empty() {
+        if targets.is_empty() {
             return None;
         }
-        let pins = read_pins(ctx, config, &environments, outcome);
+        targets.sort_by(|a, b| {
+            let version = |m: &pep508_rs::MarkerEnvironment| m.python_full_version().version.clone();
+            version(&a.1).cmp(&version(&b.1)).then(a.0.cmp(&b.0))
+        });
+        let mut roots = Vec::new();
+        for file in [&config.requirements, &config.build_requirements] {
+            if let Some(dependencies) = read_requirements(ctx, file, outcome) {
+                roots.push((file.clone(), dependencies));
+            }
+        }
+        let build_pins: Vec<Dependency> = roots
+            .iter()
+            .find(|(file, _)| *file == config.build_requirements)
+            .map(|(_, d)| d.clone())
+            .unwrap_or_default();
+        let constraints = match &config.constraints {
+            Some(file) => constraints_of(file, &read_requirements(ctx, file, outcome).unwrap_or_default()),
+            None => Constraints::new(),
+        };
+        let pythons = targets
+            .into_iter()
+            .map(|(label, markers, interpreter)| {
+                let version = markers.python_full_version().version.clone();
+                let pins = pins_of(&build_pins, &markers);
+                let pip = match (
+                    &config.pip,
+                    pins.get("pip"),
+                    interpreter.as_ref().and_then(|i| i.bundled_pip.as_deref()),
+                ) {
+                    (Some(version), _, _) => {
+                        Pip { version: Some(version.clone()), from: "the configuration's `pip`".into() }
+                    }
+                    (None, Some(pin), _) => Pip {
+                        version: Some(pin.clone()),
+                        from: format!("pip=={pin} in {}", config.build_requirements),
+                    },
+                    (None, None, Some(bundled)) => Pip {
+                        version: pip::bundled_version(bundled),
+                        from: format!("bundled with Python {version}"),
+                    },
+                    (None, None, None) => Pip {
+                        version: None,
+                        from: format!(
+                            "no `pip` key, no pip pinned in {}, no interpreter",
+                            config.build_requirements
+                        ),
+                    },
+                };
+                let outer = Outer::new(pins, &version);
+                Python { label, markers, version, interpreter: interpreter.map(|i| i.path), pip, outer }
+            })
+            .collect();
         let cache = match &config.cache_dir {
             Some(dir) => Ok(ctx.repo.join(dir)),
             None => default_cache_dir(),
@@ -325,12 +338,6 @@ impl<'a> Analyser<'a> {
             }
         };
         let index = Index::new(&config.index_url, &cache, config.offline, Limits::default());
-        let hooks = Hooks {
-            python: config.target_pythons.iter().find_map(|target| target.interpreter(&ctx.repo)),
-            cache,
-            index_url: config.index_url.clone(),
-            timeout: config.hook_timeout.0,
-        };
         let pool = match rayon::ThreadPoolBuilder::new().num_threads(ctx.jobs.clamp(1, 8)).build() {
             Ok(pool) => pool,
             Err(e) => {
@@ -338,137 +345,107 @@ impl<'a> Analyser<'a> {
                 return None;
             }
         };
-        Some(Self { config, pythons, environments, pins, index, pool, hooks })
+        let hooks = Hooks { cache, timeout: config.hook_timeout.0 };
+        Some(Self { config, pythons, roots, constraints, catalog: Catalog::new(index, pool), hooks })
     }
 
-    /// The target Pythons' labels, as `&str`.
-    fn labels(&self) -> Vec<&str> {
-        self.pythons.iter().map(String::as_str).collect()
+    /// The target Pythons' labels, in the analyser's order.
+    pub(crate) fn labels(&self) -> Vec<&str> {
+        self.pythons.iter().map(|p| p.label.as_str()).collect()
     }
 
-    /// Walks the index breadth first as of `as_of`, one level of the graph
-    /// at a time, reading each level's distributions in parallel.
+    /// Analyses every target Python as of `as_of`.
     pub(crate) fn at(&self, ctx: &Context, as_of: jiff::Timestamp) -> Analysis {
-        let requests_before = self.index.requests();
-        let python_versions: Vec<Version> =
-            self.environments.iter().map(|e| e.python_full_version().version.clone()).collect();
-        let mut walk = Walk::default();
-        let mut problems = Vec::new();
-        let mut html_pages = Vec::new();
-        let mut frontier: Vec<usize> = Vec::new();
-        for (name, extras) in &self.pins.roots {
-            frontier.extend(walk.add(name));
-            let node = walk.by_name[&normalise_name(name)];
-            walk.nodes[node].extras.extend(extras.iter().cloned());
-        }
-        while !frontier.is_empty() {
-            let jobs: Vec<(usize, String, Wanted)> = frontier
-                .drain(..)
-                .map(|node| {
-                    let name = walk.nodes[node].name.clone();
-                    let wanted = Wanted {
-                        specifiers: walk.wanted.remove(&name).unwrap_or_default(),
-                        pin: self.pins.build.get(&name).or(self.pins.run.get(&name)).cloned(),
-                    };
-                    (node, name, wanted)
-                })
+        let requests_before = self.catalog.index.requests();
+        // One thread per target Python: each resolves on its own, sharing the
+        // catalog; their build backends, when asked, run side by side.
+        let pythons = std::thread::scope(|scope| {
+            let running: Vec<_> = self
+                .pythons
+                .iter()
+                .map(|python| (python, scope.spawn(move || model::analyse(self, ctx, python, as_of))))
                 .collect();
-            let results: Vec<(usize, Result<Resolved, Box<Item>>)> = self.pool.install(|| {
-                jobs.par_iter()
-                    .map(|(node, name, wanted)| {
-                        let resolved =
-                            resolve(ctx, &self.index, &self.hooks, name, wanted, as_of, &python_versions);
-                        (*node, resolved)
+            running
+                .into_iter()
+                .map(|(python, thread)| {
+                    thread.join().unwrap_or_else(|_| PythonAnalysis {
+                        problems: vec![Item::error(
+                            "index",
+                            &python.label,
+                            format!("the analysis of the target Python {} panicked", python.label),
+                        )],
+                        unread: BTreeSet::from([format!("everything on {}", python.label)]),
+                        ..PythonAnalysis::default()
                     })
-                    .collect()
-            });
-            for (node, result) in results {
-                let resolved = match result {
-                    Ok(found) => found,
-                    Err(item) => {
-                        problems.push(*item);
-                        walk.unread.push(walk.nodes[node].name.clone());
-                        continue;
-                    }
-                };
-                if !resolved.json {
-                    html_pages.push(walk.nodes[node].name.clone());
-                }
-                walk.nodes[node].chosen = Some(resolved.chosen);
-                let metadata = match resolved.metadata {
-                    Ok(metadata) => metadata,
-                    Err(item) => {
-                        problems.push(*item);
-                        walk.unread.push(walk.nodes[node].to_string());
-                        continue;
-                    }
-                };
-                walk.nodes[node].fallbacks = metadata.fallbacks;
-                let run = metadata.run.unwrap_or_else(|why| {
-                    problems.push(Item::error("build-metadata", walk.nodes[node].to_string(), why));
-                    walk.unread.push(walk.nodes[node].to_string());
-                    Vec::new()
-                });
-                walk.nodes[node].dependencies =
-                    metadata.build.into_iter().chain(run).map(|dependency| (dependency, false)).collect();
-                frontier.extend(walk.follow(node, &self.environments, &self.config.only_binary));
-            }
-        }
-        Analysis { as_of, walk, problems, html_pages, requests: self.index.requests() - requests_before }
+                })
+                .collect()
+        });
+        Analysis { as_of, pythons, requests: self.catalog.index.requests() - requests_before }
     }
 
     /// Every item and note of `analysis`.
     pub(crate) fn report(&self, analysis: &Analysis, outcome: &mut GateOutcome) {
-        let walk = &analysis.walk;
-        let pythons = self.labels();
-        let snapshot = format!("index {} as of {}", self.config.index_url, analysis.as_of);
-        outcome.note(format!(
-            "build-deps: {} distributions, {} needs, {} requests to the {snapshot}",
-            walk.nodes.len(),
-            walk.needs.len(),
-            analysis.requests
-        ));
-        for need in &walk.needs {
-            let (from, to) = (&walk.nodes[need.edge.from], &walk.nodes[need.edge.to]);
-            let specifiers = VersionSpecifiers::from_str(need.dependency.requirement.specifier.trim());
-            if let (Some(chosen), Ok(specifiers)) = (&to.chosen, specifiers)
-                && !specifiers.contains(&chosen.version)
-            {
-                outcome.note(format!(
-                    "build-deps: {from} needs `{}` ({}), but the analysis uses {to}: one version per distribution, from its pin or the first requirements met",
-                    need.dependency.text, need.dependency.source
-                ));
-            }
-        }
-        for node in &walk.nodes {
-            if let Some(Chosen { unsupported: Some((excluded, requires)), .. }) = &node.chosen {
-                outcome.note(format!(
-                    "build-deps: {node} requires Python {requires}, so it does not install on {}; no version as of the date supports every target Python",
-                    excluded.iter().map(|&i| pythons[i]).collect::<Vec<_>>().join(", ")
-                ));
-            }
-        }
-        if !analysis.html_pages.is_empty() {
-            outcome.note(format!(
-                "build-deps: the index served PEP 503 HTML for {}: no upload times, so --as-of could not filter their files",
-                analysis.html_pages.join(", ")
-            ));
-        }
-        outcome.items.extend(analysis.problems.iter().cloned());
-        outcome.items.extend(cycle_items(walk, &pythons, &snapshot));
-        outcome.items.extend(unpinned_items(walk, self.config, &self.pins.build, &pythons, &snapshot));
-        outcome.push(closure::item(&analysis.closure(), analysis.as_of, &snapshot));
+        report::report(self, analysis, outcome);
     }
 }
 
 impl Analysis {
-    /// The version analysed of each distribution, by name.
-    pub(crate) fn closure(&self) -> BTreeMap<String, Version> {
-        self.walk
-            .nodes
-            .iter()
-            .filter_map(|node| Some((node.name.clone(), node.chosen.as_ref()?.version.clone())))
-            .collect()
+    /// Every release of the analysis (the requirements files' environments,
+    /// every build and every build environment), by name.
+    pub(crate) fn closure(&self) -> BTreeMap<String, BTreeSet<Version>> {
+        let mut closure: BTreeMap<String, BTreeSet<Version>> = BTreeMap::new();
+        for release in self.releases() {
+            closure.entry(release.name.clone()).or_default().insert(release.version.clone());
+        }
+        closure
+    }
+
+    /// Every need of the analysis, described, by a key that another
+    /// moment's analysis shares.
+    pub(crate) fn needs(&self, analyser: &Analyser) -> BTreeMap<String, String> {
+        report::needs(analyser, self)
+    }
+
+    /// The sdist of each release and when it was uploaded.
+    pub(crate) fn sdists(&self) -> BTreeMap<(String, Version), (String, Option<jiff::Timestamp>)> {
+        let mut sdists = BTreeMap::new();
+        let mut add = |release: &Release, read: &catalog::Read| {
+            if let Ok(info) = read.as_ref() {
+                sdists.insert(
+                    (release.name.clone(), release.version.clone()),
+                    (info.sdist.filename.clone(), info.sdist.upload_time),
+                );
+            }
+        };
+        for python in &self.pythons {
+            for root in &python.roots {
+                root.members.values().for_each(|m| add(&m.release, &m.read));
+            }
+            for build in &python.builds {
+                add(&build.release, &build.read);
+                for (_, env) in &build.envs {
+                    env.members.values().for_each(|m| add(&m.release, &m.read));
+                }
+            }
+        }
+        sdists
+    }
+
+    /// Every release of the analysis.
+    pub(crate) fn releases(&self) -> BTreeSet<&Release> {
+        let mut releases = BTreeSet::new();
+        for python in &self.pythons {
+            for root in &python.roots {
+                releases.extend(root.members.values().map(|m| &m.release));
+            }
+            for build in &python.builds {
+                releases.insert(&build.release);
+                for (_, env) in &build.envs {
+                    releases.extend(env.members.values().map(|m| &m.release));
+                }
+            }
+        }
+        releases
     }
 }
 
@@ -482,82 +459,6 @@ pub(crate) fn run(ctx: &Context, config: &Config, outcome: &mut GateOutcome) {
     }
 }
 
-/// The graph as it is walked.
-#[derive(Default)]
-struct Walk {
-    nodes: Vec<Node>,
-    by_name: BTreeMap<String, usize>,
-    needs: Vec<Need>,
-    wanted: BTreeMap<String, Vec<VersionSpecifiers>>,
-    /// Distributions whose needs are not (all) known.
-    unread: Vec<String>,
-}
-
-impl Walk {
-    /// The new node of `name`, or `None` when it already has one.
-    fn add(&mut self, name: &str) -> Option<usize> {
-        let name = normalise_name(name);
-        if self.by_name.contains_key(&name) {
-            return None;
-        }
-        self.by_name.insert(name.clone(), self.nodes.len());
-        self.nodes.push(Node {
-            name,
-            chosen: None,
-            fallbacks: Vec::new(),
-            extras: BTreeSet::new(),
-            dependencies: Vec::new(),
-        });
-        Some(self.nodes.len() - 1)
-    }
-
-    /// Adds the needs of `start` that are active on some target Python with
-    /// the extras asked of it (only its run-time needs when it is installed
-    /// from a wheel), and again for every read node that a new need asks a
-    /// new extra of; returns the new nodes, to be read.
-    fn follow(
-        &mut self,
-        start: usize,
-        environments: &[MarkerEnvironment],
-        only_binary: &BTreeSet<String>,
-    ) -> Vec<usize> {
-        let mut added = Vec::new();
-        let mut work = vec![start];
-        while let Some(node) = work.pop() {
-            let extras: Vec<ExtraName> = self.nodes[node].extras.iter().cloned().collect();
-            let binary = only_binary.contains(&self.nodes[node].name);
-            for i in 0..self.nodes[node].dependencies.len() {
-                let (dependency, followed) = &self.nodes[node].dependencies[i];
-                if *followed || (binary && dependency.source.is_build()) {
-                    continue;
-                }
-                let active: Vec<bool> =
-                    environments.iter().map(|e| dependency.marker.evaluate(e, &extras)).collect();
-                if !active.contains(&true) {
-                    continue;
-                }
-                let dependency = dependency.clone();
-                self.nodes[node].dependencies[i].1 = true;
-                let name = &dependency.requirement.name;
-                added.extend(self.add(name));
-                let to = self.by_name[&normalise_name(name)];
-                for extra in &dependency.requirement.extras {
-                    let read = self.nodes[to].chosen.is_some();
-                    if self.nodes[to].extras.insert(extra.clone()) && read && !work.contains(&to) {
-                        work.push(to);
-                    }
-                }
-                if let Ok(specifiers) = VersionSpecifiers::from_str(dependency.requirement.specifier.trim()) {
-                    self.wanted.entry(self.nodes[to].name.clone()).or_default().push(specifiers);
-                }
-                let edge = graph::Edge { from: node, to, build: dependency.source.is_build() };
-                self.needs.push(Need { edge, dependency, active });
-            }
-        }
-        added
-    }
-}
-
 /// `$XDG_CACHE_HOME/release-check/index`, else `~/.cache/release-check/index`.
 fn default_cache_dir() -> Result<PathBuf, String> {
     let non_empty = |name| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
@@ -565,349 +466,4 @@ fn default_cache_dir() -> Result<PathBuf, String> {
         .or_else(|| non_empty("HOME").map(|home| home.join(".cache")))
         .map(|dir| dir.join("release-check").join("index"))
         .ok_or_else(|| "no cache directory: set cache-dir, XDG_CACHE_HOME or HOME".to_owned())
-}
-
-/// The version of an sdist of project `name` from its file name
-/// (`{name}-{version}.tar.gz` or `.zip`, the name in any spelling).
-fn sdist_version(name: &str, filename: &str) -> Option<Version> {
-    let stem = filename.strip_suffix(".tar.gz").or_else(|| filename.strip_suffix(".zip"))?;
-    stem.match_indices('-')
-        .find(|(at, _)| normalise_name(&stem[..*at]) == name)
-        .and_then(|(at, _)| Version::from_str(&stem[at + 1..]).ok())
-}
-
-/// Chooses `name`'s version and reads what it needs.
-fn resolve(
-    ctx: &Context,
-    index: &Index,
-    hooks: &Hooks,
-    name: &str,
-    wanted: &Wanted,
-    as_of: jiff::Timestamp,
-    pythons: &[Version],
-) -> Result<Resolved, Box<Item>> {
-    let page = index.project(name, &ctx.cancel).map_err(|e| problem("index", name, e.to_string()))?;
-    let (chosen, sdist) = choose(&page, name, wanted, as_of, pythons)?;
-    let subject = format!("{name} {}", chosen.version);
-    let (metadata_file, unread) = match &sdist.core_metadata {
-        Some(hash) => {
-            let url = format!("{}.metadata", sdist.url);
-            match index.file(&url, hash.as_deref(), &ctx.cancel).map(String::from_utf8) {
-                Ok(Ok(text)) => (Some((format!("{}.metadata", sdist.filename), text)), None),
-                Ok(Err(_)) => (None, Some(format!("the index metadata file {url} is not UTF-8"))),
-                Err(e) => (None, Some(format!("the index metadata file is unusable: {e}"))),
-            }
-        }
-        None => (None, None),
-    };
-    let bytes = index
-        .file(&sdist.url, sdist.sha256.as_deref(), &ctx.cancel)
-        .map_err(|e| problem("index", &subject, e.to_string()))?;
-    let metadata = metadata::sdist_files(&sdist.filename, &bytes)
-        .map_err(|why| problem("build-metadata", &subject, why))
-        .and_then(|files| {
-            let metadata_file = metadata_file.as_ref().map(|(n, t)| (n.as_str(), t.as_str()));
-            metadata::read(&sdist.filename, metadata_file, &files)
-                .map_err(|e| problem("build-metadata", &subject, e.to_string()))
-        });
-    let metadata = metadata.and_then(|mut metadata| {
-        metadata.fallbacks.splice(0..0, unread);
-        match &metadata.run {
-            Ok(_) => Ok(metadata),
-            Err(why) => ask_backend(ctx, hooks, &sdist.filename, &bytes, why.clone(), metadata)
-                .map_err(|e| problem("build-metadata", &subject, e)),
-        }
-    });
-    Ok(Resolved { chosen, metadata, json: page.json })
-}
-
-/// When no static source gives the run-time needs (`why`), asks the
-/// sdist's build backend through the PEP 517 hooks ([`hooks`]): its answer
-/// adds to the static build needs and gives the run-time ones. Without an
-/// interpreter to ask in, the needs stay unknown.
-fn ask_backend(
-    ctx: &Context,
-    hooks: &Hooks,
-    sdist_name: &str,
-    sdist: &[u8],
-    why: String,
-    mut metadata: Metadata,
-) -> Result<Metadata, String> {
-    let Some(python) = &hooks.python else {
-        metadata.run = Err(format!(
-            "{why}; the build backend could not be asked (PEP 517 hooks): no target Python is an interpreter"
-        ));
-        return Ok(metadata);
-    };
-    let build_requires: Vec<String> = metadata.build.iter().map(|d| d.text.clone()).collect();
-    let request = hooks::HookRequest {
-        python,
-        sdist_name,
-        sdist,
-        build_requires: &build_requires,
-        index_url: &hooks.index_url,
-        find_links: None,
-        timeout: hooks.timeout,
-        cache_dir: &hooks.cache,
-        cancel: &ctx.cancel,
-    };
-    let answer = hooks::ask_backend(&request).map_err(|e| format!("{why}; asking the build backend: {e}"))?;
-    let asked = metadata::from_hooks(sdist_name, &answer).map_err(|e| e.to_string())?;
-    metadata.fallbacks.push(format!("{why}: asked {} in {}", answer.backend, answer.python));
-    metadata.build.extend(asked.build);
-    metadata.run = asked.run;
-    Ok(metadata)
-}
-
-/// An error item of `check` about `subject`.
-fn problem(check: &str, subject: &str, reason: impl Into<String>) -> Box<Item> {
-    Box::new(Item::error(check, subject, reason))
-}
-
-/// The target Pythons (by index) that `file`'s `Requires-Python` excludes;
-/// none when it has none or it does not parse (pip ignores those too).
-fn excluded(file: &DistFile, pythons: &[Version]) -> Vec<usize> {
-    let Some(Ok(supported)) = file.requires_python.as_deref().map(VersionSpecifiers::from_str) else {
-        return Vec::new();
-    };
-    (0..pythons.len()).filter(|&i| !supported.contains(&pythons[i])).collect()
-}
-
-/// The version `wanted` gets from `page` as of `as_of`, and its sdist: the
-/// pin, else the newest that every requirement met allows and whose
-/// `Requires-Python` admits every target Python (else at least one).
-fn choose<'a>(
-    page: &'a ProjectPage,
-    name: &str,
-    wanted: &Wanted,
-    as_of: jiff::Timestamp,
-    pythons: &[Version],
-) -> Result<(Chosen, &'a DistFile), Box<Item>> {
-    let mut sdists: Vec<(Version, &DistFile)> =
-        page.as_of(as_of).filter_map(|file| Some((sdist_version(name, &file.filename)?, file))).collect();
-    // The newest version first; of one version, a .tar.gz before a .zip.
-    sdists.sort_by(|a, b| {
-        b.0.cmp(&a.0).then(a.1.filename.ends_with(".zip").cmp(&b.1.filename.ends_with(".zip")))
-    });
-    let allowed = |version: &Version, file: &DistFile| {
-        !file.yanked && !version.any_prerelease() && wanted.specifiers.iter().all(|s| s.contains(version))
-    };
-    let newest = sdists
-        .iter()
-        .find(|(v, f)| allowed(v, f) && excluded(f, pythons).is_empty())
-        .or_else(|| sdists.iter().find(|(v, f)| allowed(v, f) && excluded(f, pythons).len() < pythons.len()));
-    let chosen = match &wanted.pin {
-        Some(pin) => sdists.iter().find(|(v, _)| v == pin),
-        None => newest,
-    };
-    match chosen {
-        Some((version, file)) => {
-            let excluded = excluded(file, pythons);
-            let chosen = Chosen {
-                version: version.clone(),
-                newest: newest.map(|(v, _)| v.clone()),
-                filename: file.filename.clone(),
-                uploaded: file.upload_time,
-                unsupported: (!excluded.is_empty())
-                    .then(|| (excluded, file.requires_python.clone().unwrap_or_default())),
-            };
-            Ok((chosen, *file))
-        }
-        None => {
-            let what = match &wanted.pin {
-                Some(pin) => format!("no sdist of the pinned {name}=={pin}"),
-                None if wanted.specifiers.is_empty() => format!("no sdist of {name}"),
-                None => format!(
-                    "no sdist of {name} matching {}",
-                    wanted.specifiers.iter().map(ToString::to_string).collect::<Vec<_>>().join(" and ")
-                ),
-            };
-            Err(problem("index", name, format!("{what} uploaded before {as_of} on {}", page.url)))
-        }
-    }
-}
-
-/// `3.7` or `3.7, 3.9`.
-fn list(pythons: &[&str], on: impl Fn(usize) -> bool) -> String {
-    pythons.iter().enumerate().filter(|(i, _)| on(*i)).map(|(_, p)| *p).collect::<Vec<_>>().join(", ")
-}
-
-/// How one need reads in a cycle: `→ imeta 4.12 (imeta; python_version < "3.8"
-/// [Requires-Dist, sdist PKG-INFO]: active on 3.7, inactive on 3.9)`.
-fn describe_need(walk: &Walk, need: &Need, pythons: &[&str]) -> String {
-    let activity = if need.active.iter().all(|a| *a) {
-        String::new()
-    } else {
-        let inactive = list(pythons, |i| !need.active[i]);
-        format!(": active on {}, inactive on {inactive}", list(pythons, |i| need.active[i]))
-    };
-    format!(
-        "→ {} ({} [{}]{activity})",
-        walk.nodes[need.edge.to], need.dependency.text, need.dependency.source
-    )
-}
-
-/// One `build-cycle` item per cycle, with the Pythons it is a cycle on; a
-/// pass when there is none.
-fn cycle_items(walk: &Walk, pythons: &[&str], snapshot: &str) -> Vec<Item> {
-    let mut cycles: BTreeMap<Vec<usize>, Vec<bool>> = BTreeMap::new();
-    for python in 0..pythons.len() {
-        let active: Vec<usize> = (0..walk.needs.len()).filter(|&i| walk.needs[i].active[python]).collect();
-        let edges: Vec<graph::Edge> = active.iter().map(|&i| walk.needs[i].edge).collect();
-        for cycle in graph::build_cycles(walk.nodes.len(), &edges) {
-            let mut cycle: Vec<usize> = cycle.into_iter().map(|e| active[e]).collect();
-            let smallest =
-                (0..cycle.len()).min_by_key(|&i| walk.nodes[walk.needs[cycle[i]].edge.from].name.clone());
-            cycle.rotate_left(smallest.unwrap_or(0));
-            cycles.entry(cycle).or_insert_with(|| vec![false; pythons.len()])[python] = true;
-        }
-    }
-    if cycles.is_empty() {
-        let found =
-            format!("no build-time cycle among {} distributions on {}", walk.nodes.len(), pythons.join(", "));
-        // Needs that were not read may hide a cycle: that is not a pass.
-        let item = match walk.unread.is_empty() {
-            true => Item::pass("build-cycle", "", found),
-            false => Item::skipped(
-                "build-cycle",
-                "",
-                format!(
-                    "{found}, but the needs of {} are unknown (see the errors), so a cycle through them cannot be ruled out",
-                    walk.unread.join(", ")
-                ),
-            ),
-        };
-        return vec![item.with(Evidence::fact("snapshot", snapshot))];
-    }
-    cycles
-        .into_iter()
-        .map(|(cycle, on)| {
-            let first = &walk.nodes[walk.needs[cycle[0]].edge.from];
-            let names: Vec<&str> =
-                cycle.iter().map(|&e| walk.nodes[walk.needs[e].edge.from].name.as_str()).collect();
-            let path: Vec<String> =
-                cycle.iter().map(|&e| describe_need(walk, &walk.needs[e], pythons)).collect();
-            let not_on = list(pythons, |i| !on[i]);
-            let reason = format!(
-                "build-time cycle on {}{}: {first} {}",
-                list(pythons, |i| on[i]),
-                if not_on.is_empty() { String::new() } else { format!(" (not on {not_on})") },
-                path.join(" ")
-            );
-            let mut item = Item::fail("build-cycle", names.join("→"), reason);
-            for (step, &e) in cycle.iter().enumerate() {
-                let need = &walk.needs[e];
-                let when = if need.edge.build { "to build" } else { "at run time" };
-                let from = &walk.nodes[need.edge.from];
-                let passed_over = match (need.edge.build, from.fallbacks.is_empty()) {
-                    (false, false) => format!(" (passed over: {})", from.fallbacks.join("; ")),
-                    _ => String::new(),
-                };
-                item = item.with(Evidence::fact(
-                    format!("edge {}", step + 1),
-                    format!(
-                        "{from} needs {} {when}: `{}` from {}{passed_over}",
-                        walk.nodes[need.edge.to].name, need.dependency.text, need.dependency.source
-                    ),
-                ));
-            }
-            item.with(Evidence::fact("snapshot", snapshot))
-        })
-        .collect()
-}
-
-/// One `unpinned-build-dep` item per build dependency that the build
-/// requirements do not pin (with build isolation) or do not satisfy
-/// (without).
-fn unpinned_items(
-    walk: &Walk,
-    config: &Config,
-    build_pins: &BTreeMap<String, Version>,
-    pythons: &[&str],
-    snapshot: &str,
-) -> Vec<Item> {
-    let mut by_dependency: BTreeMap<usize, Vec<&Need>> = BTreeMap::new();
-    for need in walk.needs.iter().filter(|n| n.edge.build) {
-        by_dependency.entry(need.edge.to).or_default().push(need);
-    }
-    let file = &config.build_requirements;
-    let mut items = Vec::new();
-    for (node, needs) in by_dependency {
-        let node = &walk.nodes[node];
-        let pin = build_pins.get(&node.name);
-        let unmet: Vec<&&Need> = needs
-            .iter()
-            .filter(|need| {
-                let specifiers = VersionSpecifiers::from_str(need.dependency.requirement.specifier.trim());
-                match (pin, specifiers) {
-                    (None, _) => true,
-                    (Some(pin), Ok(specifiers)) => !config.build_isolation && !specifiers.contains(pin),
-                    (Some(_), Err(_)) => !config.build_isolation,
-                }
-            })
-            .collect();
-        if unmet.is_empty() {
-            continue;
-        }
-        let by: Vec<String> = unmet
-            .iter()
-            .map(|need| {
-                let on = if need.active.iter().all(|a| *a) {
-                    String::new()
-                } else {
-                    format!(", on {}", list(pythons, |i| need.active[i]))
-                };
-                format!(
-                    "{} (`{}`, {}{on})",
-                    walk.nodes[need.edge.from], need.dependency.text, need.dependency.source
-                )
-            })
-            .collect();
-        let newest = node.chosen.as_ref().and_then(|c| c.newest.as_ref());
-        let reason = match (config.build_isolation, pin) {
-            (true, _) => format!(
-                "needed to build {} but not pinned in {file}: build isolation installs {}",
-                by.join(", "),
-                match newest {
-                    Some(version) => format!("{} {version}, the newest the {snapshot} allows", node.name),
-                    None =>
-                        format!("whatever the index has ({} has no matching sdist as of the date)", node.name),
-                }
-            ),
-            (false, None) => format!(
-                "needed to build {} but not in {file}: a build without isolation does not have it",
-                by.join(", ")
-            ),
-            (false, Some(pin)) => format!(
-                "needed to build {} but {file} pins {}=={pin}, which does not satisfy it",
-                by.join(", "),
-                node.name
-            ),
-        };
-        let mut item = Item::fail("unpinned-build-dep", &node.name, reason).at(Location::file(file));
-        if let Some(version) = newest {
-            item = item.with(Evidence::fact("index gives", format!("{} {version}", node.name)));
-        }
-        items.push(item.with(Evidence::fact("snapshot", snapshot)));
-    }
-    items
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sdist_versions_come_from_file_names_in_any_spelling() {
-        assert_eq!(
-            sdist_version("setuptools-scm", "setuptools_scm-7.0.4.tar.gz"),
-            Version::from_str("7.0.4").ok()
-        );
-        assert_eq!(
-            sdist_version("setuptools-scm", "setuptools-scm-6.4.2.tar.gz"),
-            Version::from_str("6.4.2").ok()
-        );
-        assert_eq!(sdist_version("a", "a-1.0-py3-none-any.whl"), None);
-        assert_eq!(sdist_version("a", "ab-1.0.tar.gz"), None);
-    }
 }

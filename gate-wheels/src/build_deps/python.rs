@@ -112,6 +112,16 @@ impl TargetPython {
         }
     }
 
+    /// The marker environment, and the interpreter that gave it when there
+    /// is one ([`TargetPython::environment`]).
+    pub fn probe(&self, repo: &Path) -> Result<(MarkerEnvironment, Option<Interpreter>), String> {
+        match self.source(repo, python::pyenv_root().as_deref()) {
+            Ok(Source::Interpreter(interpreter)) => Ok((interpreter.markers.clone(), Some(interpreter))),
+            Ok(Source::Defaults(defaults, _)) => Ok((defaults, None)),
+            Err(e) => Err(format!("target Python `{}`: {e}", self.name)),
+        }
+    }
+
     /// The real interpreter of this target, when there is one that answers.
     pub fn interpreter(&self, repo: &Path) -> Option<PathBuf> {
         match self.source(repo, python::pyenv_root().as_deref()) {

@@ -437,7 +437,7 @@ pub fn run(sh: &Shell, rounds: usize) -> Result<()> {
     let target = python.to_str().context("the virtual environment's path is not UTF-8")?;
     for (file, extra) in [("cold.toml", ""), ("warm.toml", "offline = true\n")] {
         let config = format!(
-            "[gates.wheels.build-deps]\ntarget-pythons = [{target:?}]\nindex-url = \"{}\"\ncache-dir = \"cache\"\n{extra}",
+            "[gates.wheels.build-deps]\ntarget-pythons = [{target:?}]\nindex-url = \"{}\"\ncache-dir = \"cache\"\nconstraints = \"build-requirements.txt\"\n{extra}",
             server.index_url
         );
         std::fs::write(repo.join(file), config)?;
@@ -655,7 +655,10 @@ fn same_closure(
 /// The closure of the `build-closure` item of release-check's JSON report.
 fn recorded_closure(report: &Path) -> Result<BTreeMap<String, String>> {
     let recorded = closure::recorded(report).map_err(anyhow::Error::msg)?;
-    Ok(recorded.closure.into_iter().map(|(name, version)| (name, version.to_string())).collect())
+    let joined = |versions: std::collections::BTreeSet<_>| {
+        versions.iter().map(ToString::to_string).collect::<Vec<String>>().join(", ")
+    };
+    Ok(recorded.closure.into_iter().map(|(name, versions)| (name, joined(versions))).collect())
 }
 
 /// The distributions pip's `--report` would install, by normalised name.
