@@ -336,7 +336,7 @@ pub fn prepare(args: &ReportArgs, repo: &Path, loaded: &config::Loaded) -> anyho
     if args.offline {
         offline(&mut gates_config)?;
     }
-    let (gates, off) =
+    let Selected { run: gates, off } =
         select_gates(registry::all_gates(&gates_config), &args.gates, &registry::turned_off(&gates_config))?;
     let mut options = loaded.config.run_options();
     options.off = off;
@@ -488,11 +488,7 @@ pub(crate) fn parse_as_of(text: &str) -> Result<jiff::Timestamp, String> {
 /// configuration, or left out with `--gate`. A gate named with `--gate`
 /// runs even when the configuration turns it off: the command line is the
 /// more specific ask.
-fn select_gates(
-    all: Vec<Arc<dyn Gate>>,
-    wanted: &[String],
-    turned_off: &[&str],
-) -> anyhow::Result<(Vec<Arc<dyn Gate>>, Vec<gate_core::OffGate>)> {
+fn select_gates(all: Vec<Arc<dyn Gate>>, wanted: &[String], turned_off: &[&str]) -> anyhow::Result<Selected> {
     let names: Vec<&str> = all.iter().map(|g| g.name()).collect();
     if let Some(unknown) = wanted.iter().find(|w| !names.contains(&w.as_str())) {
         bail!("unknown gate `{unknown}` (--gate), expected one of: {}", names.join(", "));
@@ -517,7 +513,13 @@ fn select_gates(
             None => run.push(gate),
         }
     }
-    Ok((run, off))
+    Ok(Selected { run, off })
+}
+
+/// The gates a run selects: those that run and those that are off.
+struct Selected {
+    run: Vec<Arc<dyn Gate>>,
+    off: Vec<gate_core::OffGate>,
 }
 
 fn list_gates(gates: &[Arc<dyn Gate>], options: &gate_core::RunOptions) -> String {
