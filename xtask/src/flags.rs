@@ -190,7 +190,7 @@ mod tests {
     #[test]
     fn usage_names_every_task() {
         let help = Xtask::command().render_help().to_string();
-        for task in ["release-check", "test", "bench", "tidy"] {
+        for task in ["release-check", "test", "bench", "tidy", "man"] {
             assert!(help.contains(task), "{task} missing from:\n{help}");
         }
         let error = parse(&["no-such-task"]).unwrap_err().to_string();
