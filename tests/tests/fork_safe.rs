@@ -193,3 +193,19 @@ fn a_forged_report_is_refused_without_echoing_it() {
     }
     assert!(github.requests().is_empty(), "a forged report costs no request: {:?}", github.requests());
 }
+
+/// Past the check step, `publish` itself refuses a report of another commit
+/// than the one it would post to: a second lock on the same door.
+#[test]
+fn publish_refuses_a_report_of_another_commit_than_the_head_it_posts_to() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = pull_request_report(dir.path());
+    let github = GitHub::start("github-actions[bot]");
+    let (code, stdout, stderr, _) = run_step(&poster_step("Post"), dir.path(), &report, &github, OTHER);
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    assert!(stderr.contains("a stale report"), "{stderr}");
+    let state = github.state.lock().unwrap();
+    assert!(state.statuses.iter().all(|(_, s)| s["state"] != "success"), "{:?}", state.statuses);
+    let bodies: Vec<&str> = state.comments.iter().filter_map(|c| c["body"].as_str()).collect();
+    assert!(bodies.iter().all(|b| !b.contains("✅ GO")), "no GO is shown for another commit: {bodies:?}");
+}
