@@ -77,12 +77,8 @@ fn ensure_prerequisites(requirements: &[Requirement], install: bool) -> Result<(
     }
     eprintln!("\nThe suite cannot pass without:");
     for requirement in &still_missing {
-        eprintln!(
-            "  - {} ({}): {}",
-            requirement.name,
-            requirement.why,
-            prerequisites::how_to(requirement, &access)
-        );
+        eprintln!("  - {}: {}", requirement.name, prerequisites::how_to(requirement, &access));
+        eprintln!("      needed because {}", requirement.why);
     }
     bail!("{} prerequisite(s) missing; no test was run", still_missing.len())
 }
