@@ -1293,3 +1293,50 @@ fn bisect_warns_when_the_good_moment_already_has_errors() {
     // The change is still named.
     assert_eq!(found.change.expect("a change").files, ["scm-7.0.tar.gz"]);
 }
+
+#[test]
+fn a_yanked_release_is_left_out_and_a_note_says_so() {
+    let server = Server::start();
+    let work = tempfile::tempdir().unwrap();
+    the_2022_index(&server, work.path());
+    // scm 7.0 is yanked (as setuptools-scm 7.0.0 was, for missing a need).
+    let mut answer = server.routes.lock().unwrap()["/simple/scm/"].clone();
+    let mut page: serde_json::Value = serde_json::from_slice(&answer.body).unwrap();
+    for file in page["files"].as_array_mut().unwrap() {
+        if file["filename"] == "scm-7.0.tar.gz" {
+            file["yanked"] = serde_json::json!("broken on Python < 3.8");
+        }
+    }
+    answer.body = page.to_string().into_bytes();
+    server.serve("/simple/scm/", answer);
+    let (dir, config) = repo(&server, "imeta==4.12\n", "setuptools==60.0\n", "");
+    let outcome = run(dir.path(), &config, "2022-07-01T00:00:00Z");
+    assert_eq!(items(&outcome, "build-cycle")[0].status, Status::Pass, "{outcome:#?}");
+    assert!(
+        outcome.notes.iter().any(|n| n
+            == "build-deps: scm 7.0 is yanked on the index (broken on Python < 3.8): as pip does, the resolution leaves it out and takes 6.4"),
+        "{:?}",
+        outcome.notes
+    );
+    // Pinned with ==, a yanked release is taken, as PEP 592 says.
+    let (dir, config) = repo(&server, "imeta==4.12\nscm==7.0\n", "setuptools==60.0\n", "");
+    let outcome = run(dir.path(), &config, "2022-07-01T00:00:00Z");
+    assert!(facts(items(&outcome, "build-closure")[0]).contains("scm==7.0"), "{outcome:#?}");
+}
+
+#[test]
+fn a_pip_that_is_not_a_version_is_refused() {
+    let error =
+        toml::from_str::<Config>("[build-deps]\ntarget-pythons = [\"3.9\"]\npip = \"latest\"\n").unwrap_err();
+    assert!(
+        error.to_string().contains("expected a pip version such as \"21.3.1\", found `latest`"),
+        "{error}"
+    );
+    let config = toml::from_str::<Config>(
+        "[build-deps]\ntarget-pythons = [\"3.9\"]\npip = \"21.3.1\"\nconstraints = \"constraints.txt\"\n",
+    )
+    .unwrap();
+    let build_deps = config.build_deps.unwrap();
+    assert_eq!(build_deps.pip.map(|v| v.to_string()).as_deref(), Some("21.3.1"));
+    assert_eq!(build_deps.constraints.as_deref(), Some("constraints.txt"));
+}

@@ -21,7 +21,7 @@
 //!   pip 21.3.1 and 24.0 referee each case.
 //! - **zipp 3.8.0, July 2022** (`tests/data/pypi-2022/`): the same cycle on
 //!   3.7 only as of 2022-07-15, none as of 2022-06-01, and the bisection
-//!   between them.
+//!   between them; pip 24.0 as referee.
 //!
 //! These tests need the network and the pyenv Pythons 3.7 and 3.9 (CI has
 //! them): an unreachable index or a missing Python fails them, saying so;
@@ -454,18 +454,19 @@ fn real_pip_21_3_1_meets_the_cycle_on_37_and_builds_on_39_as_the_analysis_says()
     let verdicts = [on("3.7"), on("3.9")];
     assert_eq!(verdicts, [true, false], "{cycles:#?}");
     // The affected requirement: the first of requirements.txt whose build
-    // reaches the cycle (each one more costs pip minutes on 3.9), with its
-    // run-time needs as requirements.txt pins them.
+    // reaches the cycle. Its build alone (`--no-deps`): pip 21.3.1 builds
+    // every build environment from source, without a wheel cache, and each
+    // more sdist costs minutes on 3.9.
     let affected = fact(cycles[0], "reached from")
         .split(", ")
         .find_map(|entry| entry.strip_prefix("requirements.txt: "))
         .map(|release| release.replace(' ', "=="))
         .expect("the cycle is reached from requirements.txt");
-    assert_eq!(affected, "importlib-metadata==3.7.0");
-    let requirements: Vec<String> = ["importlib-metadata", "zipp", "typing-extensions"]
-        .iter()
-        .map(|name| format!("{name}=={}", pinned(&repo, "requirements.txt", name)))
-        .collect();
+    assert_eq!(
+        affected,
+        format!("importlib-metadata=={}", pinned(&repo, "requirements.txt", "importlib-metadata"))
+    );
+    let requirements = [affected];
     // Held to the index of 2022-07-05: every distribution the analysis met.
     let names: BTreeSet<String> = fact(items(outcome, "build-closure")[0], "closure")
         .split(", ")
@@ -477,7 +478,7 @@ fn real_pip_21_3_1_meets_the_cycle_on_37_and_builds_on_39_as_the_analysis_says()
         .iter()
         .map(|name| format!("{name}=={}", pinned(&repo, "build-requirements.txt", name)))
         .collect();
-    let runs = referee(&["3.7", "3.9"], &installed, &[], &requirements, &constraints);
+    let runs = referee(&["3.7", "3.9"], &installed, &["--no-deps"], &requirements, &constraints);
     for run in &runs {
         eprintln!("{}", run.ended());
         assert!(run.pip.starts_with("pip 21.3.1 "), "{}", run.pip);
@@ -707,4 +708,39 @@ fn as_of_2022_06_01_there_is_no_cycle() {
     assert_eq!(cycles.len(), 1, "{outcome:#?}");
     assert_eq!(cycles[0].status, Status::Pass, "{cycles:#?}");
     assert!(cycles[0].reason.starts_with("no build-time cycle among "), "{}", cycles[0].reason);
+}
+
+#[test]
+fn real_pip_24_meets_the_zipp_cycle_on_37_and_builds_on_39_as_the_analysis_says() {
+    // The analysis's verdict per Python, as of 2022-07-15.
+    let outcome = analyse("2022-07-15T00:00:00Z");
+    let cycles = items(&outcome, "build-cycle");
+    assert!(cycles[0].reason.starts_with("build-time cycle on 3.7 (not on 3.9): "), "{cycles:#?}");
+    // pip 24.0 (the rules the analysis applies here, and the last pip for
+    // 3.7), setuptools and wheel as wheels, every build environment held by
+    // the build requirements and what isolation took that day.
+    let constraints: String = ["build-requirements.txt", "isolation-2022-07-15.txt"]
+        .iter()
+        .map(|file| std::fs::read_to_string(data().join(file)).unwrap())
+        .collect();
+    let requirements = [format!("zipp=={}", pinned(&data(), "requirements.txt", "zipp"))];
+    let only_binary = ["--only-binary", "setuptools,wheel"];
+    let runs = referee(&["3.7", "3.9"], &["pip==24.0".to_owned()], &only_binary, &requirements, &constraints);
+    let (on37, on39) = (&runs[0], &runs[1]);
+    eprintln!("{}\n{}", on37.ended(), on39.ended());
+    // 3.7: setuptools-scm 7.0.5 is built for zipp's build environment; to
+    // install it, importlib-metadata is built, whose build environment needs
+    // setuptools-scm again: pip stops at the second build of the same sdist.
+    let again = on37.cycle().unwrap_or_else(|| panic!("pip met no cycle on 3.7: {}", on37.tail()));
+    assert!(again.contains(&format!("importlib_metadata-{}.tar.gz", took("importlib-metadata"))), "{again}");
+    assert!(again.contains("(from setuptools_scm"), "{again}");
+    // 3.9: the same set and the same pins, setuptools-scm 7.0.5 from source
+    // included, without importlib-metadata.
+    assert_eq!(on39.code, Some(0), "{}", on39.tail());
+    assert!(
+        on39.log.contains(&format!("setuptools_scm-{}.tar.gz", took("setuptools-scm"))),
+        "{}",
+        on39.tail()
+    );
+    assert!(on39.cycle().is_none() && !on39.log.contains("importlib_metadata-"), "{}", on39.tail());
 }

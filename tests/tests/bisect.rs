@@ -109,3 +109,42 @@ fn offline_needs_the_analysis_and_keeps_it_to_the_cache() {
     assert!(run.stdout.contains("offline, and not in the cache"), "{}", run.stdout);
     assert!(run.stdout.contains("0 requests"), "{}", run.stdout);
 }
+
+/// On SecureDrop's repository of July 2022, against https://pypi.org/simple/:
+/// the upload that brought the cycle is setuptools_scm 7.0.1's (the test
+/// needs the network and the pyenv Pythons 3.7 and 3.9; it shares the index
+/// cache of the gate-wheels tests, under the target directory).
+#[test]
+fn bisect_names_the_setuptools_scm_7_0_1_upload_on_securedrop() {
+    let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("pypi-cache");
+    let config = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        config.path(),
+        format!(
+            "[gates.wheels.build-deps]\ntarget-pythons = [\"3.7\", \"3.9\"]\ncache-dir = {:?}\nhook-timeout = \"10m\"\n",
+            cache.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let repo = release_check_e2e::shared_fixture("securedrop-2022-07");
+    let run = release_check([
+        "--repo".as_ref(),
+        repo.as_os_str(),
+        "--config".as_ref(),
+        config.path().as_os_str(),
+        "bisect".as_ref(),
+        "--good".as_ref(),
+        "2022-06-01".as_ref(),
+        "--bad".as_ref(),
+        "2022-07-15".as_ref(),
+    ]);
+    assert_eq!(run.code, 0, "a change is named (this test needs the network): {}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains(
+            "The analysis changes with the upload of setuptools_scm-7.0.1.tar.gz at 2022-06-21T20:07:12.673503Z:\n  bump: setuptools-scm 6.4.2 → 7.0.1"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("warning:"), "the good moment has no error: {}", run.stdout);
+}

@@ -176,3 +176,60 @@ fn current_signatures_depend_on_the_day_they_are_judged() {
     let (code, _) = json_report(&shared_fixture("securedrop-head"), "2027-05-24T00:00:00Z");
     assert_eq!(code, 1, "after 2027-05-23 Kunal's renewed key has expired too");
 }
+
+/// The build-dependency analysis of the issue: SecureDrop's Pythons, and
+/// the index cache the gate-wheels tests share (under the target directory).
+fn build_deps_config() -> tempfile::NamedTempFile {
+    let config = tempfile::NamedTempFile::new().unwrap();
+    let cache = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("pypi-cache");
+    std::fs::write(
+        config.path(),
+        format!(
+            "[gates.wheels.build-deps]\ntarget-pythons = [\"3.7\", \"3.9\"]\ncache-dir = {:?}\nhook-timeout = \"10m\"\n",
+            cache.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    config
+}
+
+/// As of 2022-07-05, SecureDrop's own pip (21.3.1) building from source
+/// walks into one cycle, on Python 3.7 only; against https://pypi.org/simple/
+/// (the test needs the network and the pyenv Pythons 3.7 and 3.9).
+#[test]
+fn build_deps_as_of_2022_07_05_find_the_setuptools_scm_cycle_on_37_only() {
+    let repo = shared_fixture("securedrop-2022-07");
+    let config = build_deps_config();
+    let run = release_check([
+        "--repo".as_ref(),
+        repo.as_os_str(),
+        "--config".as_ref(),
+        config.path().as_os_str(),
+        "--format".as_ref(),
+        "json".as_ref(),
+        "--as-of".as_ref(),
+        "2022-07-05".as_ref(),
+        "--gate".as_ref(),
+        "wheels".as_ref(),
+    ]);
+    let report: Value =
+        serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}{}", run.stdout, run.stderr));
+    let index = items(&report, "index");
+    assert!(
+        index.is_empty(),
+        "https://pypi.org/simple/ did not answer (this test needs the network): {index:#?}"
+    );
+    assert_eq!(run.code, 1, "NO-GO: the cycle blocks");
+    let cycles = items(&report, "build-cycle");
+    assert_eq!(cycles.len(), 1, "one cycle, and no other: {cycles:#?}");
+    assert_eq!(cycles[0]["id"], "wheels/build-cycle/importlib-metadata→setuptools-scm");
+    assert_eq!(cycles[0]["status"], "fail");
+    let reason = cycles[0]["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with(
+            "build-time cycle on 3.7 (not on 3.9): importlib-metadata 4.12.0 → setuptools-scm 7.0."
+        ) && reason.contains("python_version < '3.8'"),
+        "{reason}"
+    );
+    assert!(items(&report, "build-metadata").is_empty(), "{:#?}", items(&report, "build-metadata"));
+}

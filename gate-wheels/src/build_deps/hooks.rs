@@ -627,6 +627,30 @@ mod tests {
     }
 
     #[test]
+    fn backend_path_is_read_as_pip_reads_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let read = |value: &str| {
+            std::fs::write(
+                dir.path().join("pyproject.toml"),
+                format!("[build-system]\nrequires = []\nbuild-backend = \"flit_core.build_thyself\"\nbackend-path = {value}\n"),
+            )
+            .unwrap();
+            backend_of("flit_core-2.3.0.tar.gz", dir.path())
+        };
+        // flit_core 2.3.0 writes a string; pip iterates it.
+        assert_eq!(read("\".\"").unwrap(), ("flit_core.build_thyself".to_owned(), "[\".\"]".to_owned()));
+        assert_eq!(read("[\".\", \"tools\"]").unwrap().1, "[\".\",\"tools\"]");
+        let error = read("\"/x\"").unwrap_err();
+        assert!(error.contains("found `/`"), "{error}");
+        assert!(read("3").unwrap_err().contains("expected backend-path to be a list"));
+        std::fs::remove_file(dir.path().join("pyproject.toml")).unwrap();
+        assert_eq!(
+            backend_of("a-1.tar.gz", dir.path()).unwrap(),
+            (DEFAULT_BACKEND.to_owned(), "[]".to_owned())
+        );
+    }
+
+    #[test]
     fn an_archive_larger_than_the_limit_is_refused() {
         let root = tempfile::tempdir().unwrap();
         let mut unpacker = Unpacker::new("a-1.tar.gz", root.path()).unwrap();

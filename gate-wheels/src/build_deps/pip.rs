@@ -152,7 +152,7 @@ impl Pip {
 }
 
 /// The backend pip assumes when `[build-system]` names none.
-pub const DEFAULT_BACKEND: &str = "setuptools.build_meta:__legacy__";
+pub use super::hooks::DEFAULT_BACKEND;
 
 /// Whether `backend` is setuptools' (`setuptools.build_meta` or its
 /// `__legacy__`).
