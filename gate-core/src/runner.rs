@@ -166,6 +166,12 @@ const THREAD_PREFIX: &str = "gate:";
 /// nothing at all.
 pub const NOTHING_CHECKED: &str = "nothing-checked";
 
+/// The check of the error item a gate gets for each check it reported but
+/// does not declare in [`Gate::checks`]: a check that `--explain`,
+/// `--list-gates`, the docs and `[severity]` do not know is a bug of the
+/// gate, and a report holding it is not trusted.
+pub const UNDECLARED_CHECK: &str = "undeclared-check";
+
 /// Installs a panic hook that keeps panics of gate threads off stderr and
 /// records their message and location for the report. Other threads keep
 /// the previous hook. Call once, early, from a binary.
@@ -321,6 +327,7 @@ fn gate_report(
             } else {
                 GateRunStatus::Completed
             };
+            flag_undeclared_checks(gate, &mut outcome);
             (run, outcome, took)
         }
         Some((Ended::Panicked(message), took)) => {
@@ -373,6 +380,24 @@ fn gate_report(
         items,
     };
     (report, outcome.judged)
+}
+
+/// Adds an [`UNDECLARED_CHECK`] error item for each check of `outcome`'s
+/// items that `gate` does not declare. The items themselves stay.
+fn flag_undeclared_checks(gate: &dyn Gate, outcome: &mut GateOutcome) {
+    let declared: BTreeSet<&str> = gate.checks().iter().map(|check| check.id).collect();
+    let undeclared: BTreeSet<String> = outcome
+        .items
+        .iter()
+        .filter(|item| item.check != NOTHING_CHECKED && !declared.contains(item.check.as_str()))
+        .map(|item| item.check.clone())
+        .collect();
+    for check in undeclared {
+        let reason = format!(
+            "the gate reported items of the check `{check}`, which it does not declare (`release-check --list-gates`): they cannot be explained, configured or trusted, so this is a bug of the gate"
+        );
+        outcome.push(Item::error(UNDECLARED_CHECK, check, reason));
+    }
 }
 
 /// Formats a duration the way the config accepts it (`90s`, `10m`).

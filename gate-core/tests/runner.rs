@@ -353,3 +353,30 @@ fn the_commit_a_gate_judged_heads_the_report() {
         "an odd address is not linked: {markdown}"
     );
 }
+
+#[test]
+fn a_check_the_gate_does_not_declare_blocks_and_names_it() {
+    let report = run(
+        &[gate("a", |_| {
+            items(vec![
+                Item::pass("thing", "x", "ok"),
+                Item::pass("stray", "y", "ok"),
+                Item::pass("stray", "z", "ok"),
+            ])
+        })],
+        &RunOptions::default(),
+    );
+    assert_eq!(report.verdict, Verdict::NoGo);
+    let ids: Vec<&str> = report.gates[0].items.iter().map(|i| i.id.as_str()).collect();
+    assert_eq!(ids, ["a/thing/x", "a/stray/y", "a/stray/z", "a/undeclared-check/stray"]);
+    let flagged = &report.gates[0].items[3];
+    assert_eq!(flagged.status, Status::Error);
+    assert!(flagged.reason.contains("`stray`, which it does not declare"), "{}", flagged.reason);
+    // A waiver cannot hide the bug: errors block whatever waives them.
+    let waived = RunOptions {
+        waivers: vec![waiver("a/undeclared-check/stray", "2026-12-31")],
+        ..RunOptions::default()
+    };
+    let report = run(&[gate("a", |_| items(vec![Item::pass("stray", "y", "ok")]))], &waived);
+    assert_eq!(report.verdict, Verdict::NoGo, "{:?}", report.gates[0].items);
+}

@@ -63,6 +63,11 @@ const RUNNER_CHECKS: &[(&str, &str, &str)] = &[
         "Find what the gate was working on (the message says), or raise its timeout under [run.timeouts].",
     ),
     ("panic", "The gate ran to its end without panicking.", "Report the panic message as a bug of the gate."),
+    (
+        crate::runner::UNDECLARED_CHECK,
+        "Every check a gate reports is one it declares.",
+        "Report the message as a bug of the gate: the check it names is missing from the gate's catalogue.",
+    ),
 ];
 
 /// Renders `report` as a SARIF 2.1.0 log (pretty-printed, with a trailing
