@@ -254,6 +254,7 @@ impl Gate for WheelsGate {
                 return outcome;
             }
         };
+        ctx.working_on("looking for sums files and wheel directories");
         let (sets, note) = self.sets(&ctx.repo);
         outcome.note(note);
         if self.config.set.is_empty() {
@@ -277,6 +278,7 @@ impl Gate for WheelsGate {
         for (index, set) in sets.iter().enumerate() {
             let dir = set.pubkeys_dir();
             if ctx.wants(&set.sums) && !keyrings.contains_key(dir) {
+                ctx.working_on(format!("reading the public keys in {dir}/"));
                 let (keys, problems) = keyring(&repo, ctx, dir);
                 if first_user.get(dir) == Some(&index) {
                     outcome.items.extend(problems);
@@ -290,19 +292,25 @@ impl Gate for WheelsGate {
         }
         // Each wheel's rebuild belongs to the wheel's unit.
         if let Some(config) = &self.config.rebuild {
+            ctx.working_on("preparing to rebuild the listed wheels from source");
             outcome.items.extend(rebuild::run(ctx, config, &checked_sets));
         }
         // The build-dependency analysis belongs to the unit of the first set,
         // or to a whole run when there is no set.
         let analyses = sets.first().map_or(ctx.units.is_none(), |first| ctx.wants(&first.sums));
         if let (Some(config), true) = (&self.config.build_deps, analyses) {
+            ctx.working_on(format!(
+                "analysing the build dependencies of {} and {}",
+                config.requirements, config.build_requirements
+            ));
             build_deps::run(ctx, config, &mut outcome);
         }
         if !sets.iter().any(|set| ctx.wants(&set.sums)) {
             return outcome;
         }
         let configured = !self.config.set.is_empty();
-        let associations = pins::associate(&repo, &checked_sets, configured);
+        let reading = |path: &str| ctx.working_on(format!("reading {path}"));
+        let associations = pins::associate(&repo, &checked_sets, configured, &reading);
         let mut files_by_set: BTreeMap<usize, Vec<&pins::Association>> = BTreeMap::new();
         for association in &associations {
             let sums = &checked_sets[association.set].0.sums;
@@ -316,6 +324,8 @@ impl Gate for WheelsGate {
         }
         for (set_index, files) in files_by_set {
             let (set, entries) = &checked_sets[set_index];
+            let paths: Vec<&str> = files.iter().map(|file| file.path.as_str()).collect();
+            ctx.working_on(format!("checking the pins of {} against {}", paths.join(", "), set.sums));
             outcome.items.extend(pins::check(&files, set, entries));
         }
         outcome
@@ -505,6 +515,7 @@ impl WheelsGate {
             let item = Item::error("sums-file", &sums_name, format!("[[gates.wheels.set]] {key}: {e}"));
             return (if whole { vec![item] } else { vec![] }, vec![]);
         }
+        ctx.working_on(format!("reading {sums_name}"));
         let bytes = match repo.read(&set.sums, self.config.max_sums_bytes) {
             Ok(bytes) => bytes,
             Err(_) if !whole && !some_wheel() => return (vec![], vec![]),
@@ -524,6 +535,7 @@ impl WheelsGate {
         let parsed = sums::parse(&bytes);
         let mut items = Vec::new();
         if whole {
+            ctx.working_on(format!("verifying {}", set.signature_path()));
             items.push(check_signature(repo, ctx, set, &bytes, keys));
         }
         let mut first_by_name: BTreeMap<&str, &sums::Entry> = BTreeMap::new();
@@ -552,6 +564,7 @@ impl WheelsGate {
             }));
             items.extend(duplicates);
             items.extend(order_item(&parsed.entries, &sums_name));
+            ctx.working_on(format!("listing {}/", set.wheels));
             items.extend(unlisted_items(repo, set, &first_by_name));
         }
 
@@ -576,7 +589,10 @@ impl WheelsGate {
         let checked: Vec<Item> = pool.install(|| {
             entries
                 .par_iter()
-                .map(|entry| check_wheel(&wheels_dir, set, &sums_name, entry, &cancelled))
+                .map(|entry| {
+                    ctx.working_on(format!("checking the hash of {}", wheel_subject(set, &entry.name)));
+                    check_wheel(&wheels_dir, set, &sums_name, entry, &cancelled)
+                })
                 .collect()
         });
         items.extend(checked);

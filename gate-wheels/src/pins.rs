@@ -12,8 +12,9 @@ use crate::sums::Entry;
 /// Requirements file names looked for at the root and beside each sums file.
 const NAMES: [&str; 2] = ["requirements.txt", "build-requirements.txt"];
 
-/// Largest requirements file read.
-const MAX_BYTES: u64 = 4 * 1024 * 1024;
+/// Largest requirements file read: room for a file pinning, with several
+/// hashes each, every wheel of a sums file of the default `max-sums-bytes`.
+const MAX_BYTES: u64 = 64 * 1024 * 1024;
 
 /// A requirements file, read and parsed once, and the set it is checked against.
 pub struct Association {
@@ -34,8 +35,18 @@ pub struct Association {
 /// 2022 keeps `build-requirements.txt` beside `sha256sums.txt` but pins the
 /// wheels of `bootstrap-sha256sums.txt`), or, sharing none or unreadable,
 /// the set in its own directory, so that its problems are reported there.
-pub fn associate(repo: &Repo, sets: &[(&WheelSet, Vec<Entry>)], configured: bool) -> Vec<Association> {
-    let load = |path: &str| read(repo, path).map(|text| requirements::parse(&text));
+/// `reading` is told each file's path before it is read. Each file is read
+/// once and its hashes looked up in one index of all the sets' entries.
+pub fn associate(
+    repo: &Repo,
+    sets: &[(&WheelSet, Vec<Entry>)],
+    configured: bool,
+    reading: &dyn Fn(&str),
+) -> Vec<Association> {
+    let load = |path: &str| {
+        reading(path);
+        read(repo, path).map(|text| requirements::parse(&text))
+    };
     if configured {
         return sets
             .iter()
@@ -88,16 +99,16 @@ pub fn associate(repo: &Repo, sets: &[(&WheelSet, Vec<Entry>)], configured: bool
                 return Association { path, set: own, why: None, file };
             };
             let pinned: HashSet<&str> = parsed.requirements.iter().flat_map(|r| r.sha256_hashes()).collect();
-            let mut shared = vec![0usize; sets.len()];
+            // Only the sets sharing a hash are counted: a file costs its
+            // own size, not the number of sets.
+            let mut shared: HashMap<usize, usize> = HashMap::new();
             for counts in pinned.iter().filter_map(|hash| sets_of_hash.get(hash)) {
                 for (&set, &count) in counts {
-                    shared[set] += count;
+                    *shared.entry(set).or_default() += count;
                 }
             }
             let (best, count) = shared
-                .iter()
-                .copied()
-                .enumerate()
+                .into_iter()
                 .max_by_key(|&(i, count)| (count, std::cmp::Reverse(i)))
                 .unwrap_or((own, 0));
             let (set, why) = if count > 0 {
@@ -130,38 +141,19 @@ fn read(repo: &Repo, path: &str) -> Result<String, Box<Item>> {
     }
 }
 
-/// The pin items of the requirements files checked against one set. A
-/// wheel is `unpinned-wheel` only when none of the files pins it: build
-/// tools and the application usually sit in different files.
+/// The pin items of the requirements files checked against one set, its
+/// entries indexed once for all of them. A wheel is `unpinned-wheel` only
+/// when none of the files pins it: build tools and the application usually
+/// sit in different files. A file that could not be read is its item.
 pub fn check(files: &[&Association], set: &WheelSet, entries: &[Entry]) -> Vec<Item> {
     let mut items = Vec::new();
-    let mut unpinned: Option<Vec<Item>> = None;
+    let mut parsed = Vec::new();
     for association in files {
-        let parsed = match &association.file {
-            Ok(parsed) => parsed,
-            Err(item) => {
-                items.push(item.as_ref().clone());
-                continue;
-            }
-        };
-        let (here, pins): (Vec<Item>, Vec<Item>) =
-            requirements::check(&association.path, parsed, entries, &set.wheels, &set.sums, true)
-                .into_iter()
-                .partition(|i| i.check == "unpinned-wheel");
-        items.extend(pins);
-        unpinned = Some(match unpinned {
-            None => here,
-            Some(before) => {
-                let unpinned_here: HashSet<&str> = here.iter().map(wheel_of).collect();
-                before.into_iter().filter(|b| unpinned_here.contains(wheel_of(b))).collect()
-            }
-        });
+        match &association.file {
+            Ok(file) => parsed.push((association.path.as_str(), file)),
+            Err(item) => items.push(item.as_ref().clone()),
+        }
     }
-    items.extend(unpinned.unwrap_or_default());
+    items.extend(requirements::check_files(&parsed, entries, &set.wheels, &set.sums, true));
     items
-}
-
-/// The wheel file name an `unpinned-wheel` item is about.
-fn wheel_of(item: &Item) -> &str {
-    item.subject.rsplit('/').next().unwrap_or_default()
 }

@@ -428,6 +428,30 @@ fn the_largest_limit_in_code_does_not_overflow() {
     assert!(passed_hash(&items(&report), &format!("localwheels/{NAME}")), "{:#?}", items(&report));
 }
 
+// ---------------------------------------------------------------------------
+// Timeouts.
+
+/// A gate stopped by its timeout says what it was doing: here hashing a
+/// 64 GiB wheel (a sparse file, no disk used), which takes far longer than
+/// the 300 ms allowed.
+#[test]
+fn a_timed_out_wheels_gate_names_the_wheel_it_was_hashing() {
+    let repo = repo();
+    let big = "big-1.0-py3-none-any.whl";
+    std::fs::File::create(repo.path().join("localwheels").join(big)).unwrap().set_len(64 << 30).unwrap();
+    let sums = format!("{}  {NAME}\n{}  {big}\n", sha256(WHEEL), "0".repeat(64));
+    write(repo.path(), "sha256sums.txt", sums.as_bytes());
+    let gate: Arc<dyn Gate> = Arc::new(WheelsGate::new(Config::default()));
+    let options = RunOptions { default_timeout: Duration::from_millis(300), ..RunOptions::default() };
+    let mut ctx = Context::new(repo.path());
+    ctx.jobs = 1;
+    let report = runner::run(&[gate], &ctx, &options, "repo".into());
+    assert_eq!(report.gates[0].run, gate_core::GateRunStatus::TimedOut, "{:#?}", items(&report));
+    assert_eq!(report.verdict, Verdict::NoGo);
+    let reason = &report.gates[0].items[0].reason;
+    assert!(reason.contains(&format!("working on: checking the hash of localwheels/{big}")), "{reason}");
+}
+
 proptest! {
     /// Whatever path is written, reading the configuration never panics,
     /// and a path it accepts is relative and has no `..`.

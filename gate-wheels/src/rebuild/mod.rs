@@ -263,6 +263,7 @@ fn rebuild(ctx: &Context, config: &Config, shared: &Shared, progress: &Progress,
                 None => {
                     let python = format!("{} {}", python.implementation, python.version);
                     let _building = progress.building(&subject, &python);
+                    ctx.working_on(format!("rebuilding {subject}"));
                     let deadline = started + config.timeout.0;
                     build_job(ctx, config, shared, job, &plan, deadline)
                 }
