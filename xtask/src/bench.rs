@@ -1,4 +1,4 @@
-//! `cargo xtask bench [hash] [wheel-diff] [rebuild] [build-deps] [--rounds N]`: release-check side
+//! `cargo xtask bench [hash] [wheel-diff] [rebuild] [build-deps] [scale] [--rounds N]`: release-check side
 //! by side with the tools a user would otherwise run, on the same data, in
 //! one run. See `docs/benchmarks.md`.
 //!
@@ -13,6 +13,10 @@
 //!   pinned packages on a local index, cold and warm, against pip
 //!   resolving them from source. Three rounds unless `--rounds` says
 //!   otherwise.
+//! - `scale` ([`scale`]): the wheels gate on sums files of 10,000 and
+//!   100,000 entries with a requirements file pinning each, how its time
+//!   grows, and against `sha256sum -c` on the same files. Three rounds
+//!   unless `--rounds` says otherwise.
 //!
 //! The hashing data (64 pseudo-random files, 1 GiB in all, and their
 //! `sha256sums.txt` written by `sha256sum`) is generated once under
@@ -34,6 +38,7 @@ use xshell::{Shell, cmd};
 
 mod build_deps;
 mod rebuild;
+mod scale;
 mod wheel_diff;
 
 const FILES: usize = 64;
@@ -62,9 +67,9 @@ pub fn main(args: Vec<String>) -> Result<()> {
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--rounds" => given_rounds = Some(args.next().context("--rounds needs a number")?.parse()?),
-            "hash" | "wheel-diff" | "rebuild" | "build-deps" => benches.push(arg),
+            "hash" | "wheel-diff" | "rebuild" | "build-deps" | "scale" => benches.push(arg),
             other => bail!(
-                "unknown benchmark `{other}`; usage: cargo xtask bench [hash] [wheel-diff] [rebuild] [build-deps] [--rounds N]"
+                "unknown benchmark `{other}`; usage: cargo xtask bench [hash] [wheel-diff] [rebuild] [build-deps] [scale] [--rounds N]"
             ),
         }
     }
@@ -83,6 +88,9 @@ pub fn main(args: Vec<String>) -> Result<()> {
     }
     if wanted("build-deps") {
         build_deps::run(&sh, given_rounds.unwrap_or(3))?;
+    }
+    if wanted("scale") {
+        scale::run(&sh, given_rounds.unwrap_or(3))?;
     }
     Ok(())
 }
