@@ -169,6 +169,20 @@ pub struct Partial {
 /// Why a partial report could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
+    /// Could not be read at all: an I/O error, too large, not UTF-8.
+    #[error("{file}: {message}")]
+    Io {
+        /// The file.
+        file: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// JSON, but not a release-check report: no `schema_version`.
+    #[error("{file}: not a release-check report (JSON without a `schema_version`)")]
+    NotAReport {
+        /// The file.
+        file: String,
+    },
     /// Not JSON, or not a report.
     #[error("{file}:{line}:{column}: {message}")]
     Syntax {
@@ -201,6 +215,50 @@ pub enum ReadError {
     },
 }
 
+impl ReadError {
+    /// The file that could not be read.
+    pub fn file(&self) -> &str {
+        match self {
+            Self::Io { file, .. }
+            | Self::NotAReport { file }
+            | Self::Syntax { file, .. }
+            | Self::Version { file, .. }
+            | Self::NotPartial { file } => file,
+        }
+    }
+
+    /// Whether the file was surely not a shard's partial report: JSON that is
+    /// not a release-check report, or a whole report. Anything else (unreadable,
+    /// malformed, another schema version) may have been one.
+    pub fn surely_not_a_partial(&self) -> bool {
+        matches!(self, Self::NotAReport { .. } | Self::NotPartial { .. })
+    }
+
+    /// The item of the `aggregate` pseudo-gate that names the file: a
+    /// warning when the file is surely not a partial report, else an error,
+    /// since it may have been a shard's report that is now not counted.
+    fn item(&self) -> Item {
+        let file = self.file();
+        let item = if self.surely_not_a_partial() {
+            Item::warn("not-a-partial", file, format!("{self}; ignored"))
+        } else {
+            Item::error(
+                "unreadable",
+                file,
+                format!("{self}; not counted: if it was a shard's partial report, that shard is missing"),
+            )
+        };
+        match self {
+            Self::Syntax { line, column, .. } => item.at(Location::at(
+                file,
+                u32::try_from(*line).unwrap_or(u32::MAX),
+                u32::try_from(*column).unwrap_or(u32::MAX),
+            )),
+            _ => item.at(Location::file(file)),
+        }
+    }
+}
+
 /// Reads the partial report `text`, read from `file`.
 pub fn read_partial(file: &str, text: &str) -> Result<Partial, ReadError> {
     let syntax = |e: serde_json::Error| ReadError::Syntax {
@@ -212,6 +270,10 @@ pub fn read_partial(file: &str, text: &str) -> Result<Partial, ReadError> {
     #[derive(Deserialize)]
     struct Versioned {
         schema_version: u64,
+    }
+    let value: serde_json::Value = serde_json::from_str(text).map_err(syntax)?;
+    if value.get("schema_version").is_none() {
+        return Err(ReadError::NotAReport { file: file.to_owned() });
     }
     let versioned: Versioned = serde_json::from_str(text).map_err(syntax)?;
     if versioned.schema_version != u64::from(REPORT_SCHEMA_VERSION) {
@@ -230,12 +292,17 @@ pub fn read_partial(file: &str, text: &str) -> Result<Partial, ReadError> {
 /// version, configuration or plan is refused (`aggregate/shard-foreign`),
 /// a second partial of a shard is refused (`aggregate/shard-duplicate`), and
 /// a planned shard with no accepted partial is `aggregate/shard-missing`.
-/// All are errors, so the verdict is NO-GO. The gates' items are merged per
+/// All are errors, so the verdict is NO-GO. Each file in `unread` is named
+/// too: `aggregate/unreadable` (an error) when it may have been a shard's
+/// report, `aggregate/not-a-partial` (a warning) when it surely was not one;
+/// either way every planned shard still needs an accepted partial for GO.
+/// The gates' items are merged per
 /// gate in plan order; waivers are applied here, once, to every item, judged
 /// at `today`.
 pub fn aggregate(
     plan: &Plan,
     partials: Vec<Partial>,
+    unread: &[ReadError],
     waivers: &[Waiver],
     today: jiff::civil::Date,
     repository: String,
@@ -248,10 +315,14 @@ pub fn aggregate(
             "the commit is unknown (no GITHUB_SHA and the repository is not a git work tree root): shards of another commit are only told apart by their plan",
         ));
     }
+    problems.extend(unread.iter().map(ReadError::item));
+    let suspects: Vec<&str> =
+        unread.iter().filter(|e| !e.surely_not_a_partial()).map(ReadError::file).collect();
     let mut accepted: BTreeMap<String, Partial> = BTreeMap::new();
+    let mut regroupings = BTreeMap::new();
     for partial in partials {
         let shard = &partial.shard;
-        if let Some(mismatch) = foreign(plan, &partial) {
+        if let Some(mismatch) = foreign(plan, &partial, &mut regroupings) {
             problems.push(
                 Item::error(
                     "shard-foreign",
@@ -285,11 +356,15 @@ pub fn aggregate(
                 0 => format!("the whole {} gate", planned.gate),
                 n => format!("{n} unit{} of the {} gate", crate::model::plural(n), planned.gate),
             };
+            let unread = match suspects.as_slice() {
+                [] => String::new(),
+                files => format!(" (or it is one of the files that could not be read: {})", files.join(", ")),
+            };
             problems.push(Item::error(
                 "shard-missing",
                 &planned.id,
                 format!(
-                    "no partial report of shard `{}` ({what}): its job failed or was cancelled, or its report was not collected",
+                    "no partial report of shard `{}` ({what}): its job failed or was cancelled, or its report was not collected{unread}",
                     planned.id
                 ),
             ));
@@ -347,7 +422,13 @@ pub fn aggregate(
 }
 
 /// What is foreign about a partial, if anything.
-fn foreign(plan: &Plan, partial: &Partial) -> Option<String> {
+///
+/// `regroupings` remembers, per plan digest, what [`regrouped`] found.
+fn foreign(
+    plan: &Plan,
+    partial: &Partial,
+    regroupings: &mut BTreeMap<String, Option<usize>>,
+) -> Option<String> {
     let shard = &partial.shard;
     let tool = &partial.report.tool_version;
     let gates: BTreeSet<&str> = partial.report.gates.iter().map(|g| g.name.as_str()).collect();
@@ -357,6 +438,14 @@ fn foreign(plan: &Plan, partial: &Partial) -> Option<String> {
         format!("from another release-check ({tool}, expected {})", env!("CARGO_PKG_VERSION"))
     } else if shard.config != plan.config {
         format!("from another configuration ({}, expected {})", shard.config, plan.config)
+    } else if let Some(per) =
+        *regroupings.entry(shard.plan.clone()).or_insert_with(|| regrouped(plan, &shard.plan))
+    {
+        format!(
+            "from another plan, made with another --max-per-shard: it groups {per} unit{} per shard, this plan {} (give plan, run --shard and aggregate the same --max-per-shard, or set RELEASE_CHECK_MAX_PER_SHARD once for all three)",
+            crate::model::plural(per),
+            plan.units_per_shard
+        )
     } else if plan.shard(&shard.id).is_none() {
         format!("from another plan (this plan has no such shard; it has {})", ids(plan))
     } else if shard.plan != plan.digest {
@@ -366,6 +455,27 @@ fn foreign(plan: &Plan, partial: &Partial) -> Option<String> {
     } else {
         return None;
     })
+}
+
+/// The units per shard of the plan of digest `digest` when it differs from
+/// `plan` only by its grouping, as with another `--max-per-shard`.
+fn regrouped(plan: &Plan, digest: &str) -> Option<usize> {
+    if digest == plan.digest {
+        return None;
+    }
+    let mut gates: Vec<(&str, Vec<String>)> = Vec::new();
+    for shard in &plan.shards {
+        match gates.last_mut() {
+            Some((gate, units)) if *gate == shard.gate => units.extend(shard.units.iter().cloned()),
+            _ => gates.push((&shard.gate, shard.units.clone())),
+        }
+    }
+    let largest = gates.iter().map(|(_, units)| units.len()).max().unwrap_or(0);
+    (1..=largest.max(1))
+        .filter(|per| *per != plan.units_per_shard)
+        .map(|per| Plan::new(&gates, per, &plan.commit, &plan.config))
+        .find(|other| other.digest == digest)
+        .map(|other| other.units_per_shard)
 }
 
 fn ids(plan: &Plan) -> String {

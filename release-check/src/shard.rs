@@ -116,8 +116,24 @@ pub fn run(args: &RunArgs, repo: &Path, loaded: &Loaded) -> anyhow::Result<u8> {
     let (plan, _) = make_plan(repo, loaded, &args.sharding)?;
     let Some(planned) = plan.shard(id) else {
         let ids: Vec<&str> = plan.shards.iter().map(|s| s.id.as_str()).collect();
+        // `wheels-7` where the plan has wheels-1..3: grouped by another plan.
+        let regrouped = plan.shards.iter().any(|s| {
+            !s.units.is_empty()
+                && id
+                    .strip_prefix(s.gate.as_str())
+                    .and_then(|n| n.strip_prefix('-'))
+                    .is_some_and(|n| n.parse::<usize>().is_ok())
+        });
+        let cause = if regrouped {
+            format!(
+                "; the plan that named it was probably made with another --max-per-shard than this job's {}: give plan, run --shard and aggregate the same one (or set RELEASE_CHECK_MAX_PER_SHARD once for all three)",
+                args.sharding.max_per_shard
+            )
+        } else {
+            String::new()
+        };
         bail!(
-            "--shard {id}: the plan of this checkout (with --max-per-shard {}) has no such shard, expected one of: {}",
+            "--shard {id}: the plan of this checkout (with --max-per-shard {}) has no such shard, expected one of: {}{cause}",
             args.sharding.max_per_shard,
             ids.join(", ")
         );
@@ -148,17 +164,24 @@ pub fn aggregate(args: &AggregateArgs, repo: &Path, loaded: &Loaded) -> anyhow::
             files.push(input.clone());
         }
     }
+    // A file that cannot be read as a partial report is named in the report
+    // and the others are still merged; its shard, if it was one, is missing.
     let mut partials = Vec::with_capacity(files.len());
+    let mut unread = Vec::new();
     for file in &files {
-        let text = read_partial_text(file)?;
-        partials.push(shard::read_partial(&file.display().to_string(), &text)?);
+        let name = file.display().to_string();
+        match read_partial_text(file).and_then(|text| shard::read_partial(&name, &text)) {
+            Ok(partial) => partials.push(partial),
+            Err(error) => unread.push(error),
+        }
     }
     let mut ctx = Context::new(repo);
     if let Some(when) = args.as_of {
         ctx.now = when;
     }
     let waivers = loaded.config.run_options().waivers;
-    let mut report = shard::aggregate(&plan, partials, &waivers, ctx.today(), repo.display().to_string());
+    let mut report =
+        shard::aggregate(&plan, partials, &unread, &waivers, ctx.today(), repo.display().to_string());
     report.config = loaded.source.to_string();
     report.as_of = ctx.now.to_string();
     let turned_off = registry::turned_off(&loaded.config.gates);
@@ -247,15 +270,16 @@ fn json_files(dir: &Path, files: &mut Vec<PathBuf>) -> anyhow::Result<()> {
 }
 
 /// A partial report's text, refusing one larger than [`MAX_PARTIAL_BYTES`].
-fn read_partial_text(file: &Path) -> anyhow::Result<String> {
-    let opened = std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?;
+fn read_partial_text(file: &Path) -> Result<String, shard::ReadError> {
+    let io = |message: String| shard::ReadError::Io { file: file.display().to_string(), message };
+    let opened = std::fs::File::open(file).map_err(|e| io(format!("cannot read it: {e}")))?;
     let mut bytes = Vec::new();
     opened
         .take(MAX_PARTIAL_BYTES + 1)
         .read_to_end(&mut bytes)
-        .with_context(|| format!("cannot read {}", file.display()))?;
+        .map_err(|e| io(format!("cannot read it: {e}")))?;
     if bytes.len() as u64 > MAX_PARTIAL_BYTES {
-        bail!("{}: larger than {MAX_PARTIAL_BYTES} bytes, not a partial report", file.display());
+        return Err(io(format!("larger than {MAX_PARTIAL_BYTES} bytes, not a partial report")));
     }
-    String::from_utf8(bytes).map_err(|e| anyhow::anyhow!("{}: not UTF-8 text: {e}", file.display()))
+    String::from_utf8(bytes).map_err(|e| io(format!("not UTF-8 text: {e}")))
 }

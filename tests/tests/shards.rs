@@ -262,7 +262,10 @@ fn a_shard_of_another_commit_configuration_or_plan_is_no_go() {
         "{reasons:#?}"
     );
     assert!(has("aggregate/shard-foreign/images", "is from another configuration"), "{reasons:#?}");
-    assert!(has("aggregate/shard-foreign/wheels-2", "is from another plan"), "{reasons:#?}");
+    assert!(
+        has("aggregate/shard-foreign/wheels-2", "is from another plan, made with another --max-per-shard"),
+        "{reasons:#?}"
+    );
     for id in ["ci", "images", "wheels-2"] {
         assert!(has(&format!("aggregate/shard-missing/{id}"), "no partial report"), "{reasons:#?}");
     }
@@ -273,35 +276,159 @@ fn a_shard_of_another_commit_configuration_or_plan_is_no_go() {
     );
 }
 
+/// The `aggregate` gate's items as (id, status, reason).
+fn aggregate_items(report: &Value) -> Vec<(String, String, String)> {
+    let gate = &report["gates"][0];
+    assert_eq!(gate["name"], "aggregate", "{report:#}");
+    gate["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            let text = |key: &str| i[key].as_str().unwrap().to_owned();
+            (text("id"), text("status"), text("reason"))
+        })
+        .collect()
+}
+
 #[test]
-fn malformed_or_whole_reports_are_refused_with_their_location() {
+fn a_malformed_file_is_named_with_its_location_and_the_verdict_is_no_go() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.json");
-    std::fs::write(&bad, "{\n  \"schema_version\": 3,\n  \"tool_version\": 7\n}\n").unwrap();
+    let version = gate_core::model::REPORT_SCHEMA_VERSION;
+    std::fs::write(&bad, format!("{{\n  \"schema_version\": {version},\n  \"tool_version\": 7\n}}\n"))
+        .unwrap();
     let output = dir.path().join("report.json");
     let run = on(
         &example("release-repo"),
         SHA,
-        &["aggregate", bad.to_str().unwrap(), "--output", output.to_str().unwrap()],
+        &["aggregate", bad.to_str().unwrap(), "--format", "json", "--output", output.to_str().unwrap()],
     );
-    assert_eq!(run.code, 2);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&output).unwrap()).unwrap();
+    assert!(validator().is_valid(&report), "{report:#}");
+    assert_eq!(report["verdict"], "NO-GO");
+    let items = aggregate_items(&report);
+    let unreadable = items.iter().find(|(id, ..)| id.starts_with("aggregate/unreadable/")).unwrap();
+    assert_eq!(unreadable.1, "error");
     assert!(
-        run.stderr.contains(&format!("{}:3:19: invalid type: integer `7`, expected a string", bad.display())),
+        unreadable
+            .2
+            .contains(&format!("{}:3:19: invalid type: integer `7`, expected a string", bad.display())),
+        "{unreadable:?}"
+    );
+    assert!(unreadable.2.contains("that shard is missing"), "{unreadable:?}");
+    let location = &report["gates"][0]["items"][0]["evidence"];
+    assert!(location.to_string().contains("\"line\":3"), "{location}");
+    // Nothing else was read: every planned shard is missing, and each names
+    // the file it may have been.
+    let ids = shard_ids(&plan(&example("release-repo"), &[]));
+    for id in &ids {
+        let missing = items.iter().find(|(i, ..)| *i == format!("aggregate/shard-missing/{id}")).unwrap();
+        assert!(missing.2.contains(&bad.display().to_string()), "{missing:?}");
+    }
+    assert_eq!(items.len(), ids.len() + 1, "{items:#?}");
+}
+
+#[test]
+fn files_that_are_not_partial_reports_are_named_and_the_others_are_merged() {
+    let dir = tempfile::tempdir().unwrap();
+    let ids = run_every_shard(dir.path());
+    let repo = example("release-repo");
+    // The plan job's output and a whole report lie among the shards' reports.
+    let plan_file = dir.path().join("plan.json");
+    let run = on(&repo, SHA, &["plan", "--format", "json", "--output", plan_file.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let whole = dir.path().join("whole.json");
+    let run = on(&repo, SHA, &["--format", "json", "--gate", "ci", "--output", whole.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+
+    let run = aggregate(&[dir.path()]);
+    assert_eq!(run.code, 0, "every shard reported: GO\n{}\n{}", run.stdout, run.stderr);
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert!(validator().is_valid(&report), "{report:#}");
+    let items = aggregate_items(&report);
+    assert_eq!(items.len(), 2, "{items:#?}");
+    let named = |file: &Path, why: &str| {
+        items.iter().any(|(id, status, reason)| {
+            id == &format!("aggregate/not-a-partial/{}", file.display())
+                && status == "warn"
+                && reason.contains(why)
+                && reason.ends_with("; ignored")
+        })
+    };
+    assert!(named(&plan_file, "not a release-check report"), "{items:#?}");
+    assert!(named(&whole, "not a partial report (it has no `shard` block)"), "{items:#?}");
+    // Every shard was merged: the unsharded run's 18 items passed.
+    assert_eq!(report["summary"]["passed"], 18, "{report:#}");
+    assert_eq!(report["summary"]["warnings"], 2, "{report:#}");
+    assert!(ids.len() > 3);
+}
+
+#[test]
+fn a_report_of_another_schema_version_is_no_go_and_its_shard_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    run_every_shard(dir.path());
+    let path = dir.path().join("wheels-3.json");
+    let mut partial: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    partial["schema_version"] = 99.into();
+    std::fs::write(&path, serde_json::to_string(&partial).unwrap()).unwrap();
+    let junk = dir.path().join("truncated.json");
+    std::fs::write(&junk, "{\"gates\": [").unwrap();
+
+    let run = aggregate(&[dir.path()]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    let items = aggregate_items(&report);
+    let has =
+        |id: &str, text: &str| items.iter().any(|(i, s, r)| i == id && s == "error" && r.contains(text));
+    assert!(
+        has(&format!("aggregate/unreadable/{}", path.display()), "report schema version 99"),
+        "{items:#?}"
+    );
+    assert!(has(&format!("aggregate/unreadable/{}", junk.display()), "EOF while parsing"), "{items:#?}");
+    assert!(has("aggregate/shard-missing/wheels-3", &path.display().to_string()), "{items:#?}");
+    assert_eq!(items.len(), 3, "{items:#?}");
+    // The other shards are merged: one wheel is not counted.
+    assert_eq!(report["summary"]["passed"], 17, "{report:#}");
+    assert_eq!(report["verdict"], "NO-GO");
+}
+
+#[test]
+fn another_max_per_shard_is_named_as_the_cause() {
+    let repo = example("release-repo");
+    // `run --shard` of an id that only a finer plan has.
+    let ids = shard_ids(&plan(&repo, &["--max-per-shard", "1"]));
+    let last = ids.iter().rev().find(|id| id.starts_with("wheels-")).unwrap();
+    let run = on(&repo, SHA, &["run", "--shard", last, "--max-per-shard", "3"]);
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert!(
+        run.stderr.contains("probably made with another --max-per-shard than this job's 3"),
         "{}",
         run.stderr
     );
-    assert!(!output.exists(), "nothing is written");
-
-    let whole = dir.path().join("whole.json");
-    let run = on(
-        &example("release-repo"),
-        SHA,
-        &["--format", "json", "--gate", "wheels", "--output", whole.to_str().unwrap()],
-    );
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    let run = on(&example("release-repo"), SHA, &["aggregate", whole.to_str().unwrap()]);
+    let run = on(&repo, SHA, &["run", "--shard", "nonsense", "--max-per-shard", "3"]);
     assert_eq!(run.code, 2);
-    assert!(run.stderr.contains("not a partial report (it has no `shard` block)"), "{}", run.stderr);
+    assert!(!run.stderr.contains("another --max-per-shard"), "{}", run.stderr);
+
+    // `aggregate` with another --max-per-shard than the shards'.
+    let dir = tempfile::tempdir().unwrap();
+    run_every_shard(dir.path());
+    let mut args: Vec<&str> = vec!["aggregate", "--format", "json", "--max-per-shard", "2"];
+    args.push(dir.path().to_str().unwrap());
+    let run = on(&repo, SHA, &args);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    let items = aggregate_items(&report);
+    let foreign: Vec<_> =
+        items.iter().filter(|(id, ..)| id.starts_with("aggregate/shard-foreign/wheels-")).collect();
+    assert!(!foreign.is_empty(), "{items:#?}");
+    for (_, _, reason) in foreign {
+        assert!(
+            reason.contains("made with another --max-per-shard: it groups 1 unit per shard, this plan 2"),
+            "{reason}"
+        );
+    }
 }
 
 #[test]
