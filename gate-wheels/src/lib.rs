@@ -18,7 +18,6 @@ pub mod rebuild;
 pub mod requirements;
 pub mod signature;
 pub mod sums;
-pub mod wheel_diff;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

@@ -21,7 +21,7 @@
 //! the second under every variation of the plan; and one item: `rebuild`
 //! (reproducible, or differs from the committed wheel), `rebuild-unstable`
 //! (the two builds differ: more builds name the variation that changes the
-//! bytes) or `rebuild-failed`, explained by [`crate::wheel_diff`] or by the
+//! bytes) or `rebuild-failed`, explained by [`wheel_diff`] or by the
 //! tail of the build log.
 //!
 //! Jobs run concurrently, `jobs` at a time; one failing never stops the
@@ -443,7 +443,7 @@ fn judge(shared: &Shared, job: &Job, python: &Interpreter, built: &cache::Built,
     let expected = &job.entry.sha256;
     let committed = shared.repo.join(&job.set.wheels).join(&job.entry.name);
     let explain = |a: &Path, b: &Path| -> Vec<Evidence> {
-        match crate::wheel_diff::compare(a, b, &crate::wheel_diff::Limits::default()) {
+        match wheel_diff::compare(a, b, &wheel_diff::Limits::default()) {
             Ok(diff) => {
                 let mut evidence = vec![Evidence::fact("differences", diff.summary())];
                 evidence.extend(diff.to_evidence(DIFFERENCES_SHOWN));

@@ -1,5 +1,5 @@
 //! `cargo xtask bench wheel-diff`: explaining why two wheels differ, with
-//! release-check's `gate_wheels::wheel_diff` and with `diffoscope`, on the
+//! release-check's `wheel_diff` and with `diffoscope`, on the
 //! same generated pair of ~5 MiB wheels, in one run.
 //!
 //! The generator knows every difference it made, so each run of each
@@ -12,9 +12,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context as _, Result, bail, ensure};
-use gate_wheels::wheel_diff::zip::write::SimpleFileOptions;
-use gate_wheels::wheel_diff::zip::{DateTime, ZipWriter};
-use gate_wheels::wheel_diff::{Limits, compare};
+use wheel_diff::zip::write::SimpleFileOptions;
+use wheel_diff::zip::{DateTime, ZipWriter};
+use wheel_diff::{Limits, compare};
 use xshell::{Shell, cmd};
 
 use super::{Contestant, Xorshift, machine, print_load, target_dir, time_rounds, version, workspace};
@@ -56,14 +56,11 @@ pub fn run(sh: &Shell, rounds: usize) -> Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let manifest = workspace().join("Cargo.toml");
     eprintln!(
-        "bench: building the wheel_diff example (cargo build --release -p gate-wheels --example wheel_diff)"
+        "bench: building the wheel_diff example (cargo build --release -p wheel-diff --example wheel_diff)"
     );
-    cmd!(
-        sh,
-        "{cargo} build --release --quiet --manifest-path {manifest} -p gate-wheels --example wheel_diff"
-    )
-    .quiet()
-    .run()?;
+    cmd!(sh, "{cargo} build --release --quiet --manifest-path {manifest} -p wheel-diff --example wheel_diff")
+        .quiet()
+        .run()?;
     let example = target_dir().join("release/examples/wheel_diff");
     let (a, b) = (&pair.a, &pair.b);
     let report = pair.dir.join("diffoscope.txt");

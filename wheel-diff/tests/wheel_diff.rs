@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use gate_core::Evidence;
-use gate_wheels::wheel_diff::{ArchiveError, Difference, Limits, Refusal, WheelDiff, compare};
 use proptest::prelude::*;
+use wheel_diff::{ArchiveError, Difference, Limits, Refusal, WheelDiff, compare};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, DateTime, ZipWriter};
 

@@ -1,7 +1,7 @@
 //! Explains why two wheels differ, one difference a line:
 //!
 //! ```sh
-//! cargo run --release -p gate-wheels --example wheel_diff -- A.whl B.whl
+//! cargo run --release -p wheel-diff --example wheel_diff -- A.whl B.whl
 //! ```
 //!
 //! Exits like `diff`: 0 when the files are identical, 1 when they differ,
@@ -10,7 +10,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use gate_wheels::wheel_diff::{Limits, compare};
+use wheel_diff::{Limits, compare};
 
 fn main() -> ExitCode {
     let args: Vec<PathBuf> = std::env::args_os().skip(1).map(PathBuf::from).collect();
