@@ -1,5 +1,5 @@
 //! File utilities every crate shares: one atomic writer that replaces only
-//! regular files.
+//! regular files, and one bounded reader that opens only regular files.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -99,6 +99,64 @@ pub fn write_atomic(path: &Path, bytes: &[u8], create_dirs: bool) -> Result<(), 
     temporary.persist(path).map(drop).map_err(|e| io(e.error))
 }
 
+/// Why a file could not be read by [`read_bounded`].
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// Nothing is at the path.
+    #[error("{} does not exist", path.display())]
+    Missing {
+        /// The path.
+        path: PathBuf,
+    },
+    /// Something other than a regular file is at the path.
+    #[error("{} is {what}, not a regular file; refusing to open it", path.display())]
+    NotRegular {
+        /// The path.
+        path: PathBuf,
+        /// What is there: "a symbolic link", "a FIFO", ….
+        what: &'static str,
+    },
+    /// The file is larger than the limit.
+    #[error("{} is larger than the {limit}-byte limit for this file", path.display())]
+    TooLarge {
+        /// The path.
+        path: PathBuf,
+        /// The limit, in bytes.
+        limit: u64,
+    },
+    /// An I/O error.
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// What went wrong.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Reads a whole small file, refusing one larger than `limit` bytes and,
+/// before opening anything, one that is not a regular file (a symbolic
+/// link, FIFO, socket, device or directory).
+pub fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
+    use std::io::Read as _;
+    let io = |source: std::io::Error| match source.kind() {
+        std::io::ErrorKind::NotFound => ReadError::Missing { path: path.to_owned() },
+        _ => ReadError::Io { path: path.to_owned(), source },
+    };
+    let metadata = std::fs::symlink_metadata(path).map_err(io)?;
+    if let Some(what) = non_regular_kind(metadata.file_type()) {
+        return Err(ReadError::NotRegular { path: path.to_owned(), what });
+    }
+    let file = std::fs::File::open(path).map_err(io)?;
+    let mut bytes = Vec::new();
+    file.take(limit.saturating_add(1)).read_to_end(&mut bytes).map_err(io)?;
+    if bytes.len() as u64 > limit {
+        return Err(ReadError::TooLarge { path: path.to_owned(), limit });
+    }
+    Ok(bytes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,5 +199,28 @@ mod tests {
         assert!(matches!(write_atomic(&path, b"x", false), Err(WriteError::NoDirectory { .. })));
         write_atomic(&path, b"x", true).unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"x");
+    }
+
+    #[test]
+    fn read_bounded_reads_a_regular_file_within_its_limit_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("f");
+        std::fs::write(&file, b"12345").unwrap();
+        assert_eq!(read_bounded(&file, 5).unwrap(), b"12345");
+        let error = read_bounded(&file, 4).unwrap_err();
+        assert!(matches!(error, ReadError::TooLarge { limit: 4, .. }), "{error:?}");
+        let error = read_bounded(dir.path(), 100).unwrap_err();
+        assert!(matches!(error, ReadError::NotRegular { what: "a directory", .. }), "{error:?}");
+        assert!(matches!(read_bounded(&dir.path().join("none"), 1), Err(ReadError::Missing { .. })));
+        #[cfg(unix)]
+        {
+            let link = dir.path().join("link");
+            std::os::unix::fs::symlink(&file, &link).unwrap();
+            let error = read_bounded(&link, 100).unwrap_err();
+            assert_eq!(
+                error.to_string(),
+                format!("{} is a symbolic link, not a regular file; refusing to open it", link.display())
+            );
+        }
     }
 }

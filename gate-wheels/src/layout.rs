@@ -297,12 +297,9 @@ fn regular(full: &Path, shown: &str) -> Result<std::fs::Metadata, PathError> {
     }
 }
 
-/// Reads the regular file at `full` (its type checked before it is opened:
-/// never a symbolic link, FIFO, socket or device), refusing one larger than
-/// `limit`; `shown` names it in errors.
-pub(crate) fn read_regular(full: &Path, shown: &str, limit: u64) -> Result<Vec<u8>, PathError> {
-    regular(full, shown)?;
-    read_limited(full, shown, limit)
+/// A wheel's subject, `<wheels>/<name>`, which is also its unit.
+pub(crate) fn wheel_subject(set: &WheelSet, name: &str) -> String {
+    format!("{}/{name}", set.wheels)
 }
 
 /// Reads at most `limit` bytes of a file already checked to be regular.

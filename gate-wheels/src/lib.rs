@@ -13,7 +13,6 @@ mod digest;
 mod layout;
 pub mod lfs;
 mod pins;
-mod python;
 pub mod rebuild;
 pub mod requirements;
 pub mod signature;
@@ -23,7 +22,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use gate_core::{CheckInfo, Context, Evidence, Gate, GateOutcome, Item, Location, Severity, Status};
-use layout::Repo;
+use layout::{Repo, wheel_subject};
 use rayon::prelude::*;
 use serde::{Deserialize, Deserializer};
 
@@ -472,11 +471,6 @@ fn uncovered_items(ctx: &Context, repo: &Repo, sets: &[WheelSet]) -> Vec<Item> {
         .collect()
 }
 
-/// A wheel's subject, `<wheels>/<name>`, which is also its unit.
-fn wheel_subject(set: &WheelSet, name: &str) -> String {
-    format!("{}/{name}", set.wheels)
-}
-
 impl WheelsGate {
     /// The configured sets, or the recognised ones, and a note saying which.
     fn sets(&self, repo: &Path) -> (Vec<WheelSet>, String) {
@@ -644,25 +638,6 @@ fn unlisted_items(repo: &Repo, set: &WheelSet, listed: &BTreeMap<&str, &sums::En
             vec![Item::error("missing", &set.wheels, format!("cannot list the wheels directory: {e}")).at(at)]
         }
     }
-}
-
-/// Writes `bytes` to `path` under a temporary name in the same directory,
-/// then renames it: a reader sees the old file or the new one, never half of
-/// one, and a failed write leaves nothing behind.
-fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write as _;
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let mut temporary = tempfile::NamedTempFile::new_in(dir)?;
-    temporary.write_all(bytes)?;
-    temporary.persist(path).map(drop).map_err(|e| e.error)
-}
-
-/// Reads a whole small file, refusing one larger than `limit` and, before
-/// opening anything, one that is not a regular file (a symbolic link, FIFO,
-/// socket or device).
-fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
-    layout::read_regular(path, &path.display().to_string(), limit).map_err(|e| e.to_string())
 }
 
 /// Names of the non-hidden entries of `dir`, sorted.

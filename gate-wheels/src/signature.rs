@@ -17,7 +17,7 @@ use pgp::types::{KeyDetails, Tag};
 
 mod packets;
 
-use packets::read_signatures;
+use packets::{one_line, read_signatures};
 
 /// Largest key or signature file read.
 const MAX_KEY_FILE_BYTES: u64 = 1024 * 1024;
@@ -64,7 +64,8 @@ pub fn load_keys(repo: &Path, dir: &str) -> (Vec<PublicKey>, Vec<Item>) {
 /// The keys of one key file, or why it is refused: a sentence, and rPGP's
 /// own words (kept as evidence) when it said more.
 fn load_key_file(path: &Path) -> Result<Vec<SignedPublicKey>, (String, Option<String>)> {
-    let bytes = super::read_bounded(path, MAX_KEY_FILE_BYTES).map_err(|reason| (reason, None))?;
+    let bytes =
+        gate_core::files::read_bounded(path, MAX_KEY_FILE_BYTES).map_err(|e| (e.to_string(), None))?;
     if SignedSecretKey::from_reader_single(&bytes[..]).is_ok()
         || bytes.windows(27).any(|w| w == b"BEGIN PGP PRIVATE KEY BLOCK")
     {
@@ -496,12 +497,6 @@ fn digest_name(algorithm: Option<pgp::crypto::hash::HashAlgorithm>) -> String {
         .map_or_else(|| "unknown".to_owned(), |a| format!("{a:?}").to_uppercase().replacen("SHA", "SHA-", 1))
 }
 
-/// An rPGP error as one line: some (failed assertions) span several, and an
-/// item's reason is one line.
-fn one_line(error: impl std::fmt::Display) -> String {
-    error.to_string().split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
 fn hex_upper(bytes: &[u8]) -> String {
-    super::hex(bytes).to_ascii_uppercase()
+    crate::digest::hex(bytes).to_ascii_uppercase()
 }

@@ -15,7 +15,7 @@ use std::str::FromStr as _;
 use gate_core::{Evidence, Item, Location, Report, Severity};
 use pep508_rs::pep440_rs::Version;
 
-use crate::read_bounded;
+use gate_core::files::read_bounded;
 
 /// The check of this module.
 pub(crate) const CHECK: &str = "build-closure";
@@ -50,7 +50,7 @@ pub struct Recorded {
 /// what is wrong, located in the file.
 pub fn recorded(path: &Path) -> Result<Recorded, String> {
     let shown = path.display();
-    let bytes = read_bounded(path, MAX_REPORT)?;
+    let bytes = read_bounded(path, MAX_REPORT).map_err(|e| e.to_string())?;
     let report: Report = serde_json::from_slice(&bytes).map_err(|e| {
         format!("{shown}:{}:{}: a release-check JSON report expected: {e}", e.line(), e.column())
     })?;

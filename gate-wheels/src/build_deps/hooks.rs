@@ -9,7 +9,7 @@
 //! requirements into it with pip, and runs [`HOOKS`] once per hook. What the
 //! first hook adds (`setup_requires`, `wheel`) is installed before the second
 //! is asked, as pip does. Every command runs in the rebuild's controlled
-//! environment ([`crate::rebuild::build::Runner`]) under one timeout for the
+//! environment ([`python_build::Runner`]) under one timeout for the
 //! whole ask: a backend that hangs is killed with every process it started.
 //!
 //! Complete answers are cached by the sdist's SHA-256, the interpreter (its
@@ -24,15 +24,17 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use gate_core::CancelToken;
+use gate_core::files::read_bounded;
 use serde::{Deserialize, Serialize};
 use sha2::Digest as _;
 
 use super::archive::{self, MAX_UNPACKED};
-use super::metadata::core_metadata;
+use super::sources::core_metadata;
 use crate::digest::hex;
-use crate::python::{self, Interpreter};
-use crate::rebuild::build::{FIRST, Runner, StepError, fresh_dir, log_tail};
 use crate::rebuild::cache;
+use python_build::interpreter::{self as python, Interpreter};
+use python_build::log::log_tail;
+use python_build::step::{FIRST, Runner, StepError, fresh_dir};
 
 /// The backend PEP 517 prescribes when `[build-system]` names none.
 pub const DEFAULT_BACKEND: &str = "setuptools.build_meta:__legacy__";
@@ -157,7 +159,7 @@ pub fn ask_backend(request: &HookRequest) -> Result<HookAnswer, String> {
     let answer = answer?;
     if answer.run.is_ok() {
         let json = serde_json::to_vec(&answer).map_err(|e| format!("cannot encode the answer: {e}"))?;
-        crate::write_atomic(&entry, &json)
+        gate_core::files::write_atomic(&entry, &json, true)
             .map_err(|e| format!("cannot store the answer in {}: {e}", hooks_dir.display()))?;
     }
     Ok(answer)
@@ -193,7 +195,7 @@ fn pip_source(request: &HookRequest) -> Vec<String> {
 
 /// A cached answer, when there is a readable one.
 fn load(entry: &Path) -> Option<HookAnswer> {
-    let bytes = crate::read_bounded(entry, MAX_TEXT).ok()?;
+    let bytes = read_bounded(entry, MAX_TEXT).ok()?;
     serde_json::from_slice(&bytes).ok()
 }
 
@@ -264,8 +266,7 @@ fn ask(
             ),
             e => failure(&what, e, &log),
         })?;
-        let text =
-            crate::read_bounded(&out, MAX_TEXT).map_err(|e| (false, format!("{what}: its answer: {e}")))?;
+        let text = read_bounded(&out, MAX_TEXT).map_err(|e| (false, format!("{what}: its answer: {e}")))?;
         serde_json::from_slice(&text)
             .map_err(|e| (false, format!("{what}: its answer is not understood: {e}")))
     };
@@ -318,7 +319,7 @@ fn requires_dist(backend: &str, dir: &Path, dist_info: Option<&str>) -> Result<V
         ));
     }
     let path = dir.join(name).join("METADATA");
-    let bytes = crate::read_bounded(&path, MAX_TEXT).map_err(|e| format!("{name}/METADATA: {e}"))?;
+    let bytes = read_bounded(&path, MAX_TEXT).map_err(|e| format!("{name}/METADATA: {e}"))?;
     let text = String::from_utf8(bytes).map_err(|_| format!("{name}/METADATA is not UTF-8"))?;
     Ok(core_metadata(&text).requires_dist)
 }
@@ -379,7 +380,7 @@ fn backend_of(sdist: &str, source: &Path) -> Result<(String, String), String> {
         return Ok((DEFAULT_BACKEND.to_owned(), "[]".to_owned()));
     }
     let file = format!("{sdist}!pyproject.toml");
-    let bytes = crate::read_bounded(&path, MAX_TEXT).map_err(|e| format!("{file}: {e}"))?;
+    let bytes = read_bounded(&path, MAX_TEXT).map_err(|e| format!("{file}: {e}"))?;
     let text = String::from_utf8(bytes).map_err(|_| format!("{file}: not UTF-8"))?;
     let table = text.parse::<toml::Table>().map_err(|e| format!("{file}: invalid TOML: {}", e.message()))?;
     let build_system = table.get("build-system").and_then(toml::Value::as_table);

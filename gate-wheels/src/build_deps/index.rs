@@ -21,8 +21,9 @@ use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
 use ureq::http::{Response, StatusCode};
 
+use crate::digest::hex;
 use crate::requirements::normalise_name;
-use crate::{hex, write_atomic};
+use gate_core::files::write_atomic;
 
 /// The `Accept` header of project page requests: PEP 691 JSON first.
 pub const ACCEPT: &str =
@@ -258,8 +259,10 @@ impl Index {
                         let body = self.read_body(&mut response, self.limits.max_page).map_err(fail)?;
                         let meta =
                             format!("{}\n{}\n", etag.replace('\n', ""), content_type.replace('\n', ""));
-                        write_atomic(&cached.with_extension("body"), &body)
-                            .and_then(|()| write_atomic(&cached.with_extension("meta"), meta.as_bytes()))
+                        write_atomic(&cached.with_extension("body"), &body, true)
+                            .and_then(|()| {
+                                write_atomic(&cached.with_extension("meta"), meta.as_bytes(), true)
+                            })
                             .map_err(|e| fail(Problem::Cache(e.to_string())))?;
                         (content_type, body)
                     }
@@ -298,7 +301,7 @@ impl Index {
         }
         let body =
             checked(self.read_body(&mut response, self.limits.max_file).map_err(fail)?).map_err(fail)?;
-        write_atomic(&cached, &body).map_err(|e| fail(Problem::Cache(e.to_string())))?;
+        write_atomic(&cached, &body, true).map_err(|e| fail(Problem::Cache(e.to_string())))?;
         Ok(body)
     }
 

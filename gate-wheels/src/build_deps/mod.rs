@@ -37,9 +37,9 @@ use pep508_rs::MarkerTree;
 use pep508_rs::pep440_rs::{Version, VersionSpecifiers};
 use serde::{Deserialize, Deserializer};
 
-use crate::read_bounded;
 use crate::requirements::{self, normalise_name};
 use catalog::{Catalog, Release};
+use gate_core::files::read_bounded;
 use index::{Index, Limits};
 use metadata::{Dependency, Source};
 use model::{Python, PythonAnalysis};
@@ -203,7 +203,7 @@ fn read_requirements(ctx: &Context, path: &str, outcome: &mut GateOutcome) -> Op
     let text = match read_bounded(&ctx.repo.join(path), 16 * 1024 * 1024) {
         Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
         Err(reason) => {
-            outcome.push(Item::error("build-metadata", path, reason).at(Location::file(path)));
+            outcome.push(Item::error("build-metadata", path, reason.to_string()).at(Location::file(path)));
             return None;
         }
     };

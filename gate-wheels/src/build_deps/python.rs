@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use pep508_rs::{MarkerEnvironment, MarkerEnvironmentBuilder};
 use serde::{Deserialize, Deserializer};
 
-use crate::python::{self, Interpreter, PythonError};
+use python_build::interpreter::{self as python, Interpreter, PythonError};
 
 /// A target Python: a version (`3.7`, `3.9.18`), or an interpreter, a path
 /// (containing `/`, relative to the repository) or a command name starting

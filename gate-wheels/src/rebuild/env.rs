@@ -23,8 +23,8 @@ use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 
-use super::build::{FIRST, Runner, StepError, fresh_dir, io};
-use crate::python::Interpreter;
+use python_build::Interpreter;
+use python_build::step::{FIRST, Runner, StepError, fresh_dir, io};
 
 /// A prepared, sealed environment in use.
 #[derive(Debug)]
@@ -114,8 +114,8 @@ pub fn prepare(request: &Request) -> Result<BuildEnv, EnvError> {
             .map_err(|e| EnvError { reason: e.to_string(), log: Some(log.clone()) })?;
         seal(&dir).map_err(|e| plain(format!("cannot take the write bits off {}: {e}", dir.display())))?;
         let text = manifest(&dir).map_err(|e| plain(format!("cannot read {}: {e}", dir.display())))?;
-        crate::write_atomic(&manifest_file, text.as_bytes())
-            .map_err(|e| plain(format!("cannot write {}: {e}", manifest_file.display())))?;
+        gate_core::files::write_atomic(&manifest_file, text.as_bytes(), true)
+            .map_err(|e| plain(e.to_string()))?;
     }
     lock.unlock().map_err(locked)?;
     lock.lock_shared().map_err(locked)?;

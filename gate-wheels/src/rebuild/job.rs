@@ -17,11 +17,11 @@ use std::time::{Duration, Instant};
 
 use gate_core::CancelToken;
 
-use super::build::{Step, StepError, fresh_dir, io};
 use super::cache::{self, Built};
 use super::env::{BuildEnv, remove_tree};
-use super::frontend::{self, HOOK, Hooks};
 use super::vary::{Conditions, Plan, Variation};
+use python_build::frontend::{self, HOOK, Hooks};
+use python_build::step::{Step, StepError, fresh_dir, io};
 
 /// Values made once per run, by the first job that needs each, and shared.
 pub struct Memo<K, V>(Mutex<HashMap<K, Arc<OnceLock<V>>>>);
@@ -130,7 +130,8 @@ impl Builder<'_> {
             }
         };
         let name = self.sdist.file_name().unwrap_or_default().to_string_lossy();
-        let backend = frontend::backend_of(&name, &source).map_err(StepError::Unexpected)?;
+        let backend =
+            frontend::backend_of(&name, &source).map_err(|e| StepError::Unexpected(e.to_string()))?;
         let hooks = Hooks {
             python: self.env.python(),
             script,

@@ -28,11 +28,9 @@
 //! others. Results are cached by the hash of everything a build depends on
 //! ([`cache`]), so an unchanged re-run rebuilds nothing.
 
-pub(crate) mod build;
 pub(crate) mod cache;
 mod config;
 pub(crate) mod env;
-mod frontend;
 mod job;
 mod progress;
 mod sdist;
@@ -45,19 +43,24 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
+use gate_core::files::read_bounded;
 use gate_core::{Context, Evidence, Item, Location};
 use rayon::prelude::*;
 
-use crate::python;
+use crate::layout::{WheelSet, wheel_subject};
 use crate::requirements::{self, Requirement};
-use crate::{WheelSet, sums, wheel_subject};
-use build::{Runner, StepError};
+use crate::sums;
 pub(crate) use config::CHECKS;
 pub use config::Config;
 use env::{BuildEnv, EnvError};
 use job::{Builder, Memo};
 use progress::Progress;
-pub use python::Interpreter;
+pub use python_build::Interpreter;
+use python_build::frontend;
+use python_build::interpreter as python;
+use python_build::log::log_tail;
+use python_build::step::fresh_dir;
+use python_build::{Runner, StepError};
 use vary::Plan;
 
 /// Adds several pieces of evidence to an item.
@@ -193,11 +196,11 @@ fn prepare(ctx: &Context, config: &Config) -> Shared {
         .collect();
     let build_requirements = {
         let path = repo.join(&config.build_requirements);
-        crate::read_bounded(&path, 1024 * 1024)
+        read_bounded(&path, 1024 * 1024)
             .map(|bytes| (path, bytes))
             .map_err(|e| format!("build requirements ({}): {e}", config.build_requirements))
     };
-    let requirements = crate::read_bounded(&repo.join(&config.requirements), 16 * 1024 * 1024)
+    let requirements = read_bounded(&repo.join(&config.requirements), 16 * 1024 * 1024)
         .map_err(|e| format!("sdist pins ({}): {e}", config.requirements))
         .map(|bytes| requirements::parse(&String::from_utf8_lossy(&bytes)).requirements);
     let mut source_args = Vec::new();
@@ -362,7 +365,7 @@ fn build_job(
             item = item
                 .with(Evidence::Log {
                     label: format!("last lines of {}", log.display()),
-                    text: build::log_tail(log),
+                    text: log_tail(log),
                 })
                 .with(Evidence::fact("full log", log.display().to_string()));
         }
@@ -408,7 +411,7 @@ fn build_job(
         })
         .map_err(env_failed)?;
     let work = cache_root.join("work").join(&key[..16]);
-    build::fresh_dir(&work).map_err(|e| failed(e.to_string(), None))?;
+    fresh_dir(&work).map_err(|e| failed(e.to_string(), None))?;
     let builder = Builder {
         env: &env,
         plan: &shared.plan,

@@ -15,10 +15,10 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use super::build::{FIRST, Runner, StepError, fresh_dir, io};
 use super::cache::file_sha256;
 use super::env::{BuildEnv, EnvError};
 use crate::requirements::Requirement;
+use python_build::step::{FIRST, Runner, StepError, fresh_dir, io};
 
 /// The pin's SHA-256 hashes, hex.
 pub fn sha256s(pin: &Requirement) -> Vec<String> {

@@ -164,7 +164,7 @@ pub(super) fn read_signatures(bytes: &[u8]) -> Result<Vec<Found>, ReadError> {
 /// A packet parser error as a reason.
 fn classify(error: pgp::errors::Error, at: Origin) -> ReadError {
     use pgp::errors::Error;
-    let detail = super::one_line(&error);
+    let detail = one_line(&error);
     let unsupported = |e: &Error| matches!(e, Error::Unsupported { .. } | Error::Unimplemented { .. });
     match &error {
         Error::PacketIncomplete { .. } => ReadError::Truncated { at },
@@ -396,6 +396,12 @@ fn crc24(data: &[u8]) -> u32 {
         }
     }
     crc & 0xFF_FFFF
+}
+
+/// An rPGP error as one line: some (failed assertions) span several, and an
+/// item's reason is one line.
+pub(super) fn one_line(error: impl std::fmt::Display) -> String {
+    error.to_string().split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]

@@ -255,7 +255,7 @@ fn ask(path: &Path, limit: Duration) -> Result<Interpreter, PythonError> {
     };
     let unusable =
         |detail: String| PythonError::Unusable { path: path.to_owned(), status: status.to_string(), detail };
-    let errors = crate::rebuild::build::tail(&read_start(&mut stderr), 5);
+    let errors = crate::log::tail(&read_start(&mut stderr), 5);
     let answer: Answer = match (status.success(), serde_json::from_str(&read_start(&mut stdout))) {
         (true, Ok(answer)) => answer,
         (true, Err(e)) => return Err(unusable(errors.unwrap_or_else(|| e.to_string()))),

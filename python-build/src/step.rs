@@ -1,5 +1,6 @@
-//! Running the rebuild's commands: each in a cleared environment, under a
-//! umask, with its output appended to a log file, and within a deadline.
+//! Running build commands (a virtual environment, pip, a build backend):
+//! each in a cleared environment, under a umask, with its output appended
+//! to a log file, and within a deadline.
 //!
 //! Every command is the leader of a process group of its own
 //! ([`std::os::unix::process::CommandExt::process_group`]). When the
@@ -22,13 +23,10 @@ use std::time::{Duration, Instant};
 
 use gate_core::CancelToken;
 
-use crate::python::Interpreter;
-
-/// How many lines of a failed build's log the report keeps.
-pub const LOG_TAIL_LINES: usize = 40;
+use crate::interpreter::Interpreter;
 
 /// The time zone and umask of a setup command (a virtual environment, pip);
-/// builds run under [`super::vary::Conditions`].
+/// a build may run under conditions of its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Variant {
     /// `TZ`.
@@ -290,32 +288,6 @@ fn kill_group(group: u32, signal: &str, child: &mut std::process::Child) {
     }
 }
 
-/// The last `lines` lines of `text`, or `None` when it is blank.
-pub fn tail(text: &str, lines: usize) -> Option<String> {
-    let all: Vec<&str> = text.lines().collect();
-    let tail = all[all.len().saturating_sub(lines)..].join("\n");
-    (!tail.trim().is_empty()).then_some(tail)
-}
-
-/// The last [`LOG_TAIL_LINES`] lines of the log at `path`, read from at
-/// most its last 64 KiB.
-pub fn log_tail(path: &Path) -> String {
-    use std::io::{Read as _, Seek as _, SeekFrom};
-    const MAX: u64 = 64 * 1024;
-    let read = || -> std::io::Result<String> {
-        let mut file = File::open(path)?;
-        let len = file.metadata()?.len();
-        file.seek(SeekFrom::Start(len.saturating_sub(MAX)))?;
-        let mut bytes = Vec::new();
-        file.take(MAX).read_to_end(&mut bytes)?;
-        Ok(String::from_utf8_lossy(&bytes).into_owned())
-    };
-    match read() {
-        Ok(text) => tail(&text, LOG_TAIL_LINES).unwrap_or_else(|| "(the log is empty)".to_owned()),
-        Err(e) => format!("(cannot read the log {}: {e})", path.display()),
-    }
-}
-
 /// Empties `dir` (if it exists) and creates it.
 pub fn fresh_dir(dir: &Path) -> Result<(), StepError> {
     match std::fs::remove_dir_all(dir) {
@@ -396,12 +368,5 @@ mod tests {
             .unwrap();
         std::thread::sleep(Duration::from_millis(200));
         assert!(!running(&format!("sleep {left}")), "what a finished command left running still runs");
-    }
-
-    #[test]
-    fn tail_keeps_the_last_lines() {
-        assert_eq!(tail("a\nb\nc\n", 2).as_deref(), Some("b\nc"));
-        assert_eq!(tail("a\n", 40).as_deref(), Some("a"));
-        assert_eq!(tail(" \n\n", 40), None);
     }
 }

@@ -16,10 +16,11 @@ use std::ffi::OsString;
 use std::path::{Component, Path, PathBuf};
 use std::str::FromStr as _;
 
+use gate_core::files::read_bounded;
 use pep508_rs::pep440_rs::{Version, VersionSpecifiers};
 use serde::Deserialize;
 
-use super::build::{Step, StepError, io};
+use crate::step::{Step, StepError, io};
 
 /// The backend pip uses when `[build-system]` names none.
 pub const LEGACY_BACKEND: &str = "setuptools.build_meta:__legacy__";
@@ -95,30 +96,36 @@ pub struct Backend {
     pub path: Vec<PathBuf>,
 }
 
+/// Why a source tree names no usable backend: the message names the file,
+/// line and column.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct BackendError(String);
+
 /// The backend of the source tree `source` (unpacked from `sdist`): its
 /// `pyproject.toml`'s `[build-system]`, else pip's legacy backend when
 /// there is a `setup.py`. Errors name the file, line and column.
-pub fn backend_of(sdist: &str, source: &Path) -> Result<Backend, String> {
+pub fn backend_of(sdist: &str, source: &Path) -> Result<Backend, BackendError> {
     let path = source.join("pyproject.toml");
     let legacy = Backend { name: LEGACY_BACKEND.to_owned(), path: Vec::new() };
     if std::fs::symlink_metadata(&path).is_err() {
         return match source.join("setup.py").exists() {
             true => Ok(legacy),
-            false => Err(format!(
+            false => Err(BackendError(format!(
                 "{sdist}: neither 'setup.py' nor 'pyproject.toml' found, so there is nothing to build"
-            )),
+            ))),
         };
     }
     let file = format!("{sdist}!pyproject.toml");
-    let bytes = crate::read_bounded(&path, MAX_TEXT).map_err(|e| format!("{file}: {e}"))?;
-    let text = String::from_utf8(bytes).map_err(|_| format!("{file}: not UTF-8"))?;
+    let bytes = read_bounded(&path, MAX_TEXT).map_err(|e| BackendError(format!("{file}: {e}")))?;
+    let text = String::from_utf8(bytes).map_err(|_| BackendError(format!("{file}: not UTF-8")))?;
     let table = text.parse::<toml::Table>().map_err(|e| {
         let (line, column) = line_column(&text, e.span().map_or(0, |s| s.start));
-        format!("{file}:{line}:{column}: invalid TOML: {}", e.message())
+        BackendError(format!("{file}:{line}:{column}: invalid TOML: {}", e.message()))
     })?;
     let located = |key: &str, what: String| {
         let (line, column) = line_column(&text, text.find(key).unwrap_or(0));
-        format!("{file}:{line}:{column}: {what}")
+        BackendError(format!("{file}:{line}:{column}: {what}"))
     };
     let Some(build_system) = table.get("build-system") else { return Ok(legacy) };
     let Some(build_system) = build_system.as_table() else {
@@ -268,7 +275,7 @@ impl Hooks<'_> {
             log: self.step.log,
         };
         run(&step)?;
-        let text = crate::read_bounded(answer, MAX_TEXT).map_err(|e| {
+        let text = read_bounded(answer, MAX_TEXT).map_err(|e| {
             StepError::Unexpected(format!("the backend {}'s answer to {hook}: {e}", self.backend.name))
         })?;
         let answer: Answer = serde_json::from_slice(&text).map_err(|e| {
@@ -347,7 +354,7 @@ fn one_name<'a>(name: &'a str, suffix: &str, backend: &str) -> Result<&'a str, S
 /// Refuses `python_version` when the `Requires-Python` of `metadata`
 /// excludes it, as pip does.
 fn check_requires_python(metadata: &Path, python_version: &str) -> Result<(), StepError> {
-    let bytes = crate::read_bounded(metadata, MAX_TEXT).map_err(StepError::Unexpected)?;
+    let bytes = read_bounded(metadata, MAX_TEXT).map_err(|e| StepError::Unexpected(e.to_string()))?;
     let text = String::from_utf8_lossy(&bytes);
     let header = text.split("\n\n").next().unwrap_or_default();
     let Some(wanted) = header.lines().find_map(|l| l.strip_prefix("Requires-Python:")) else { return Ok(()) };
@@ -423,6 +430,7 @@ mod tests {
         assert!(
             backend_of("x.tar.gz", dir.path())
                 .unwrap_err()
+                .to_string()
                 .contains("neither 'setup.py' nor 'pyproject.toml' found")
         );
 
@@ -455,7 +463,7 @@ mod tests {
             ),
         ] {
             let dir = tree(Some(text), false);
-            let error = backend_of("x.tar.gz", dir.path()).unwrap_err();
+            let error = backend_of("x.tar.gz", dir.path()).unwrap_err().to_string();
             assert!(error.starts_with(expected), "{text:?}: {error}");
         }
     }
