@@ -59,6 +59,20 @@ pub fn hex(bytes: &[u8]) -> String {
     })
 }
 
+/// The cache key of `parts`, in order: the hex SHA-256 of their
+/// length-prefixed concatenation. The rebuild's results and build
+/// environments and the build-dependency analysis's backend answers are
+/// cached under it.
+pub(crate) fn cache_key(parts: &[&[u8]]) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(b"release-check rebuild v2\n");
+    for part in parts {
+        hasher.update((part.len() as u64).to_le_bytes());
+        hasher.update(part);
+    }
+    hex(&hasher.finalize())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -30,8 +30,7 @@ use sha2::Digest as _;
 
 use super::archive::{self, MAX_UNPACKED};
 use super::sources::core_metadata;
-use crate::digest::hex;
-use crate::rebuild::cache;
+use crate::digest::{cache_key, hex};
 use python_build::interpreter::{self as python, Interpreter};
 use python_build::log::log_tail;
 use python_build::step::{FIRST, Runner, StepError, fresh_dir};
@@ -132,7 +131,7 @@ pub fn ask_backend(request: &HookRequest) -> Result<HookAnswer, String> {
     let deadline = Instant::now() + request.timeout;
     let identity = interpreter_identity(request.python)?;
     let sdist_sha256 = hex(&sha2::Sha256::digest(request.sdist));
-    let key = cache::key(&[
+    let key = cache_key(&[
         b"pep517 hooks",
         HOOKS.as_bytes(),
         sdist_sha256.as_bytes(),

@@ -11,10 +11,6 @@
 
 use std::path::{Path, PathBuf};
 
-use sha2::Digest as _;
-
-use crate::digest::hex;
-
 /// Both builds of one wheel.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Built {
@@ -28,18 +24,6 @@ pub struct Built {
     pub second_sha256: String,
     /// When the two differ: which variations change the bytes.
     pub explained: Option<String>,
-}
-
-/// The cache key of `parts`, in order: the hex SHA-256 of their
-/// length-prefixed concatenation.
-pub fn key(parts: &[&[u8]]) -> String {
-    let mut hasher = sha2::Sha256::new();
-    hasher.update(b"release-check rebuild v2\n");
-    for part in parts {
-        hasher.update((part.len() as u64).to_le_bytes());
-        hasher.update(part);
-    }
-    hex(&hasher.finalize())
 }
 
 /// The SHA-256 of a file, hex.
@@ -123,8 +107,8 @@ mod tests {
             explained: Some("changed by: clock".to_owned()),
         };
         let root = dir.path().join("cache");
-        let key = key(&[b"sdist", b"python"]);
-        assert_ne!(key, super::key(&[b"sdis", b"tpython"]));
+        let key = crate::digest::cache_key(&[b"sdist", b"python"]);
+        assert_ne!(key, crate::digest::cache_key(&[b"sdis", b"tpython"]));
         assert_eq!(load(&root, &key), None);
         let stored = store(&root, &key, &built).unwrap();
         assert_eq!(load(&root, &key), Some(stored.clone()));
