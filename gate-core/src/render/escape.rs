@@ -115,20 +115,30 @@ fn first_visible(text: &str) -> Option<(usize, char)> {
 /// `\u0023`. These only
 /// occur inside strings, so the JSON means the same.
 pub fn json(json: String) -> String {
-    if !json.chars().any(|c| is_unsafe(c) || c == '#') {
+    // Only these bytes can start a character that is escaped here: the
+    // rest of serde_json's output (nearly all of it) is copied in runs.
+    let worth_a_look = |b: u8| b == b'#' || b == 0x7f || b >= 0x80 || (b < 0x20 && b != b'\n');
+    if !json.bytes().any(worth_a_look) {
         return json;
     }
     let mut out = String::with_capacity(json.len() + 16);
+    let mut raw_from = 0;
     for (at, c) in json.char_indices() {
+        if c.is_ascii() && !worth_a_look(c as u8) {
+            continue;
+        }
         // serde_json escapes C0 itself; the only raw one is its own line break.
         if is_unsafe(c) && c != '\n' {
+            out.push_str(&json[raw_from..at]);
             // Every unsafe character from DEL up is in the BMP: one `\uXXXX`.
             let _ = write!(out, "\\u{:04x}", u32::from(c));
+            raw_from = at + c.len_utf8();
         } else if c == '#' && opens_old_command(&json[at + 1..]) {
+            out.push_str(&json[raw_from..at]);
             out.push_str("\\u0023");
-        } else {
-            out.push(c);
+            raw_from = at + 1;
         }
     }
+    out.push_str(&json[raw_from..]);
     out
 }
