@@ -15,7 +15,7 @@ use crate::progress::{self, Progress};
 use crate::required::{self, Requirements};
 use crate::state::{Observation, Policy, State};
 use crate::target::{self, Kind, Rules, Setup, Target, short};
-use crate::{Config, Environment};
+use crate::{Check, Config, Environment};
 
 /// Restarts on a moved head while waiting, at most.
 const MAX_RESTARTS: u32 = 3;
@@ -40,7 +40,7 @@ pub(crate) async fn evaluate(
     let client = match Client::new(setup.github.clone()) {
         Ok(client) => Arc::new(client),
         Err(e) => {
-            outcome.push(Item::error("github", "client", e.to_string()));
+            outcome.push(Check::Github.error("client", e.to_string()));
             return outcome;
         }
     };
@@ -55,7 +55,7 @@ pub(crate) async fn evaluate(
         own: None,
     };
     if let Err(e) = run.run(&mut outcome).await {
-        outcome.push(Item::error("github", setup.repo.to_string(), e.to_string()));
+        outcome.push(Check::Github.error(setup.repo.to_string(), e.to_string()));
     }
     outcome.note(format!("{} GitHub request(s)", client.requests()));
     outcome
@@ -145,8 +145,7 @@ impl Run<'_> {
                     _ => "refused",
                 };
                 outcome.push(
-                    Item::warn(
-                        "sources",
+                    Check::Sources.warn(
                         source,
                         format!("could not be read: GitHub refused the token (HTTP 403: {message}); the other sources still apply"),
                     )
@@ -303,19 +302,19 @@ impl Run<'_> {
             } else {
                 format!("a commit SHA cannot move: the verdict is for {}", short(&target.head.sha))
             };
-            Item::pass("head", &target.label, reason)
+            Check::Head.pass(&target.label, reason)
         } else {
-            Item::fail(
-                "head",
-                &target.label,
-                format!(
-                    "moved from {} to {} during the check: this verdict is for {}, not for the new head",
-                    short(&target.head.sha),
-                    short(&now.head.sha),
-                    short(&target.head.sha)
-                ),
-            )
-            .with(Evidence::fact("head now", &now.head.sha))
+            Check::Head
+                .fail(
+                    &target.label,
+                    format!(
+                        "moved from {} to {} during the check: this verdict is for {}, not for the new head",
+                        short(&target.head.sha),
+                        short(&now.head.sha),
+                        short(&target.head.sha)
+                    ),
+                )
+                .with(Evidence::fact("head now", &now.head.sha))
         };
         item = item
             .with(Evidence::fact("commit", &target.head.sha))
@@ -335,8 +334,7 @@ fn unknown_rules(target: &Target, rules: &Rules, requirements: &Requirements) ->
     } else {
         " (the checks `[gates.ci] required` names are judged below, but rules may require more)".to_owned()
     };
-    let mut item = Item::fail(
-        "target",
+    let mut item = Check::Target.fail(
         "branch",
         format!(
             "the required checks of {} are unknown{configured}: {}. Set `[gates.ci] branch` to the branch whose rulesets and branch protection apply, or check the branch or pull request (`--ref main`, `--ref pull/N`) instead",

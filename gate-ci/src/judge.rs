@@ -7,6 +7,7 @@ use std::time::Duration;
 use gate_core::{Evidence, GateOutcome, Item};
 use github::{Client, Error};
 
+use crate::Check;
 use crate::api::{self, Repo, WorkflowRun};
 use crate::evaluate::Run;
 use crate::history::{Bounds, Point, SinceWhen, Walk};
@@ -72,11 +73,10 @@ pub(crate) async fn judge(
     waited: Option<&Waited>,
     outcome: &mut GateOutcome,
 ) -> Result<(), Error> {
-    let check_id = if judged.fallback { "ran" } else { "required" };
+    let check = if judged.fallback { Check::Ran } else { Check::Required };
     if judged.fallback {
         if judged.seen.is_empty() {
-            outcome.push(Item::fail(
-                "ran",
+            outcome.push(Check::Ran.fail(
                 short(&target.head.sha),
                 format!(
                     "no check run or commit status on {} (besides release-check's own job) and no required checks are configured: nothing shows CI ran",
@@ -85,13 +85,12 @@ pub(crate) async fn judge(
             ));
             return Ok(());
         }
-        outcome.push(Item::warn(
-            "ran",
+        outcome.push(Check::Ran.warn(
             "",
             "no ruleset, branch protection or `[gates.ci] required` names a required check: judged by the fallback, every check that ran must pass (and at least one must have run); name the required checks to judge by them",
         ));
     }
-    let mut items: Vec<Item> = judged.seen.iter().map(|(r, s)| item(check_id, r, s, waited)).collect();
+    let mut items: Vec<Item> = judged.seen.iter().map(|(r, s)| item(check, r, s, waited)).collect();
 
     let failing: Vec<usize> = judged
         .seen
@@ -148,7 +147,7 @@ pub(crate) async fn judge(
     Ok(())
 }
 
-fn item(check_id: &str, required: &Required, seen: &Seen, waited: Option<&Waited>) -> Item {
+fn item(check: Check, required: &Required, seen: &Seen, waited: Option<&Waited>) -> Item {
     let sources = required.sources.join(", ");
     let reason = match (&seen.state, waited) {
         (State::Passed(conclusion), _) => format!("passed ({conclusion}), {}", seen.via),
@@ -173,9 +172,9 @@ fn item(check_id: &str, required: &Required, seen: &Seen, waited: Option<&Waited
         }
     };
     let mut item = if matches!(seen.state, State::Passed(_)) {
-        Item::pass(check_id, &seen.name, reason)
+        check.pass(&seen.name, reason)
     } else {
-        Item::fail(check_id, &seen.name, reason)
+        check.fail(&seen.name, reason)
     };
     item = item.with(Evidence::fact("required by", sources));
     if let Some(app) = &required.app {
@@ -264,8 +263,7 @@ async fn flaky(
         }) {
             let conclusion = job.conclusion.clone().unwrap_or_default();
             let workflow = run.name.clone().unwrap_or_else(|| format!("workflow run {}", run.id));
-            let mut item = Item::warn(
-                "flaky",
+            let mut item = Check::Flaky.warn(
                 &seen.name,
                 format!("passed on attempt {latest} of {workflow} after attempt {attempt} failed ({conclusion})"),
             )

@@ -30,7 +30,7 @@ mod target;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use gate_core::{CheckInfo, Context, Gate, GateOutcome, HumanDuration, Item, Severity};
+use gate_core::{CheckInfo, Context, Gate, GateOutcome, HumanDuration};
 use serde::Deserialize;
 
 pub use api::Repo;
@@ -228,50 +228,46 @@ impl CiGate {
     }
 }
 
-const CHECKS: &[CheckInfo] = &[
-    CheckInfo {
-        id: "target",
-        default_severity: Severity::Blocker,
-        summary: "The repository and the ref to check are known and resolve to one commit, and the branch whose rules say which checks are required is known (for a SHA or tag: the pull request's base, the branch the workflow ran for, or the default branch when the commit is on it).",
-        remedy: "Set `[gates.ci] repository` and `ref`, or run inside GitHub Actions or a clone with a GitHub `origin`; for a commit on no known branch set `[gates.ci] branch`.",
-    },
-    CheckInfo {
-        id: "github",
-        default_severity: Severity::Blocker,
-        summary: "GitHub answered every request the verdict needs (bounded retries on 5xx, rate limits and timeouts).",
-        remedy: "Read the failed request in the item; check the token (`GITHUB_TOKEN`/`GH_TOKEN`), the API URL and the rate limit, then re-run.",
-    },
-    CheckInfo {
-        id: "required",
-        default_severity: Severity::Blocker,
-        summary: "Every required check passed on the release commit (neutral and skipped count as passed, as on GitHub).",
-        remedy: "Fix or re-run the failing check; for a pending one re-run with `--wait 20m`; for a missing one make CI report it on this commit.",
-    },
-    CheckInfo {
-        id: "ran",
-        default_severity: Severity::Blocker,
-        summary: "With no required checks configured anywhere (a warning says so), at least one check besides release-check's own job ran on the commit, and every one of them passed.",
-        remedy: "Name the required checks in a ruleset, branch protection or `[gates.ci] required`, and make CI run on the release commit.",
-    },
-    CheckInfo {
-        id: "flaky",
-        default_severity: Severity::Warning,
-        summary: "No required check passed only after an earlier attempt on the same commit failed.",
-        remedy: "Find out why the first attempt failed (its log is linked) before trusting the re-run.",
-    },
-    CheckInfo {
-        id: "sources",
-        default_severity: Severity::Warning,
-        summary: "Every source of required checks (rulesets, branch protection) could be read.",
-        remedy: "Give the token admin read access to the repository, or list the required checks in `[gates.ci] required`.",
-    },
-    CheckInfo {
-        id: "head",
-        default_severity: Severity::Blocker,
-        summary: "The branch or pull request still points at the checked commit when the verdict is given.",
-        remedy: "Re-run on the new head (with `--wait`, release-check starts over by itself).",
-    },
-];
+gate_core::check_catalogue! {
+    /// The checks of the `ci` gate, in `--list-gates` order; the only way the gate builds an item.
+    pub enum Check {
+        Target = "target" {
+            severity: Blocker,
+            summary: "The repository and the ref to check are known and resolve to one commit, and the branch whose rules say which checks are required is known (for a SHA or tag: the pull request's base, the branch the workflow ran for, or the default branch when the commit is on it).",
+            remedy: "Set `[gates.ci] repository` and `ref`, or run inside GitHub Actions or a clone with a GitHub `origin`; for a commit on no known branch set `[gates.ci] branch`.",
+        },
+        Github = "github" {
+            severity: Blocker,
+            summary: "GitHub answered every request the verdict needs (bounded retries on 5xx, rate limits and timeouts).",
+            remedy: "Read the failed request in the item; check the token (`GITHUB_TOKEN`/`GH_TOKEN`), the API URL and the rate limit, then re-run.",
+        },
+        Required = "required" {
+            severity: Blocker,
+            summary: "Every required check passed on the release commit (neutral and skipped count as passed, as on GitHub).",
+            remedy: "Fix or re-run the failing check; for a pending one re-run with `--wait 20m`; for a missing one make CI report it on this commit.",
+        },
+        Ran = "ran" {
+            severity: Blocker,
+            summary: "With no required checks configured anywhere (a warning says so), at least one check besides release-check's own job ran on the commit, and every one of them passed.",
+            remedy: "Name the required checks in a ruleset, branch protection or `[gates.ci] required`, and make CI run on the release commit.",
+        },
+        Flaky = "flaky" {
+            severity: Warning,
+            summary: "No required check passed only after an earlier attempt on the same commit failed.",
+            remedy: "Find out why the first attempt failed (its log is linked) before trusting the re-run.",
+        },
+        Sources = "sources" {
+            severity: Warning,
+            summary: "Every source of required checks (rulesets, branch protection) could be read.",
+            remedy: "Give the token admin read access to the repository, or list the required checks in `[gates.ci] required`.",
+        },
+        Head = "head" {
+            severity: Blocker,
+            summary: "The branch or pull request still points at the checked commit when the verdict is given.",
+            remedy: "Re-run on the new head (with `--wait`, release-check starts over by itself).",
+        },
+    }
+}
 
 impl Gate for CiGate {
     fn name(&self) -> &'static str {
@@ -283,7 +279,7 @@ impl Gate for CiGate {
     }
 
     fn checks(&self) -> &'static [CheckInfo] {
-        CHECKS
+        Check::ALL
     }
 
     fn run(&self, ctx: &Context) -> GateOutcome {
@@ -291,7 +287,7 @@ impl Gate for CiGate {
             Ok(runtime) => runtime,
             Err(e) => {
                 let mut outcome = GateOutcome::new();
-                outcome.push(Item::error("github", "runtime", format!("cannot start the HTTP runtime: {e}")));
+                outcome.push(Check::Github.error("runtime", format!("cannot start the HTTP runtime: {e}")));
                 return outcome;
             }
         };

@@ -20,7 +20,7 @@ use github::{Client, Error, Token};
 
 use crate::api::{self, Repo};
 use crate::history::Point;
-use crate::{Config, Environment};
+use crate::{Check, Config, Environment};
 
 /// What to check, once the configuration and the environment are combined.
 pub(crate) struct Setup {
@@ -90,7 +90,7 @@ impl SetupError {
             SetupError::Configuration(_) => "configuration",
             SetupError::Event(_) => "event",
         };
-        Item::error("target", subject, self.to_string())
+        Check::Target.error(subject, self.to_string())
     }
 }
 
@@ -115,8 +115,7 @@ pub(crate) fn setup(
                 "the git remote origin",
             ),
             None => {
-                outcome.push(Item::skipped(
-                    "target",
+                outcome.push(Check::Target.skipped(
                     "repository",
                     "no GitHub repository: set `[gates.ci] repository`, run in GitHub Actions, or add a GitHub remote `origin`",
                 ));

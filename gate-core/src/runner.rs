@@ -166,6 +166,13 @@ const THREAD_PREFIX: &str = "gate:";
 /// nothing at all.
 pub const NOTHING_CHECKED: &str = "nothing-checked";
 
+/// The [`NOTHING_CHECKED`] error item: the runner adds it to a gate that
+/// reports nothing, and a gate that looked and found nothing to check (so
+/// that it reports something) may add it itself.
+pub fn nothing_checked(reason: impl Into<String>) -> Item {
+    Item::error(NOTHING_CHECKED, "", reason)
+}
+
 /// The check of the error item a gate gets for each check it reported but
 /// does not declare in [`Gate::checks`]: a check that `--explain`,
 /// `--list-gates`, the docs and `[severity]` do not know is a bug of the
@@ -318,11 +325,10 @@ fn gate_report(
         Some((Ended::Finished(mut outcome), took)) => {
             let run = if outcome.items.is_empty() {
                 // Enabled and checked nothing: that proves nothing, so it blocks.
-                outcome.push(Item::error(
-                    NOTHING_CHECKED,
-                    "",
-                    format!("the gate is enabled but found nothing to check: {}", gate.nothing_to_check()),
-                ));
+                outcome.push(nothing_checked(format!(
+                    "the gate is enabled but found nothing to check: {}",
+                    gate.nothing_to_check()
+                )));
                 GateRunStatus::NothingToCheck
             } else {
                 GateRunStatus::Completed

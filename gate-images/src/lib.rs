@@ -27,9 +27,7 @@ pub mod yaml;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
-use gate_core::{
-    CancelToken, CheckInfo, Context, Evidence, Gate, GateOutcome, Item, Location, Severity, Status,
-};
+use gate_core::{CancelToken, CheckInfo, Context, Evidence, Gate, GateOutcome, Item, Location, Status};
 use serde::Deserialize;
 
 pub use pushed::RecordConfig;
@@ -100,50 +98,46 @@ const NOTHING_TO_CHECK: &str = "looked for `# syntax`, `FROM`, `COPY --from`, `R
      job images in `.github/workflows/*.yml`, `.circleci/config.yml` and `.gitlab-ci.yml`; if the repository \
      builds and runs no container images, turn the gate off with `[gates.images] enabled = false`";
 
-const CHECKS: &[CheckInfo] = &[
-    CheckInfo {
-        id: "parse",
-        default_severity: Severity::Blocker,
-        summary: "Every Dockerfile, CI configuration and image_hash file is readable, at most 1 MiB, and well-formed (YAML alias expansion is bounded).",
-        remedy: "Fix the file at the reported line and column, or shrink it.",
-    },
-    CheckInfo {
-        id: "reference-syntax",
-        default_severity: Severity::Blocker,
-        summary: "Every image reference follows the distribution reference grammar and names a known image (no variable without a value).",
-        remedy: "Write the reference as `[registry/]path[:tag]@sha256:<64 lowercase hex>`; give an ARG used in FROM a default.",
-    },
-    CheckInfo {
-        id: "pinned",
-        default_severity: Severity::Blocker,
-        summary: "Every image reference carries a digest; a tag alone can be moved to another image.",
-        remedy: "Append `@sha256:<digest>` of the image you tested, or allow the image under [gates.images] allow-tags with a reason.",
-    },
-    CheckInfo {
-        id: "pushed-digest",
-        default_severity: Severity::Blocker,
-        summary: "The digest CI pins for a build image is the one recorded as pushed (dockerfiles/<name>/image_hash).",
-        remedy: "Update the CI pin or the record to the digest that was actually pushed; map records to images with [[gates.images.record]].",
-    },
-    CheckInfo {
-        id: registry::CHECK,
-        default_severity: Severity::Blocker,
-        summary: "Each image pinned by digest exists in its registry, asked over the OCI distribution API (only with check-registry = true); an index's platforms are listed.",
-        remedy: "Push the image or pin a digest that was pushed; when the registry could not be asked, check the network, the registry's status and RELEASE_CHECK_REGISTRY_* credentials.",
-    },
-    CheckInfo {
-        id: "tested",
-        default_severity: Severity::Blocker,
-        summary: "Every digest CI runs in has a test record (an in-toto test-result Statement, <records>/<hex>.intoto.json) for that digest, and its result is PASSED.",
-        remedy: "Test the image and record the outcome with `release-check image-test IMAGE@DIGEST -- COMMAND`, then commit the record; if it FAILED, fix the image or its tests first.",
-    },
-    CheckInfo {
-        id: "tested-warned",
-        default_severity: Severity::Warning,
-        summary: "The test record of a digest CI runs in says WARNED: the tests passed with warnings.",
-        remedy: "Read the warned tests in the record; set `\"images/tested-warned\" = \"blocker\"` under [severity] to require PASSED.",
-    },
-];
+gate_core::check_catalogue! {
+    /// The checks of the `images` gate, in `--list-gates` order; the only way the gate builds an item.
+    pub enum Check {
+        Parse = "parse" {
+            severity: Blocker,
+            summary: "Every Dockerfile, CI configuration and image_hash file is readable, at most 1 MiB, and well-formed (YAML alias expansion is bounded).",
+            remedy: "Fix the file at the reported line and column, or shrink it.",
+        },
+        ReferenceSyntax = "reference-syntax" {
+            severity: Blocker,
+            summary: "Every image reference follows the distribution reference grammar and names a known image (no variable without a value).",
+            remedy: "Write the reference as `[registry/]path[:tag]@sha256:<64 lowercase hex>`; give an ARG used in FROM a default.",
+        },
+        Pinned = "pinned" {
+            severity: Blocker,
+            summary: "Every image reference carries a digest; a tag alone can be moved to another image.",
+            remedy: "Append `@sha256:<digest>` of the image you tested, or allow the image under [gates.images] allow-tags with a reason.",
+        },
+        PushedDigest = "pushed-digest" {
+            severity: Blocker,
+            summary: "The digest CI pins for a build image is the one recorded as pushed (dockerfiles/<name>/image_hash).",
+            remedy: "Update the CI pin or the record to the digest that was actually pushed; map records to images with [[gates.images.record]].",
+        },
+        InRegistry = "in-registry" {
+            severity: Blocker,
+            summary: "Each image pinned by digest exists in its registry, asked over the OCI distribution API (only with check-registry = true); an index's platforms are listed.",
+            remedy: "Push the image or pin a digest that was pushed; when the registry could not be asked, check the network, the registry's status and RELEASE_CHECK_REGISTRY_* credentials.",
+        },
+        Tested = "tested" {
+            severity: Blocker,
+            summary: "Every digest CI runs in has a test record (an in-toto test-result Statement, <records>/<hex>.intoto.json) for that digest, and its result is PASSED.",
+            remedy: "Test the image and record the outcome with `release-check image-test IMAGE@DIGEST -- COMMAND`, then commit the record; if it FAILED, fix the image or its tests first.",
+        },
+        TestedWarned = "tested-warned" {
+            severity: Warning,
+            summary: "The test record of a digest CI runs in says WARNED: the tests passed with warnings.",
+            remedy: "Read the warned tests in the record; set `\"images/tested-warned\" = \"blocker\"` under [severity] to require PASSED.",
+        },
+    }
+}
 
 impl Gate for ImagesGate {
     fn name(&self) -> &'static str {
@@ -155,7 +149,7 @@ impl Gate for ImagesGate {
     }
 
     fn checks(&self) -> &'static [CheckInfo] {
-        CHECKS
+        Check::ALL
     }
 
     fn nothing_to_check(&self) -> String {
@@ -171,7 +165,7 @@ impl Gate for ImagesGate {
         outcome.items.extend(nothing_found(&collected));
         self.check_pins(&collected, &mut outcome);
         if ctx.cancel.is_cancelled() {
-            outcome.push(Item::error("pushed-digest", "", "cancelled"));
+            outcome.push(Check::PushedDigest.error("", "cancelled"));
             return outcome;
         }
         ctx.working_on("reading image_hash files and test records");
@@ -234,28 +228,26 @@ pub fn collect(repo: &Path, cancel: &CancelToken) -> Collected {
     let sources = scan::discover(repo, cancel);
     let mut collected = Collected { records: sources.records, ..Collected::default() };
     for (path, why) in &sources.refused {
-        collected.items.push(Item::error("parse", path, why).at(Location::file(path)));
+        collected.items.push(Check::Parse.error(path, why).at(Location::file(path)));
     }
     if let Some(why) = &sources.truncated {
-        collected.items.push(Item::error(
-            "parse",
-            "",
-            format!("the search for Dockerfiles stopped early: {why}"),
-        ));
+        collected
+            .items
+            .push(Check::Parse.error("", format!("the search for Dockerfiles stopped early: {why}")));
     }
     for (kind, path) in &sources.files {
         if cancel.is_cancelled() {
-            collected.items.push(Item::error("parse", "", "cancelled"));
+            collected.items.push(Check::Parse.error("", "cancelled"));
             break;
         }
         let text = match scan::read_file(repo, path) {
             Ok(text) => text,
             Err(e @ scan::ReadError::NotUtf8(_)) => {
-                collected.items.push(Item::fail("parse", path, e.to_string()).at(Location::file(path)));
+                collected.items.push(Check::Parse.fail(path, e.to_string()).at(Location::file(path)));
                 continue;
             }
             Err(e) => {
-                collected.items.push(Item::error("parse", path, e.to_string()).at(Location::file(path)));
+                collected.items.push(Check::Parse.error(path, e.to_string()).at(Location::file(path)));
                 continue;
             }
         };
@@ -267,13 +259,13 @@ pub fn collect(repo: &Path, cancel: &CancelToken) -> Collected {
                 Err(e @ yaml::YamlError::Syntax { line, column, .. }) => {
                     collected
                         .items
-                        .push(Item::fail("parse", path, e.to_string()).at(Location::at(path, line, column)));
+                        .push(Check::Parse.fail(path, e.to_string()).at(Location::at(path, line, column)));
                     continue;
                 }
                 Err(e @ yaml::YamlError::Limit { line, column, .. }) => {
                     collected
                         .items
-                        .push(Item::error("parse", path, e.to_string()).at(Location::at(path, line, column)));
+                        .push(Check::Parse.error(path, e.to_string()).at(Location::at(path, line, column)));
                     continue;
                 }
             },
@@ -290,41 +282,43 @@ pub fn collect(repo: &Path, cancel: &CancelToken) -> Collected {
                 Finding::Unresolved { found, variable } => {
                     problems += 1;
                     collected.items.push(
-                        Item::fail(
-                            "reference-syntax",
-                            subject(path, &found.text),
-                            format!(
-                                "cannot tell which image `{}` is: `{variable}` has no value here",
-                                found.text
-                            ),
-                        )
-                        .at(Location::at(path, found.line, found.column))
-                        .with(Evidence::fact("written in", found.context)),
+                        Check::ReferenceSyntax
+                            .fail(
+                                subject(path, &found.text),
+                                format!(
+                                    "cannot tell which image `{}` is: `{variable}` has no value here",
+                                    found.text
+                                ),
+                            )
+                            .at(Location::at(path, found.line, found.column))
+                            .with(Evidence::fact("written in", found.context)),
                     );
                 }
                 Finding::Malformed { line, column, message } => {
                     problems += 1;
                     collected.items.push(
-                        Item::fail("parse", format!("{path}:{line}"), message)
+                        Check::Parse
+                            .fail(format!("{path}:{line}"), message)
                             .at(Location::at(path, line, column)),
                     );
                 }
                 Finding::Unreadable { line, column, message } => {
                     problems += 1;
                     collected.items.push(
-                        Item::error(
-                            "parse",
-                            format!("{path}:{line}"),
-                            format!("{message}; the rest of the file was not checked"),
-                        )
-                        .at(Location::at(path, line, column)),
+                        Check::Parse
+                            .error(
+                                format!("{path}:{line}"),
+                                format!("{message}; the rest of the file was not checked"),
+                            )
+                            .at(Location::at(path, line, column)),
                     );
                 }
             }
         }
         if problems == 0 {
             collected.items.push(
-                Item::pass("parse", path, format!("{} parsed: {images} image reference(s)", kind.label()))
+                Check::Parse
+                    .pass(path, format!("{} parsed: {images} image reference(s)", kind.label()))
                     .at(Location::file(path)),
             );
         }
@@ -361,11 +355,9 @@ fn nothing_found(collected: &Collected) -> Option<Item> {
         let paths: Vec<&str> = collected.files.iter().map(|(_, p)| p.as_str()).collect();
         format!("{} name no image", bounded_list(&paths))
     };
-    Some(Item::error(
-        gate_core::runner::NOTHING_CHECKED,
-        "",
-        format!("the gate is enabled but found no image reference to check: {found}; {NOTHING_TO_CHECK}"),
-    ))
+    Some(gate_core::runner::nothing_checked(format!(
+        "the gate is enabled but found no image reference to check: {found}; {NOTHING_TO_CHECK}"
+    )))
 }
 
 /// `path:text`, the text bounded so that hostile input cannot make huge ids.
@@ -406,28 +398,23 @@ impl ImagesGate {
             let places = if count == 1 { String::new() } else { format!(" ({count} places)") };
             let item = match &first.image {
                 Err(e) => {
-                    Item::fail("reference-syntax", subject, format!("invalid image reference `{text}`: {e}"))
+                    Check::ReferenceSyntax.fail(subject, format!("invalid image reference `{text}`: {e}"))
                 }
                 Ok(image) => match (&image.digest, &image.tag) {
-                    (Some(_), Some(tag)) => Item::pass(
-                        "pinned",
-                        subject,
-                        format!("pinned by digest{places}; the tag `{tag}` is informational"),
-                    ),
-                    (Some(_), None) => Item::pass("pinned", subject, format!("pinned by digest{places}")),
+                    (Some(_), Some(tag)) => Check::Pinned
+                        .pass(subject, format!("pinned by digest{places}; the tag `{tag}` is informational")),
+                    (Some(_), None) => Check::Pinned.pass(subject, format!("pinned by digest{places}")),
                     (None, tag) => {
                         let allow = self.config.allow_tags.iter().find(|a| {
                             let allowed = &a.image.0.image;
                             allowed.name() == image.name() && (allowed.tag.is_none() || allowed.tag == *tag)
                         });
                         match allow {
-                            Some(allow) => Item::pass(
-                                "pinned",
+                            Some(allow) => Check::Pinned.pass(
                                 subject,
                                 format!("tag only{places}, allowed by allow-tags: {}", allow.reason),
                             ),
-                            None => Item::fail(
-                                "pinned",
+                            None => Check::Pinned.fail(
                                 subject,
                                 format!(
                                     "`{text}` is not pinned by digest{places}: the image behind a tag can change"
@@ -458,14 +445,14 @@ impl ImagesGate {
             let text = match scan::read_file(repo, &path) {
                 Ok(text) => text,
                 Err(e) => {
-                    outcome.push(Item::error("parse", &path, e.to_string()).at(Location::file(&path)));
+                    outcome.push(Check::Parse.error(&path, e.to_string()).at(Location::file(&path)));
                     continue;
                 }
             };
             let record = match pushed::parse(&text) {
                 Ok(record) => record,
                 Err(e) => {
-                    outcome.push(Item::fail("parse", &path, e.to_string()).at(Location::file(&path)));
+                    outcome.push(Check::Parse.fail(&path, e.to_string()).at(Location::file(&path)));
                     continue;
                 }
             };
@@ -504,8 +491,8 @@ impl ImagesGate {
                     "no CI reference found for the image recorded in {path} ({how}); map it with [[gates.images.record]]"
                 );
                 let item = match configured {
-                    Some(_) => Item::fail("pushed-digest", &path, reason),
-                    None => Item::warn("pushed-digest", &path, reason),
+                    Some(_) => Check::PushedDigest.fail(&path, reason),
+                    None => Check::PushedDigest.warn(&path, reason),
                 };
                 outcome.push(item.with(hash_evidence(&record.digest, None)).at(recorded_at));
                 continue;
@@ -516,13 +503,10 @@ impl ImagesGate {
                 .filter(|(_, i)| i.digest.as_deref() != Some(record.digest.as_str()))
                 .collect();
             let item = if wrong.is_empty() {
-                let mut item = Item::pass(
-                    "pushed-digest",
-                    &path,
-                    format!("CI uses the recorded digest ({} place(s))", candidates.len()),
-                )
-                .with(hash_evidence(&record.digest, Some(&record.digest)))
-                .at(recorded_at);
+                let mut item = Check::PushedDigest
+                    .pass(&path, format!("CI uses the recorded digest ({} place(s))", candidates.len()))
+                    .with(hash_evidence(&record.digest, Some(&record.digest)))
+                    .at(recorded_at);
                 for (reference, _) in &candidates {
                     item = item.at(reference.location());
                 }
@@ -534,12 +518,12 @@ impl ImagesGate {
                         format!("{} at {}", i.digest.as_deref().unwrap_or("no digest"), r.location())
                     })
                     .collect();
-                let mut item = Item::fail(
-                    "pushed-digest",
-                    &path,
-                    format!("CI uses {}, but {path} records {}", described.join(", "), record.digest),
-                )
-                .at(recorded_at);
+                let mut item = Check::PushedDigest
+                    .fail(
+                        &path,
+                        format!("CI uses {}, but {path} records {}", described.join(", "), record.digest),
+                    )
+                    .at(recorded_at);
                 for (reference, image) in wrong {
                     item = item
                         .with(hash_evidence(&record.digest, image.digest.as_deref()))

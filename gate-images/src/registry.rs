@@ -24,7 +24,7 @@ use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use base64::Engine as _;
-use gate_core::{CancelToken, Context, Evidence, GateOutcome, Item};
+use gate_core::{CancelToken, Context, Evidence, GateOutcome};
 use oci_spec::image::{ImageIndex, Platform};
 use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
@@ -32,10 +32,10 @@ use ureq::ResponseExt as _;
 use ureq::http::{Response, StatusCode};
 
 use crate::reference::{self, ImageRef};
-use crate::{Config, Reference, bounded_list};
+use crate::{Check, Config, Reference, bounded_list};
 
 /// The check's id.
-pub const CHECK: &str = "in-registry";
+pub const CHECK: &str = Check::InRegistry.id();
 
 /// The OCI image index media type.
 pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
@@ -789,11 +789,9 @@ pub fn check_references(
         Some(options) => options.clone(),
         None => {
             let credentials = Credentials::from_env().unwrap_or_else(|e| {
-                outcome.push(Item::error(
-                    CHECK,
-                    "credentials",
-                    format!("{e}; asking every registry anonymously"),
-                ));
+                outcome.push(
+                    Check::InRegistry.error("credentials", format!("{e}; asking every registry anonymously")),
+                );
                 None
             });
             Options { credentials, ..Options::default() }
@@ -831,14 +829,11 @@ pub fn check_references(
                 let mut item = match &found.platforms {
                     Some(platforms) => {
                         let listed: Vec<&str> = platforms.iter().map(String::as_str).collect();
-                        Item::pass(
-                            CHECK,
-                            subject,
-                            format!("in the registry: {what} for {}", bounded_list(&listed)),
-                        )
-                        .with(Evidence::fact("platforms", bounded_list(&listed)))
+                        Check::InRegistry
+                            .pass(subject, format!("in the registry: {what} for {}", bounded_list(&listed)))
+                            .with(Evidence::fact("platforms", bounded_list(&listed)))
                     }
-                    None => Item::pass(CHECK, subject, format!("in the registry: {what}")),
+                    None => Check::InRegistry.pass(subject, format!("in the registry: {what}")),
                 }
                 .with(Evidence::Url { url: found.url })
                 .with(Evidence::fact("media type", found.media_type));
@@ -847,14 +842,15 @@ pub fn check_references(
                 }
                 item
             }
-            Some(Ok(Presence::Missing { url })) => {
-                Item::fail(CHECK, subject, format!("not in the registry: HEAD {url} answered 404 Not Found"))
-                    .with(Evidence::Url { url })
-            }
+            Some(Ok(Presence::Missing { url })) => Check::InRegistry
+                .fail(subject, format!("not in the registry: HEAD {url} answered 404 Not Found"))
+                .with(Evidence::Url { url }),
             Some(Err(e)) => {
-                Item::error(CHECK, subject, format!("cannot tell whether the registry has it: {e}"))
+                Check::InRegistry.error(subject, format!("cannot tell whether the registry has it: {e}"))
             }
-            None => Item::error(CHECK, subject, "cannot tell whether the registry has it: the check stopped"),
+            None => {
+                Check::InRegistry.error(subject, "cannot tell whether the registry has it: the check stopped")
+            }
         };
         for member in members {
             item = item.at(member.location());

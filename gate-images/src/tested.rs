@@ -17,7 +17,7 @@ use std::path::Path;
 use gate_core::{CancelToken, Evidence, GateOutcome, Item, Location, Severity};
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::{Collected, ImageRef, ImagesGate, Reference, bounded_list, scan};
+use crate::{Check, Collected, ImageRef, ImagesGate, Reference, bounded_list, scan};
 
 /// `_type` of an in-toto Statement v1.
 pub const STATEMENT_TYPE: &str = "https://in-toto.io/Statement/v1";
@@ -308,17 +308,17 @@ impl ImagesGate {
                 dir
             }
             Records::Off(why) => {
-                outcome.push(Item::skipped("tested", "", why));
+                outcome.push(Check::Tested.skipped("", why));
                 return;
             }
             Records::Broken(dir, why) => {
-                outcome.push(Item::error("tested", dir, why).at(Location::file(dir)));
+                outcome.push(Check::Tested.error(dir, why).at(Location::file(dir)));
                 return;
             }
         };
         for (digest, references) in digests {
             if cancel.is_cancelled() {
-                outcome.push(Item::error("tested", "", "cancelled"));
+                outcome.push(Check::Tested.error("", "cancelled"));
                 return;
             }
             let mut item = judge(repo, dir, &references[0].1.name(), digest);
@@ -361,8 +361,7 @@ fn judge(repo: &Path, dir: &str, name: &str, digest: &str) -> Item {
     let text = match scan::read_file(repo, &path) {
         Ok(text) => text,
         Err(e) if e.is_not_found() => {
-            return Item::fail(
-                "tested",
+            return Check::Tested.fail(
                 subject,
                 format!(
                     "no test record of {digest}: {path} does not exist; test the image and record the outcome \
@@ -370,42 +369,36 @@ fn judge(repo: &Path, dir: &str, name: &str, digest: &str) -> Item {
                 ),
             );
         }
-        Err(e) => return Item::error("tested", subject, format!("{path}: {e}")).at(Location::file(path)),
+        Err(e) => return Check::Tested.error(subject, format!("{path}: {e}")).at(Location::file(path)),
     };
     let statement = match parse(&text) {
         Ok(statement) => statement,
         Err(e) => {
-            return Item::error(
-                "tested",
-                subject,
-                format!("{path} is not a valid test record: {}", e.message),
-            )
-            .at(Location::at(path, e.line, e.column));
+            return Check::Tested
+                .error(subject, format!("{path} is not a valid test record: {}", e.message))
+                .at(Location::at(path, e.line, e.column));
         }
     };
     let Some(tested) = statement.subject_for(algorithm, hex) else {
         let described: Vec<String> = statement.subject.iter().map(Subject::describe).collect();
         let described: Vec<&str> = described.iter().map(String::as_str).collect();
         let found = statement.subject.iter().find_map(|s| s.digest.get(algorithm)).cloned();
-        return Item::fail(
-            "tested",
-            subject,
-            format!("{path} is a test record of {}, not of {digest}", bounded_list(&described)),
-        )
-        .with(Evidence::hash(algorithm, hex, found))
-        .at(Location::file(path));
+        return Check::Tested
+            .fail(
+                subject,
+                format!("{path} is a test record of {}, not of {digest}", bounded_list(&described)),
+            )
+            .with(Evidence::hash(algorithm, hex, found))
+            .at(Location::file(path));
     };
     let predicate = &statement.predicate;
     let mut item = match predicate.result {
-        Outcome::Passed => Item::pass("tested", subject, format!("tested before use: {path} records PASSED")),
-        Outcome::Warned => Item::fail(
-            "tested-warned",
-            subject,
-            format!("{path} records WARNED: the image passed its tests with warnings"),
-        )
-        .severity(Severity::Warning),
+        Outcome::Passed => Check::Tested.pass(subject, format!("tested before use: {path} records PASSED")),
+        Outcome::Warned => Check::TestedWarned
+            .fail(subject, format!("{path} records WARNED: the image passed its tests with warnings"))
+            .severity(Severity::Warning),
         Outcome::Failed => {
-            Item::fail("tested", subject, format!("{path} records FAILED: the image did not pass its tests"))
+            Check::Tested.fail(subject, format!("{path} records FAILED: the image did not pass its tests"))
         }
     }
     .with(Evidence::fact("record of", tested.describe()))

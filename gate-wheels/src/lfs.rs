@@ -25,6 +25,8 @@ use std::fmt;
 
 use gate_core::{Item, Location};
 
+use crate::Check;
+
 /// The version line's value.
 const VERSION: &str = "https://git-lfs.github.com/spec/v1";
 
@@ -210,7 +212,7 @@ pub fn parse(bytes: &[u8]) -> Result<Option<Pointer>, PointerError> {
 /// The blocking `hash` item for `subject`, a file that starts like a
 /// pointer but is not a valid one, located at the offending byte.
 pub fn invalid_item(subject: &str, error: &PointerError) -> Item {
-    Item::error("hash", subject, format!("not a valid Git LFS pointer: {error}")).at(Location::at(
+    Check::Hash.error(subject, format!("not a valid Git LFS pointer: {error}")).at(Location::at(
         subject,
         error.line,
         error.column,

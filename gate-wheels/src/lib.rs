@@ -117,118 +117,101 @@ impl WheelsGate {
     }
 }
 
-const CHECKS: &[CheckInfo] = &[
-    CheckInfo {
-        id: "sums-file",
-        default_severity: Severity::Blocker,
-        summary: "A configured sums file exists inside the repository, is a regular file (not a link, FIFO or device) and is not larger than `max-sums-bytes`; a wheel directory (`localwheels/`, `wheels/`, `<project>/wheels/`) holding wheels has a sums file listing them.",
-        remedy: "Fix the path in [[gates.wheels.set]] or commit the sums file (and its signature).",
-    },
-    CheckInfo {
-        id: "sums-syntax",
-        default_severity: Severity::Blocker,
-        summary: "Every line of the sums file is `<64 hex> <space or *><name>` with LF line endings.",
-        remedy: "Regenerate the file with `sha256sum` and sign it again.",
-    },
-    CheckInfo {
-        id: "sums-duplicate",
-        default_severity: Severity::Blocker,
-        summary: "No file name is listed twice; a name listed with two different hashes is named with both lines.",
-        remedy: "Keep one line per file; when the hashes differ, find out which wheel is the real one.",
-    },
-    CheckInfo {
-        id: "sums-order",
-        default_severity: Severity::Warning,
-        summary: "Entries are sorted in byte order by file name, so diffs of the signed file stay readable.",
-        remedy: "Sort with `LC_ALL=C sort -k2` and sign again; set `\"wheels/sums-order\" = \"blocker\"` under [severity] to enforce.",
-    },
-    CheckInfo {
-        id: "signature",
-        default_severity: Severity::Blocker,
-        summary: "The sums file's detached OpenPGP signature (`<sums>.asc`) verifies against a committed public key (`pubkeys/`), and the key was neither revoked nor expired when it signed.",
-        remedy: "Re-sign the sums file with a current release key whose public key is committed under pubkeys/.",
-    },
-    CheckInfo {
-        id: "signature-expired-key",
-        default_severity: Severity::Blocker,
-        summary: "A good signature whose signing key has expired since: valid when made, no longer valid now.",
-        remedy: "Renew the key (extend its expiry and commit the updated public key) or re-sign; or waive this item until a date.",
-    },
-    CheckInfo {
-        id: "pubkey",
-        default_severity: Severity::Blocker,
-        summary: "Every file in the key directory is an OpenPGP public key (a private key is refused).",
-        remedy: "Commit only public keys (`gpg --export --armor`); if a private key was committed, revoke it.",
-    },
-    CheckInfo {
-        id: "pin",
-        default_severity: Severity::Blocker,
-        summary: "A requirement's `--hash` pins include the listed hash of its wheel (or, for a file that fetches sources, its sdist).",
-        remedy: "Regenerate the requirements with hashes of the committed wheels (pip-compile --generate-hashes), or fix the wheel.",
-    },
-    CheckInfo {
-        id: "pin-syntax",
-        default_severity: Severity::Blocker,
-        summary: "Every line of a requirements file parses (PEP 508 requirement, markers, `--hash=sha256:<64 hex>`).",
-        remedy: "Fix the line at the reported line and column.",
-    },
-    CheckInfo {
-        id: "pin-unpinned",
-        default_severity: Severity::Blocker,
-        summary: "Every requirement is pinned to an exact `==` version with at least one `--hash`.",
-        remedy: "Pin the version and add its hashes (pip-compile --generate-hashes).",
-    },
-    CheckInfo {
-        id: "pin-no-wheel",
-        default_severity: Severity::Blocker,
-        summary: "Every pinned `name==version` has a wheel (or sdist) of that version in the sums file.",
-        remedy: "Build and commit the wheel, list it in the sums file and sign again; or change the pin.",
-    },
-    CheckInfo {
-        id: "pin-hash",
-        default_severity: Severity::Blocker,
-        summary: "A pinned release is listed, but none of its pinned hashes is the listed one.",
-        remedy: "Regenerate the hashes from the committed wheels, or find out which wheel is the real one.",
-    },
-    CheckInfo {
-        id: "unpinned-wheel",
-        default_severity: Severity::Warning,
-        summary: "A listed wheel that no requirement pins.",
-        remedy: "Pin it, or remove it from the sums file and the repository.",
-    },
-    CheckInfo {
-        id: "missing",
-        default_severity: Severity::Blocker,
-        summary: "Every listed file exists in the wheels directory.",
-        remedy: "Commit the wheel, or remove its line from the sums file and sign again.",
-    },
-    CheckInfo {
-        id: "unlisted",
-        default_severity: Severity::Blocker,
-        summary: "Every file in the wheels directory is listed in the sums file (dot files are ignored).",
-        remedy: "List the file in the sums file and sign again, or delete it.",
-    },
-    CheckInfo {
-        id: "unsafe-path",
-        default_severity: Severity::Blocker,
-        summary: "Listed names stay inside the wheels directory, the wheels directory stays inside the repository, and every listed wheel is a regular file: never a symbolic link, FIFO, socket or device.",
-        remedy: "Commit the real file instead of a link; list plain file names only.",
-    },
-    CheckInfo {
-        id: "hash",
-        default_severity: Severity::Blocker,
-        summary: "The file's SHA-256 (or its Git LFS pointer's oid) equals the listed hash.",
-        remedy: "Find out which side changed: rebuild the wheel, or regenerate and re-sign the sums file.",
-    },
-    rebuild::CHECKS[0],
-    rebuild::CHECKS[1],
-    rebuild::CHECKS[2],
-    build_deps::CHECKS[0],
-    build_deps::CHECKS[1],
-    build_deps::CHECKS[2],
-    build_deps::CHECKS[3],
-    build_deps::CHECKS[4],
-];
+gate_core::check_catalogue! {
+    /// The checks of the `wheels` gate but those of the rebuild and the build dependencies, in `--list-gates` order; the only way the gate builds their items.
+    pub enum Check {
+        SumsFile = "sums-file" {
+            severity: Blocker,
+            summary: "A configured sums file exists inside the repository, is a regular file (not a link, FIFO or device) and is not larger than `max-sums-bytes`; a wheel directory (`localwheels/`, `wheels/`, `<project>/wheels/`) holding wheels has a sums file listing them.",
+            remedy: "Fix the path in [[gates.wheels.set]] or commit the sums file (and its signature).",
+        },
+        SumsSyntax = "sums-syntax" {
+            severity: Blocker,
+            summary: "Every line of the sums file is `<64 hex> <space or *><name>` with LF line endings.",
+            remedy: "Regenerate the file with `sha256sum` and sign it again.",
+        },
+        SumsDuplicate = "sums-duplicate" {
+            severity: Blocker,
+            summary: "No file name is listed twice; a name listed with two different hashes is named with both lines.",
+            remedy: "Keep one line per file; when the hashes differ, find out which wheel is the real one.",
+        },
+        SumsOrder = "sums-order" {
+            severity: Warning,
+            summary: "Entries are sorted in byte order by file name, so diffs of the signed file stay readable.",
+            remedy: "Sort with `LC_ALL=C sort -k2` and sign again; set `\"wheels/sums-order\" = \"blocker\"` under [severity] to enforce.",
+        },
+        Signature = "signature" {
+            severity: Blocker,
+            summary: "The sums file's detached OpenPGP signature (`<sums>.asc`) verifies against a committed public key (`pubkeys/`), and the key was neither revoked nor expired when it signed.",
+            remedy: "Re-sign the sums file with a current release key whose public key is committed under pubkeys/.",
+        },
+        SignatureExpiredKey = "signature-expired-key" {
+            severity: Blocker,
+            summary: "A good signature whose signing key has expired since: valid when made, no longer valid now.",
+            remedy: "Renew the key (extend its expiry and commit the updated public key) or re-sign; or waive this item until a date.",
+        },
+        Pubkey = "pubkey" {
+            severity: Blocker,
+            summary: "Every file in the key directory is an OpenPGP public key (a private key is refused).",
+            remedy: "Commit only public keys (`gpg --export --armor`); if a private key was committed, revoke it.",
+        },
+        Pin = "pin" {
+            severity: Blocker,
+            summary: "A requirement's `--hash` pins include the listed hash of its wheel (or, for a file that fetches sources, its sdist).",
+            remedy: "Regenerate the requirements with hashes of the committed wheels (pip-compile --generate-hashes), or fix the wheel.",
+        },
+        PinSyntax = "pin-syntax" {
+            severity: Blocker,
+            summary: "Every line of a requirements file parses (PEP 508 requirement, markers, `--hash=sha256:<64 hex>`).",
+            remedy: "Fix the line at the reported line and column.",
+        },
+        PinUnpinned = "pin-unpinned" {
+            severity: Blocker,
+            summary: "Every requirement is pinned to an exact `==` version with at least one `--hash`.",
+            remedy: "Pin the version and add its hashes (pip-compile --generate-hashes).",
+        },
+        PinNoWheel = "pin-no-wheel" {
+            severity: Blocker,
+            summary: "Every pinned `name==version` has a wheel (or sdist) of that version in the sums file.",
+            remedy: "Build and commit the wheel, list it in the sums file and sign again; or change the pin.",
+        },
+        PinHash = "pin-hash" {
+            severity: Blocker,
+            summary: "A pinned release is listed, but none of its pinned hashes is the listed one.",
+            remedy: "Regenerate the hashes from the committed wheels, or find out which wheel is the real one.",
+        },
+        UnpinnedWheel = "unpinned-wheel" {
+            severity: Warning,
+            summary: "A listed wheel that no requirement pins.",
+            remedy: "Pin it, or remove it from the sums file and the repository.",
+        },
+        Missing = "missing" {
+            severity: Blocker,
+            summary: "Every listed file exists in the wheels directory.",
+            remedy: "Commit the wheel, or remove its line from the sums file and sign again.",
+        },
+        Unlisted = "unlisted" {
+            severity: Blocker,
+            summary: "Every file in the wheels directory is listed in the sums file (dot files are ignored).",
+            remedy: "List the file in the sums file and sign again, or delete it.",
+        },
+        UnsafePath = "unsafe-path" {
+            severity: Blocker,
+            summary: "Listed names stay inside the wheels directory, the wheels directory stays inside the repository, and every listed wheel is a regular file: never a symbolic link, FIFO, socket or device.",
+            remedy: "Commit the real file instead of a link; list plain file names only.",
+        },
+        Hash = "hash" {
+            severity: Blocker,
+            summary: "The file's SHA-256 (or its Git LFS pointer's oid) equals the listed hash.",
+            remedy: "Find out which side changed: rebuild the wheel, or regenerate and re-sign the sums file.",
+        },
+    }
+}
+
+/// Every check of the gate: its own, the rebuild's and the build
+/// dependencies', in `--list-gates` order.
+const CHECKS: [CheckInfo; Check::ALL.len() + rebuild::CHECKS.len() + build_deps::CHECKS.len()] =
+    gate_core::catalogue::concat(&[Check::ALL, &rebuild::CHECKS, &build_deps::CHECKS]);
 
 impl Gate for WheelsGate {
     fn name(&self) -> &'static str {
@@ -240,7 +223,7 @@ impl Gate for WheelsGate {
     }
 
     fn checks(&self) -> &'static [CheckInfo] {
-        CHECKS
+        &CHECKS
     }
 
     fn run(&self, ctx: &Context) -> GateOutcome {
@@ -248,7 +231,7 @@ impl Gate for WheelsGate {
         let repo = match Repo::new(&ctx.repo) {
             Ok(repo) => repo,
             Err(e) => {
-                outcome.push(Item::error("sums-file", "", format!("cannot resolve the repository: {e}")));
+                outcome.push(Check::SumsFile.error("", format!("cannot resolve the repository: {e}")));
                 return outcome;
             }
         };
@@ -261,7 +244,7 @@ impl Gate for WheelsGate {
         let pool = match rayon::ThreadPoolBuilder::new().num_threads(ctx.jobs.max(1)).build() {
             Ok(pool) => pool,
             Err(e) => {
-                outcome.push(Item::error("sums-file", "", format!("could not start hashing threads: {e}")));
+                outcome.push(Check::SumsFile.error("", format!("could not start hashing threads: {e}")));
                 return outcome;
             }
         };
@@ -373,7 +356,7 @@ fn keyring(repo: &Repo, ctx: &Context, dir: &str) -> (Option<Keyring>, Vec<Item>
     match repo.dir(dir) {
         Err(PathError::Missing { .. }) => (None, Vec::new()),
         Err(e) => {
-            let item = Item::error("pubkey", dir, e.to_string()).at(Location::file(dir));
+            let item = Check::Pubkey.error(dir, e.to_string()).at(Location::file(dir));
             (Some(Err(e.to_string())), vec![item])
         }
         Ok(_) => {
@@ -400,23 +383,21 @@ fn check_signature(repo: &Repo, ctx: &Context, set: &WheelSet, sums: &[u8], keys
     let found = repo.has(&signature_path).then(|| repo.read(&signature_path, MAX_SIGNATURE_BYTES));
     let (keys, bytes) = match (keys, found) {
         (_, Some(Err(e))) => {
-            return Item::error("signature", &signature_path, format!("no usable signature: {e}")).at(at);
+            return Check::Signature.error(&signature_path, format!("no usable signature: {e}")).at(at);
         }
         (Some(Err(refused)), _) => {
-            return Item::error("signature", &signature_path, format!("not verified: {refused}")).at(at);
+            return Check::Signature.error(&signature_path, format!("not verified: {refused}")).at(at);
         }
         (None, found) => {
             return match found.is_some() || configured {
-                true => Item::fail(
-                    "signature",
+                true => Check::Signature.fail(
                     &signature_path,
                     format!(
                         "no public keys to verify the signature with ({}/ is missing)",
                         set.pubkeys_dir()
                     ),
                 ),
-                false => Item::skipped(
-                    "signature",
+                false => Check::Signature.skipped(
                     &signature_path,
                     format!("not signed: no {signature_path} and no {}/ directory", set.pubkeys_dir()),
                 ),
@@ -424,12 +405,9 @@ fn check_signature(repo: &Repo, ctx: &Context, set: &WheelSet, sums: &[u8], keys
             .at(at);
         }
         (Some(Ok(_)), None) => {
-            return Item::fail(
-                "signature",
-                &signature_path,
-                format!("no usable signature: {signature_path} does not exist"),
-            )
-            .at(at);
+            return Check::Signature
+                .fail(&signature_path, format!("no usable signature: {signature_path} does not exist"))
+                .at(at);
         }
         (Some(Ok(keys)), Some(Ok(bytes))) => (keys, bytes),
     };
@@ -466,7 +444,7 @@ fn uncovered_items(ctx: &Context, repo: &Repo, sets: &[WheelSet]) -> Vec<Item> {
                 ),
                 Err(e) => format!("{e}, and no sums file lists its wheels: add {}", u.sums),
             };
-            Item::error("sums-file", &u.sums, reason).at(Location::file(&u.wheels))
+            Check::SumsFile.error(&u.sums, reason).at(Location::file(&u.wheels))
         })
         .collect()
 }
@@ -505,7 +483,7 @@ impl WheelsGate {
         let whole = ctx.wants(&set.sums);
         let some_wheel = || ctx.units.iter().flatten().any(|u| u.starts_with(&wheel_subject(set, "")));
         if let Some((key, e)) = set.outside_path() {
-            let item = Item::error("sums-file", &sums_name, format!("[[gates.wheels.set]] {key}: {e}"));
+            let item = Check::SumsFile.error(&sums_name, format!("[[gates.wheels.set]] {key}: {e}"));
             return (if whole { vec![item] } else { vec![] }, vec![]);
         }
         ctx.working_on(format!("reading {sums_name}"));
@@ -520,7 +498,7 @@ impl WheelsGate {
                     e => e.to_string(),
                 };
                 return (
-                    vec![Item::error("sums-file", &sums_name, reason).at(Location::file(&sums_name))],
+                    vec![Check::SumsFile.error(&sums_name, reason).at(Location::file(&sums_name))],
                     vec![],
                 );
             }
@@ -544,7 +522,8 @@ impl WheelsGate {
                 format!("listed twice with different hashes (lines {} and {})", first.line, entry.line)
             };
             duplicates.push(
-                Item::fail("sums-duplicate", wheel_subject(set, &entry.name), reason)
+                Check::SumsDuplicate
+                    .fail(wheel_subject(set, &entry.name), reason)
                     .at(Location::at(&sums_name, first.line, 1))
                     .at(Location::at(&sums_name, entry.line, 1))
                     .with(Evidence::hash("sha256", first.sha256.clone(), Some(entry.sha256.clone()))),
@@ -552,7 +531,8 @@ impl WheelsGate {
         }
         if whole {
             items.extend(parsed.errors.iter().map(|e| {
-                Item::fail("sums-syntax", format!("{sums_name}:{}", e.line), e.message.clone())
+                Check::SumsSyntax
+                    .fail(format!("{sums_name}:{}", e.line), e.message.clone())
                     .at(Location::at(&sums_name, e.line, e.column))
             }));
             items.extend(duplicates);
@@ -571,7 +551,8 @@ impl WheelsGate {
             Err(e) => {
                 let reason = format!("not checked: {e}");
                 items.extend(entries.iter().map(|entry| {
-                    Item::error("hash", wheel_subject(set, &entry.name), reason.clone())
+                    Check::Hash
+                        .error(wheel_subject(set, &entry.name), reason.clone())
                         .with(Evidence::hash("sha256", entry.sha256.clone(), None))
                         .at(Location::at(&sums_name, entry.line, 1))
                 }));
@@ -597,8 +578,7 @@ impl WheelsGate {
 fn order_item(entries: &[sums::Entry], sums_name: &str) -> Option<Item> {
     let (before, after, count) = sums::order_inversions(entries)?;
     Some(
-        Item::fail(
-            "sums-order",
+        Check::SumsOrder.fail(
             sums_name,
             format!(
                 "not sorted in byte order by file name: {count} adjacent pair{} out of order, first `{}` before `{}`",
@@ -623,19 +603,16 @@ fn unlisted_items(repo: &Repo, set: &WheelSet, listed: &BTreeMap<&str, &sums::En
             .iter()
             .filter(|n| !listed.contains_key(n.as_str()))
             .map(|name| {
-                Item::fail(
-                    "unlisted",
-                    wheel_subject(set, name),
-                    format!("present but not listed in {}", set.sums),
-                )
-                .at(Location::file(wheel_subject(set, name)))
+                Check::Unlisted
+                    .fail(wheel_subject(set, name), format!("present but not listed in {}", set.sums))
+                    .at(Location::file(wheel_subject(set, name)))
             })
             .collect(),
         Err(e @ PathError::Escapes { .. }) => {
-            vec![Item::error("unsafe-path", &set.wheels, e.to_string()).at(at)]
+            vec![Check::UnsafePath.error(&set.wheels, e.to_string()).at(at)]
         }
         Err(e) => {
-            vec![Item::error("missing", &set.wheels, format!("cannot list the wheels directory: {e}")).at(at)]
+            vec![Check::Missing.error(&set.wheels, format!("cannot list the wheels directory: {e}")).at(at)]
         }
     }
 }
@@ -666,33 +643,31 @@ fn check_wheel(
     let subject = wheel_subject(set, &entry.name);
     let listed_at = Location::at(sums_name, entry.line, 1);
     if entry.name.contains(['/', '\\', '\0']) || entry.name == ".." || entry.name == "." {
-        return Item::fail(
-            "unsafe-path",
-            subject,
-            "listed name is a path, not a file name in the wheels directory",
-        )
-        .at(listed_at);
+        return Check::UnsafePath
+            .fail(subject, "listed name is a path, not a file name in the wheels directory")
+            .at(listed_at);
     }
     let path: PathBuf = wheels_dir.join(&entry.name);
     let metadata = match std::fs::symlink_metadata(&path) {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Item::fail("missing", subject, format!("listed in {sums_name} but not present"))
+            return Check::Missing
+                .fail(subject, format!("listed in {sums_name} but not present"))
                 .at(listed_at);
         }
-        Err(e) => return Item::error("hash", subject, format!("cannot read: {e}")).at(listed_at),
+        Err(e) => return Check::Hash.error(subject, format!("cannot read: {e}")).at(listed_at),
     };
     if !metadata.file_type().is_file() {
         let kind = layout::kind(&metadata.file_type());
-        return Item::error(
-            "unsafe-path",
-            &subject,
-            format!(
-                "{subject} is a {kind}, not a regular file; refusing to open it: commit the wheel itself"
-            ),
-        )
-        .with(Evidence::hash("sha256", entry.sha256.clone(), None))
-        .at(listed_at);
+        return Check::UnsafePath
+            .error(
+                &subject,
+                format!(
+                    "{subject} is a {kind}, not a regular file; refusing to open it: commit the wheel itself"
+                ),
+            )
+            .with(Evidence::hash("sha256", entry.sha256.clone(), None))
+            .at(listed_at);
     }
     // A small file is read once: as an LFS pointer if it is one, else hashed
     // from the bytes already read.
@@ -707,9 +682,9 @@ fn check_wheel(
         let evidence = Evidence::hash("sha256", entry.sha256.clone(), Some(pointer.oid.clone()));
         let size = Evidence::fact("LFS object size", pointer.size.to_string());
         return if pointer.oid == entry.sha256 {
-            Item::pass("hash", subject, "Git LFS pointer names the listed SHA-256 (object not downloaded)")
+            Check::Hash.pass(subject, "Git LFS pointer names the listed SHA-256 (object not downloaded)")
         } else {
-            Item::fail("hash", subject, format!("Git LFS pointer's oid differs from {sums_name}"))
+            Check::Hash.fail(subject, format!("Git LFS pointer's oid differs from {sums_name}"))
         }
         .with(evidence)
         .with(size)
@@ -725,15 +700,16 @@ fn check_wheel(
     match hashed {
         Ok((actual, size)) => {
             let item = if actual == entry.sha256 {
-                Item::pass("hash", subject, "SHA-256 matches")
+                Check::Hash.pass(subject, "SHA-256 matches")
             } else {
-                Item::fail("hash", subject, format!("SHA-256 differs from {sums_name}"))
+                Check::Hash.fail(subject, format!("SHA-256 differs from {sums_name}"))
             };
             item.with(Evidence::hash("sha256", entry.sha256.clone(), Some(actual)))
                 .with(Evidence::fact("size", format!("{size} bytes")))
                 .at(listed_at)
         }
-        Err(reason) => Item::error("hash", subject, reason)
+        Err(reason) => Check::Hash
+            .error(subject, reason)
             .with(Evidence::hash("sha256", entry.sha256.clone(), None))
             .at(listed_at),
     }

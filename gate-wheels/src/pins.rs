@@ -5,6 +5,7 @@ use std::path::Path;
 
 use gate_core::{Item, Location};
 
+use crate::Check;
 use crate::layout::{PathError, Repo, WheelSet};
 use crate::requirements;
 use crate::sums::Entry;
@@ -128,15 +129,13 @@ pub fn associate(
 fn read(repo: &Repo, path: &str) -> Result<String, Box<Item>> {
     match repo.read(path, MAX_BYTES).map(String::from_utf8) {
         Ok(Ok(text)) => Ok(text),
-        Ok(Err(_)) => {
-            Err(Box::new(Item::fail("pin-syntax", path, "not UTF-8 text").at(Location::file(path))))
-        }
+        Ok(Err(_)) => Err(Box::new(Check::PinSyntax.fail(path, "not UTF-8 text").at(Location::file(path)))),
         Err(e) => {
             let reason = match e {
                 PathError::Missing { .. } => format!("{e}: a configured requirements file must be committed"),
                 e => e.to_string(),
             };
-            Err(Box::new(Item::error("pin-syntax", path, reason).at(Location::file(path))))
+            Err(Box::new(Check::PinSyntax.error(path, reason).at(Location::file(path))))
         }
     }
 }

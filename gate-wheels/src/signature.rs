@@ -15,6 +15,8 @@ use pgp::composed::{Deserializable, SignedPublicKey, SignedSecretKey};
 use pgp::packet::{Signature, SignatureType};
 use pgp::types::{KeyDetails, Tag};
 
+use crate::Check;
+
 mod packets;
 
 use packets::{one_line, read_signatures};
@@ -39,7 +41,7 @@ pub fn load_keys(repo: &Path, dir: &str) -> (Vec<PublicKey>, Vec<Item>) {
     let mut files: Vec<_> = match std::fs::read_dir(repo.join(dir)) {
         Ok(entries) => entries.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect(),
         Err(e) => {
-            items.push(Item::error("pubkey", dir, format!("cannot list the key directory: {e}")));
+            items.push(Check::Pubkey.error(dir, format!("cannot list the key directory: {e}")));
             return (keys, items);
         }
     };
@@ -49,7 +51,7 @@ pub fn load_keys(repo: &Path, dir: &str) -> (Vec<PublicKey>, Vec<Item>) {
         match load_key_file(&repo.join(&file)) {
             Ok(loaded) => keys.extend(loaded.into_iter().map(|key| PublicKey { file: file.clone(), key })),
             Err((reason, detail)) => {
-                let item = Item::fail("pubkey", &file, reason);
+                let item = Check::Pubkey.fail(&file, reason);
                 let item = match detail {
                     Some(detail) => item.with(Evidence::fact("parser detail", detail)),
                     None => item,
@@ -135,7 +137,7 @@ fn combine(mut items: Vec<Item>, total: usize) -> Item {
     let failing = |check: Option<&str>| {
         items.iter().position(|i| i.status != Status::Pass && check.is_none_or(|c| i.check == c))
     };
-    let chosen = failing(Some("signature")).or_else(|| failing(None));
+    let chosen = failing(Some(Check::Signature.id())).or_else(|| failing(None));
     let summaries: Vec<(usize, String)> = items
         .iter()
         .enumerate()
@@ -175,15 +177,13 @@ fn combine(mut items: Vec<Item>, total: usize) -> Item {
 fn verify_one(signature: &Signature, signed: Signed<'_>, keys: &[PublicKey], now: Timestamp) -> Item {
     let subject = signed.signature_path;
     if signature.config().is_none() {
-        return Item::error(
-            "signature",
+        return Check::Signature.error(
             subject,
             format!("cannot verify: unsupported signature version {:?}", signature.version()),
         );
     }
     if !matches!(signature.typ(), Some(SignatureType::Binary | SignatureType::Text)) {
-        return Item::fail(
-            "signature",
+        return Check::Signature.fail(
             subject,
             format!(
                 "a signature of type {}, which certifies keys, not a signature over {}; sign the file with `gpg --detach-sign`",
@@ -193,7 +193,7 @@ fn verify_one(signature: &Signature, signed: Signed<'_>, keys: &[PublicKey], now
         );
     }
     let Some(created) = signature.created() else {
-        return Item::fail("signature", subject, "signature has no creation time");
+        return Check::Signature.fail(subject, "signature has no creation time");
     };
     let made = to_timestamp(created);
     let signature_expires = expiry_of(created, Some(signature), Signature::signature_expiration_time);
@@ -211,8 +211,7 @@ fn verify_one(signature: &Signature, signed: Signed<'_>, keys: &[PublicKey], now
     let Some(signer) = find_signer(signature, keys) else {
         let issuers = if issuers.is_empty() { "an unnamed key".to_owned() } else { issuers.join(" / ") };
         return with_all(
-            Item::fail(
-                "signature",
+            Check::Signature.fail(
                 subject,
                 format!("signed by key {issuers}, which is not among the committed public keys"),
             ),
@@ -220,8 +219,7 @@ fn verify_one(signature: &Signature, signed: Signed<'_>, keys: &[PublicKey], now
         );
     };
     let item = match signer.verify_data(signature, signed.data) {
-        Err(VerifyError::Bad(e)) => Item::fail(
-            "signature",
+        Err(VerifyError::Bad(e)) => Check::Signature.fail(
             subject,
             format!(
                 "BAD signature: {} does not match what was signed (it was changed after signing, or the signature is for another file)",
@@ -229,8 +227,7 @@ fn verify_one(signature: &Signature, signed: Signed<'_>, keys: &[PublicKey], now
             ),
         )
         .with(Evidence::fact("verifier detail", one_line(e))),
-        Err(VerifyError::Unsupported(e)) => Item::error(
-            "signature",
+        Err(VerifyError::Unsupported(e)) => Check::Signature.error(
             subject,
             format!(
                 "cannot verify: the signature uses an unsupported algorithm or format (digest {})",
@@ -261,18 +258,14 @@ fn judge_validity(
     subject: &str,
 ) -> Item {
     if let Some(revoked) = signer.revoked() {
-        return Item::fail(
-            "signature",
-            subject,
-            format!("good signature, but the signing key was revoked on {revoked}"),
-        );
+        return Check::Signature
+            .fail(subject, format!("good signature, but the signing key was revoked on {revoked}"));
     }
     if !signer.may_sign() {
-        return Item::fail("signature", subject, "good signature, but the key's flags do not allow signing");
+        return Check::Signature.fail(subject, "good signature, but the key's flags do not allow signing");
     }
     if made > now {
-        return Item::fail(
-            "signature",
+        return Check::Signature.fail(
             subject,
             format!(
                 "signature made on {made}, after the moment judged ({now}): it cannot vouch for the release then"
@@ -281,16 +274,12 @@ fn judge_validity(
     }
     let key_expires = signer.expires();
     if let Some(expiry) = key_expires.filter(|expiry| made > *expiry) {
-        return Item::fail(
-            "signature",
-            subject,
-            format!("signature made on {made}, after its key expired on {expiry}"),
-        );
+        return Check::Signature
+            .fail(subject, format!("signature made on {made}, after its key expired on {expiry}"));
     }
     // Like gpg's EXPSIG: expired from its expiration second on.
     if let Some(expired) = signature_expires.filter(|expires| now >= *expires) {
-        return Item::fail(
-            "signature",
+        return Check::Signature.fail(
             subject,
             format!(
                 "signature expired on {expired} (made on {made}, judged at {now}): its signer limited how long it is valid; sign the file again"
@@ -298,15 +287,14 @@ fn judge_validity(
         );
     }
     match key_expires {
-        Some(expiry) if now > expiry => Item::fail(
-            "signature-expired-key",
+        Some(expiry) if now > expiry => Check::SignatureExpiredKey.fail(
             subject,
             format!("good signature made on {made}, but its key expired on {expiry} (judged at {now}); renew the key and re-sign, or waive this item"),
         )
         .with(Evidence::fact("key expired", expiry.to_string())),
-        Some(expiry) => Item::pass("signature", subject, format!("good signature; key valid until {expiry}"))
+        Some(expiry) => Check::Signature.pass(subject, format!("good signature; key valid until {expiry}"))
             .with(Evidence::fact("key expires", expiry.to_string())),
-        None => Item::pass("signature", subject, "good signature; key does not expire"),
+        None => Check::Signature.pass(subject, "good signature; key does not expire"),
     }
 }
 

@@ -15,6 +15,7 @@ use gate_core::{Evidence, Item, Location, Severity};
 use pep508_rs::pep440_rs::Version;
 
 use super::{HashAlgorithm, OptionKind, Requirement, RequirementsFile, release, wheel_release};
+use crate::Check;
 use crate::sums::{Entry, SyntaxError};
 
 /// What kind of distribution a listed file is.
@@ -205,10 +206,10 @@ fn more(item: Item, total: usize) -> Item {
 /// Makes item subjects unique within one requirements file: a repeated
 /// subject gets the line it comes from.
 #[derive(Default)]
-struct Subjects(HashSet<(&'static str, String)>);
+struct Subjects(HashSet<(Check, String)>);
 
 impl Subjects {
-    fn unique(&mut self, check: &'static str, subject: String, line: u32) -> String {
+    fn unique(&mut self, check: Check, subject: String, line: u32) -> String {
         if self.0.insert((check, subject.clone())) {
             return subject;
         }
@@ -317,11 +318,9 @@ impl<'a> CheckContext<'a> {
             .into_iter()
             .map(|(line, errors)| {
                 let reason = errors.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join("; ");
-                errors
-                    .iter()
-                    .fold(Item::fail("pin-syntax", format!("{req_path}:{line}"), reason), |item, e| {
-                        item.at(Location::at(req_path, e.line, e.column))
-                    })
+                errors.iter().fold(Check::PinSyntax.fail(format!("{req_path}:{line}"), reason), |item, e| {
+                    item.at(Location::at(req_path, e.line, e.column))
+                })
             })
             .collect();
         for requirement in &file.requirements {
@@ -332,17 +331,15 @@ impl<'a> CheckContext<'a> {
             let at = Location::at(req_path, option.line, option.column);
             match option.kind {
                 OptionKind::Editable => items.push(
-                    Item::fail(
-                        "pin-unpinned",
-                        subjects.unique("pin-unpinned", format!("{req_path}/{value}"), option.line),
+                    Check::PinUnpinned.fail(
+                        subjects.unique(Check::PinUnpinned, format!("{req_path}/{value}"), option.line),
                         format!("editable requirement `-e {value}` cannot be pinned by hash (pip refuses it with --require-hashes)"),
                     )
                     .at(at),
                 ),
                 OptionKind::Requirement => items.push(
-                    Item::skipped(
-                        "pin",
-                        subjects.unique("pin", format!("{req_path}/-r {value}"), option.line),
+                    Check::Pin.skipped(
+                        subjects.unique(Check::Pin, format!("{req_path}/-r {value}"), option.line),
                         format!("includes `{value}`, which is not followed: check that file on its own"),
                     )
                     .at(at),
@@ -406,11 +403,11 @@ impl<'a> CheckContext<'a> {
                 ),
             };
             let subject = subjects.unique(
-                "pin-unpinned",
+                Check::PinUnpinned,
                 format!("{}/{}", self.req_path, requirement.name),
                 requirement.line,
             );
-            return pinned_hashes(with_marker(Item::fail("pin-unpinned", subject, reason).at(at)));
+            return pinned_hashes(with_marker(Check::PinUnpinned.fail(subject, reason).at(at)));
         };
         let subject = format!("{}/{}=={version}", self.req_path, requirement.name);
         let pinned: Vec<&str> = requirement.sha256_hashes().collect();
@@ -438,28 +435,28 @@ impl<'a> CheckContext<'a> {
             // A file used to fetch sources for from-source builds pins sdists:
             // the committed sdist is what it must match.
             coverage.releases.extend(wheel_release);
-            let item = Item::pass(
-                "pin",
-                subject,
-                format!(
-                    "pins the listed sdist {} (the source a from-source build starts from)",
-                    sdist.entry.name
-                ),
-            )
-            .with(Evidence::hash("sha256", sdist.entry.sha256.clone(), Some(sdist.entry.sha256.clone())))
-            .with(Evidence::fact("sdist", self.listed_path(sdist.entry)))
-            .at(at)
-            .at(self.listed_at(sdist.entry));
+            let item = Check::Pin
+                .pass(
+                    subject,
+                    format!(
+                        "pins the listed sdist {} (the source a from-source build starts from)",
+                        sdist.entry.name
+                    ),
+                )
+                .with(Evidence::hash("sha256", sdist.entry.sha256.clone(), Some(sdist.entry.sha256.clone())))
+                .with(Evidence::fact("sdist", self.listed_path(sdist.entry)))
+                .at(at)
+                .at(self.listed_at(sdist.entry));
             return with_marker(item);
         }
 
         if wheels.is_empty() {
-            let mut item = Item::fail(
-                "pin-no-wheel",
-                subjects.unique("pin-no-wheel", subject, requirement.line),
-                format!("no `.whl` of {}=={version} is listed in {}", requirement.name, self.sums_path),
-            )
-            .at(at);
+            let mut item = Check::PinNoWheel
+                .fail(
+                    subjects.unique(Check::PinNoWheel, subject, requirement.line),
+                    format!("no `.whl` of {}=={version} is listed in {}", requirement.name, self.sums_path),
+                )
+                .at(at);
             let versions =
                 self.listed.wheels_by_name.get(requirement.name.as_str()).map_or(&[][..], Vec::as_slice);
             if !versions.is_empty() {
@@ -501,7 +498,9 @@ impl<'a> CheckContext<'a> {
             let actual =
                 (!pinned.is_empty()).then(|| listing(pinned.iter().map(|h| (*h).to_owned()), pinned.len()));
             let item = self.listed.shown(wheels).fold(
-                Item::fail("pin-hash", subjects.unique("pin-hash", subject, requirement.line), reason).at(at),
+                Check::PinHash
+                    .fail(subjects.unique(Check::PinHash, subject, requirement.line), reason)
+                    .at(at),
                 |item, wheel| {
                     item.with(Evidence::hash("sha256", wheel.entry.sha256.clone(), actual.clone()))
                         .with(Evidence::fact("wheel", self.listed_path(wheel.entry)))
@@ -520,12 +519,12 @@ impl<'a> CheckContext<'a> {
         let first = first_of(&matched);
         let names = listing(first.iter().map(|&i| self.listed.all[i].entry.name.clone()), matched_count);
         let item = first.iter().map(|&i| &self.listed.all[i]).fold(
-            Item::pass(
-                "pin",
-                subjects.unique("pin", subject, requirement.line),
-                format!("pinned sha256 is the listed hash of {names}"),
-            )
-            .at(at),
+            Check::Pin
+                .pass(
+                    subjects.unique(Check::Pin, subject, requirement.line),
+                    format!("pinned sha256 is the listed hash of {names}"),
+                )
+                .at(at),
             |item, wheel| {
                 item.with(Evidence::hash(
                     "sha256",
@@ -568,7 +567,8 @@ impl<'a> CheckContext<'a> {
             }
         };
         let subject = format!("{}/{}", self.req_path, wheel.entry.name);
-        Item::fail("unpinned-wheel", subjects.unique("unpinned-wheel", subject, wheel.entry.line), reason)
+        Check::UnpinnedWheel
+            .fail(subjects.unique(Check::UnpinnedWheel, subject, wheel.entry.line), reason)
             .severity(Severity::Warning)
             .at(self.listed_at(wheel.entry))
             .with(Evidence::hash("sha256", wheel.entry.sha256.clone(), None))

@@ -15,6 +15,8 @@ use std::io::Cursor;
 use gate_core::{Evidence, Item, Location};
 use pgp::packet::{Packet, PacketParser, PacketTrait as _, Signature};
 
+use crate::Check;
+
 const BEGIN: &[u8] = b"-----BEGIN PGP SIGNATURE-----";
 const END: &[u8] = b"-----END PGP SIGNATURE-----";
 
@@ -100,8 +102,8 @@ impl ReadError {
     pub(super) fn item(&self, subject: &str) -> Item {
         let reason = format!("not a valid detached OpenPGP signature: {self}");
         let item = match self {
-            Self::Unsupported { .. } => Item::error("signature", subject, format!("cannot verify: {self}")),
-            _ => Item::fail("signature", subject, reason),
+            Self::Unsupported { .. } => Check::Signature.error(subject, format!("cannot verify: {self}")),
+            _ => Check::Signature.fail(subject, reason),
         };
         let item = match self {
             Self::Malformed { detail, .. } | Self::Unsupported { detail, .. } => {
