@@ -9,6 +9,7 @@
 //! into text, JSON or Markdown.
 
 pub mod bounded;
+pub mod digest;
 pub mod duration;
 pub mod files;
 pub mod model;

@@ -26,7 +26,8 @@ use layout::{Repo, wheel_subject};
 use rayon::prelude::*;
 use serde::{Deserialize, Deserializer};
 
-pub use digest::{hex, sha256_file};
+pub use digest::sha256_file;
+pub use gate_core::digest::hex;
 pub use layout::{PathError, WheelSet};
 
 /// `[gates.wheels]` in the configuration.

@@ -37,13 +37,13 @@ use pep508_rs::MarkerTree;
 use pep508_rs::pep440_rs::{Version, VersionSpecifiers};
 use serde::{Deserialize, Deserializer};
 
-use crate::requirements::{self, normalise_name};
 use catalog::{Catalog, Release};
 use gate_core::files::read_bounded;
 use index::{Index, Limits};
 use metadata::{Dependency, Source};
 use model::{Python, PythonAnalysis};
 use pip::{Outer, Pip};
+use pip_requirements::normalise_name;
 pub use python::TargetPython;
 use resolve::{Constraints, Spec};
 
@@ -207,7 +207,7 @@ fn read_requirements(ctx: &Context, path: &str, outcome: &mut GateOutcome) -> Op
             return None;
         }
     };
-    let parsed = requirements::parse(&text);
+    let parsed = pip_requirements::parse(&text);
     for error in &parsed.errors {
         outcome.push(
             Item::error("build-metadata", format!("{path}:{}", error.line), error.message.clone())

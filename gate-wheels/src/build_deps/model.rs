@@ -396,7 +396,7 @@ impl Walker<'_> {
                 let missing: Vec<Dependency> = extra
                     .into_iter()
                     .filter(|d| {
-                        let name = crate::requirements::normalise_name(&d.requirement.name);
+                        let name = pip_requirements::normalise_name(&d.requirement.name);
                         let active = d.marker.evaluate(&self.python.markers, &[]);
                         let met = first.members.get(&name).is_some_and(|m| {
                             VersionSpecifiers::from_str(d.requirement.specifier.trim())
@@ -435,7 +435,7 @@ impl Walker<'_> {
             if !dependency.marker.evaluate(&self.python.markers, &[]) {
                 continue;
             }
-            let name = crate::requirements::normalise_name(&dependency.requirement.name);
+            let name = pip_requirements::normalise_name(&dependency.requirement.name);
             let met = match self.python.outer.pins.get(&name) {
                 Some(pin) => VersionSpecifiers::from_str(dependency.requirement.specifier.trim())
                     .map_or(true, |s| s.contains(pin)),

@@ -379,7 +379,7 @@ fn unmet_items(analyser: &Analyser, analysis: &Analysis, snapshot: &str) -> Vec<
     let mut by_name: BTreeMap<String, (BTreeSet<String>, BTreeSet<String>, bool)> = BTreeMap::new();
     for python in &analysis.pythons {
         for unmet in &python.unmet {
-            let name = crate::requirements::normalise_name(&unmet.dependency.requirement.name);
+            let name = pip_requirements::normalise_name(&unmet.dependency.requirement.name);
             let entry = by_name.entry(name).or_default();
             let build = &python.builds[unmet.build];
             let how = if unmet.legacy { "setup.py" } else { "without isolation" };
