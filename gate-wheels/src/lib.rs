@@ -8,7 +8,6 @@
 //! Wheels kept in Git LFS and not fetched are checked through their pointer
 //! files, without downloading anything.
 
-pub mod build_deps;
 mod digest;
 mod layout;
 pub mod lfs;

@@ -503,7 +503,7 @@ mod tests {
 
     #[test]
     fn egg_info_flit_and_extras_are_static_sources() {
-        use super::super::archive::EggInfo;
+        use crate::archive::EggInfo;
         // setup.py passes install_requires: the egg-info setuptools wrote
         // wins over setup.cfg.
         let files = SdistFiles {

@@ -12,6 +12,11 @@
 //! read once per run ([`catalog`]) from the index ([`index`]); what they
 //! need comes from [`metadata`]. The results are reported per release and
 //! cycle with the Pythons they hold on ([`report`]).
+//!
+//! The `wheels` gate of release-check runs the analysis ([`run`]) and lists
+//! its [`CHECKS`] among its own; `release-check bisect` drives [`bisect`].
+//! Requirements files are read with `pip-requirements`, build backends are
+//! asked through `python-build`, and findings are `gate-core` items.
 
 pub mod archive;
 pub mod bisect;
@@ -135,8 +140,8 @@ fn pip_version<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Vers
     })
 }
 
-/// The checks of the analysis, part of the wheels gate's checks.
-pub(crate) const CHECKS: [CheckInfo; 5] = [
+/// The checks of the analysis; the wheels gate lists them among its own.
+pub const CHECKS: [CheckInfo; 5] = [
     CheckInfo {
         id: "build-cycle",
         default_severity: Severity::Blocker,
@@ -449,8 +454,9 @@ impl Analysis {
     }
 }
 
-/// Runs the analysis, adding its items and notes to `outcome`.
-pub(crate) fn run(ctx: &Context, config: &Config, outcome: &mut GateOutcome) {
+/// Runs the analysis, adding its items and notes to `outcome`: the wheels
+/// gate's `[gates.wheels.build-deps]`.
+pub fn run(ctx: &Context, config: &Config, outcome: &mut GateOutcome) {
     let Some(analyser) = Analyser::new(ctx, config, outcome) else { return };
     let analysis = analyser.at(ctx, ctx.now);
     analyser.report(&analysis, outcome);
