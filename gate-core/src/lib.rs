@@ -10,6 +10,7 @@
 
 pub mod bounded;
 pub mod catalogue;
+pub mod digest;
 pub mod duration;
 pub mod files;
 pub mod model;

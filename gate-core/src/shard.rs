@@ -128,9 +128,7 @@ impl Plan {
 
 /// `sha256:<hex>` of some bytes.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    let digest = sha2::Sha256::digest(bytes);
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    format!("sha256:{hex}")
+    format!("sha256:{}", crate::digest::hex(&sha2::Sha256::digest(bytes)))
 }
 
 fn sha256_of(value: &serde_json::Value) -> String {

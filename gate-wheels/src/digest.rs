@@ -5,6 +5,7 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
 
+use gate_core::digest::hex;
 use sha2::{Digest, Sha256};
 
 const CHUNK: usize = 256 * 1024;
@@ -48,29 +49,6 @@ pub fn sha256_file(path: &Path, cancelled: &dyn Fn() -> bool) -> Result<(String,
         size += n as u64;
     }
     Ok((hex(&hasher.finalize()), size))
-}
-
-/// Lowercase hex of `bytes`.
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
-}
-
-/// The cache key of `parts`, in order: the hex SHA-256 of their
-/// length-prefixed concatenation. The rebuild's results and build
-/// environments and the build-dependency analysis's backend answers are
-/// cached under it.
-pub(crate) fn cache_key(parts: &[&[u8]]) -> String {
-    let mut hasher = Sha256::new();
-    hasher.update(b"release-check rebuild v2\n");
-    for part in parts {
-        hasher.update((part.len() as u64).to_le_bytes());
-        hasher.update(part);
-    }
-    hex(&hasher.finalize())
 }
 
 #[cfg(test)]

@@ -8,7 +8,6 @@
 //! Wheels kept in Git LFS and not fetched are checked through their pointer
 //! files, without downloading anything.
 
-pub mod build_deps;
 mod digest;
 mod layout;
 pub mod lfs;
@@ -26,7 +25,8 @@ use layout::{Repo, wheel_subject};
 use rayon::prelude::*;
 use serde::{Deserialize, Deserializer};
 
-pub use digest::{hex, sha256_file};
+pub use digest::sha256_file;
+pub use gate_core::digest::hex;
 pub use layout::{PathError, WheelSet};
 
 /// `[gates.wheels]` in the configuration.

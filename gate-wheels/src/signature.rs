@@ -486,5 +486,5 @@ fn digest_name(algorithm: Option<pgp::crypto::hash::HashAlgorithm>) -> String {
 }
 
 fn hex_upper(bytes: &[u8]) -> String {
-    crate::digest::hex(bytes).to_ascii_uppercase()
+    gate_core::digest::hex(bytes).to_ascii_uppercase()
 }

@@ -19,16 +19,7 @@ pub struct Entry {
     pub line: u32,
 }
 
-/// A malformed line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SyntaxError {
-    /// 1-based line.
-    pub line: u32,
-    /// 1-based column (in bytes) where the problem starts.
-    pub column: u32,
-    /// What was found and what was expected.
-    pub message: String,
-}
+pub use pip_requirements::SyntaxError;
 
 /// Everything a sums file says, with its problems.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

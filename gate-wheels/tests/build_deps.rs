@@ -9,8 +9,8 @@ use std::net::TcpListener;
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use build_deps::bisect::{Bump, bisect};
 use gate_core::{Context, GateOutcome, Status};
-use gate_wheels::build_deps::bisect::{Bump, bisect};
 use gate_wheels::{Config, WheelsGate, hex};
 use sha2::Digest as _;
 use support::{facts, items, run};
@@ -409,7 +409,7 @@ fn a_cycle_behind_a_marker_is_found_on_37_only_and_not_before_the_bump() {
         build_deps: config
             .build_deps
             .clone()
-            .map(|b| gate_wheels::build_deps::Config { constraints: Some("constraints.txt".into()), ..b }),
+            .map(|b| build_deps::Config { constraints: Some("constraints.txt".into()), ..b }),
         ..config.clone()
     };
     let outcome = run(dir.path(), &held, "2022-07-01T00:00:00Z");
@@ -464,7 +464,7 @@ fn the_cache_is_revalidated_by_etag_and_offline_sends_nothing() {
         ]
     );
     let offline: Config = Config {
-        build_deps: config.build_deps.clone().map(|b| gate_wheels::build_deps::Config { offline: true, ..b }),
+        build_deps: config.build_deps.clone().map(|b| build_deps::Config { offline: true, ..b }),
         ..config.clone()
     };
     let from_cache = run(dir.path(), &offline, as_of);
@@ -657,7 +657,7 @@ fn ninety_pinned_packages_cost_one_page_and_one_file_each_cold_and_nothing_warm(
     assert_eq!(cold.items.len(), 2, "{cold:#?}");
     assert!(cold.items.iter().all(|i| i.status == Status::Pass), "{cold:#?}");
     let offline = Config {
-        build_deps: config.build_deps.clone().map(|b| gate_wheels::build_deps::Config { offline: true, ..b }),
+        build_deps: config.build_deps.clone().map(|b| build_deps::Config { offline: true, ..b }),
         ..config
     };
     let started = std::time::Instant::now();
@@ -709,7 +709,7 @@ fn an_unusable_metadata_file_falls_back_to_the_sdist_and_says_so() {
 
 #[test]
 fn sdists_with_long_names_are_read_and_hostile_ones_refused() {
-    use gate_wheels::build_deps::archive::sdist_files;
+    use build_deps::archive::sdist_files;
     let work = tempfile::tempdir().unwrap();
     // A top directory longer than a tar header's 100 bytes: a PAX header.
     let long = "a".repeat(120);
@@ -900,8 +900,8 @@ fn requires_python_keeps_to_versions_every_target_python_installs() {
     let both = run(dir.path(), &config, "2023-01-01T00:00:00Z");
     assert!(closure(&both).contains("modern==1.0, modern==2.0"), "{both:#?}");
     let only_39 = Config {
-        build_deps: config.build_deps.clone().map(|b| gate_wheels::build_deps::Config {
-            target_pythons: vec![gate_wheels::build_deps::TargetPython::new("3.9").unwrap()],
+        build_deps: config.build_deps.clone().map(|b| build_deps::Config {
+            target_pythons: vec![build_deps::TargetPython::new("3.9").unwrap()],
             ..b
         }),
         ..config.clone()
@@ -912,10 +912,10 @@ fn requires_python_keeps_to_versions_every_target_python_installs() {
     // error on that target, the others analysed.
     server.require_python("modern", &[("1.0", ">=3.8")]);
     let fresh = Config {
-        build_deps: config.build_deps.clone().map(|b| gate_wheels::build_deps::Config {
-            cache_dir: Some(dir.path().join("other-cache")),
-            ..b
-        }),
+        build_deps: config
+            .build_deps
+            .clone()
+            .map(|b| build_deps::Config { cache_dir: Some(dir.path().join("other-cache")), ..b }),
         ..config
     };
     let none = run(dir.path(), &fresh, "2023-01-01T00:00:00Z");
@@ -972,10 +972,7 @@ fn a_baseline_report_lists_every_version_changed_since() {
     the_2022_index(&server, work.path());
     let (dir, config) = repo(&server, "imeta==4.12\n", "setuptools==60.0\n", "baseline = \"old.json\"\n");
     let without = Config {
-        build_deps: config
-            .build_deps
-            .clone()
-            .map(|b| gate_wheels::build_deps::Config { baseline: None, ..b }),
+        build_deps: config.build_deps.clone().map(|b| build_deps::Config { baseline: None, ..b }),
         ..config.clone()
     };
     let report = |config: &Config, as_of: &str| {
@@ -1060,8 +1057,8 @@ fn needs_no_static_source_gives_are_asked_of_the_build_backend_on_each_python() 
     // Without an interpreter among the targets, the needs stay unknown, and
     // the error says why.
     let nowhere = Config {
-        build_deps: config.build_deps.clone().map(|b| gate_wheels::build_deps::Config {
-            target_pythons: vec![gate_wheels::build_deps::TargetPython::new("3.99").unwrap()],
+        build_deps: config.build_deps.clone().map(|b| build_deps::Config {
+            target_pythons: vec![build_deps::TargetPython::new("3.99").unwrap()],
             ..b
         }),
         ..config
@@ -1098,10 +1095,10 @@ fn reordering_the_target_pythons_changes_nothing() {
     // A marker cycle on 3.7, and a backend whose answer differs per Python.
     let (dir, config) = repo(&server, "imeta==4.12\ndyn==1.0\n", "setuptools==60.0\n", "");
     let reordered = Config {
-        build_deps: config.build_deps.clone().map(|b| gate_wheels::build_deps::Config {
+        build_deps: config.build_deps.clone().map(|b| build_deps::Config {
             target_pythons: vec![
-                gate_wheels::build_deps::TargetPython::new("3.9").unwrap(),
-                gate_wheels::build_deps::TargetPython::new("3.7").unwrap(),
+                build_deps::TargetPython::new("3.9").unwrap(),
+                build_deps::TargetPython::new("3.7").unwrap(),
             ],
             ..b
         }),
@@ -1112,7 +1109,7 @@ fn reordering_the_target_pythons_changes_nothing() {
         build_deps: config
             .build_deps
             .clone()
-            .map(|b| gate_wheels::build_deps::Config { cache_dir: Some(dir.path().join(cache)), ..b }),
+            .map(|b| build_deps::Config { cache_dir: Some(dir.path().join(cache)), ..b }),
         ..config.clone()
     };
     let (first, second) =
@@ -1163,7 +1160,7 @@ fn offline_the_backend_gets_only_cached_files_and_the_index_nothing() {
     let online = run(dir.path(), &config, as_of);
     assert!(items(&online, "build-metadata").is_empty(), "{online:#?}");
     let offline = Config {
-        build_deps: config.build_deps.clone().map(|b| gate_wheels::build_deps::Config { offline: true, ..b }),
+        build_deps: config.build_deps.clone().map(|b| build_deps::Config { offline: true, ..b }),
         ..config.clone()
     };
     server.requests();
@@ -1193,10 +1190,7 @@ fn offline_the_backend_gets_only_cached_files_and_the_index_nothing() {
     // Its sdist is in the cache (read online before), its build
     // requirement's files are not.
     let online = Config {
-        build_deps: config
-            .build_deps
-            .clone()
-            .map(|b| gate_wheels::build_deps::Config { offline: false, ..b }),
+        build_deps: config.build_deps.clone().map(|b| build_deps::Config { offline: false, ..b }),
         ..config.clone()
     };
     let _ = run(dir.path(), &online, as_of);
@@ -1252,8 +1246,8 @@ fn a_wheel_of_the_same_version_stands_in_when_the_sdist_says_nothing_static() {
     let (dir, config) = repo(&server, "old==1.0\n", "", "");
     // No interpreter: only the stand-in can say.
     let config = Config {
-        build_deps: config.build_deps.clone().map(|b| gate_wheels::build_deps::Config {
-            target_pythons: vec![gate_wheels::build_deps::TargetPython::new("3.99").unwrap()],
+        build_deps: config.build_deps.clone().map(|b| build_deps::Config {
+            target_pythons: vec![build_deps::TargetPython::new("3.99").unwrap()],
             ..b
         }),
         ..config

@@ -38,11 +38,11 @@ use std::str::FromStr as _;
 use std::sync::{Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
+use build_deps::TargetPython;
+use build_deps::bisect::bisect;
+use build_deps::index::{Index, Limits};
 use gate_core::{CancelToken, GateOutcome, Item, Status};
 use gate_wheels::Config;
-use gate_wheels::build_deps::TargetPython;
-use gate_wheels::build_deps::bisect::bisect;
-use gate_wheels::build_deps::index::{Index, Limits};
 use pep508_rs::pep440_rs::Version;
 use support::{facts, items, run};
 

@@ -5,9 +5,9 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
+use build_deps::{bisect, closure};
 use clap::Args;
 use gate_core::Context;
-use gate_wheels::build_deps::{bisect, closure};
 
 use crate::{EXIT_GO, EXIT_NO_GO, config, parse_as_of};
 

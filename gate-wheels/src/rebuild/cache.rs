@@ -107,8 +107,8 @@ mod tests {
             explained: Some("changed by: clock".to_owned()),
         };
         let root = dir.path().join("cache");
-        let key = crate::digest::cache_key(&[b"sdist", b"python"]);
-        assert_ne!(key, crate::digest::cache_key(&[b"sdis", b"tpython"]));
+        let key = gate_core::digest::cache_key(&[b"sdist", b"python"]);
+        assert_ne!(key, gate_core::digest::cache_key(&[b"sdis", b"tpython"]));
         assert_eq!(load(&root, &key), None);
         let stored = store(&root, &key, &built).unwrap();
         assert_eq!(load(&root, &key), Some(stored.clone()));

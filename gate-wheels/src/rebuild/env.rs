@@ -66,7 +66,7 @@ pub struct Request<'a> {
 /// The key of the environment of `python` and `build_requirements`.
 pub fn key(python: &Interpreter, build_requirements: &[u8]) -> String {
     let pip = python.bundled_pip.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
-    crate::digest::cache_key(&[
+    gate_core::digest::cache_key(&[
         b"environment v1",
         python.path.as_os_str().as_encoded_bytes(),
         python.identity().as_bytes(),

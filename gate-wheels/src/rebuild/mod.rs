@@ -328,7 +328,7 @@ fn prepare_job<'a>(shared: &'a Shared, job: &Job) -> Result<JobPlan<'a>, Box<Ite
     };
     let hashes: Vec<String> =
         pin.hashes.iter().map(|h| format!("{}:{}", h.algorithm.name(), h.hex)).collect();
-    let key = crate::digest::cache_key(&[
+    let key = gate_core::digest::cache_key(&[
         format!("{name}=={version}").as_bytes(),
         hashes.join(" ").as_bytes(),
         build_requirements,

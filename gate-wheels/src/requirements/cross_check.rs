@@ -13,10 +13,12 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use gate_core::{Evidence, Item, Location, Severity};
 use pep508_rs::pep440_rs::Version;
+use pip_requirements::{
+    HashAlgorithm, OptionKind, Requirement, RequirementsFile, SyntaxError, release, wheel_release,
+};
 
-use super::{HashAlgorithm, OptionKind, Requirement, RequirementsFile, release, wheel_release};
 use crate::Check;
-use crate::sums::{Entry, SyntaxError};
+use crate::sums::Entry;
 
 /// What kind of distribution a listed file is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -580,8 +582,8 @@ impl<'a> CheckContext<'a> {
 mod tests {
     use gate_core::Status;
 
-    use super::super::parse;
     use super::*;
+    use pip_requirements::parse;
 
     const A: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
     const B: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";

@@ -21,8 +21,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use anyhow::{Context as _, Result, bail, ensure};
+use build_deps::closure;
 use gate_core::{Report, Status, Verdict};
-use gate_wheels::build_deps::closure;
 use xshell::{Shell, cmd};
 
 use super::{Contestant, Xorshift, machine, print_load, target_dir, time_rounds, version, workspace};

@@ -15,7 +15,7 @@ use anyhow::{Context as _, Result, bail};
 /// The pyenv Pythons the tests build with: 3.7 and 3.9 for the
 /// build-dependency referee (`gate-wheels/tests/build_deps_pypi.rs`), 3.9
 /// and 3.11 for the rebuild and the PEP 517 hooks
-/// (`gate-wheels/tests/rebuild.rs`, `build_deps_hooks.rs`).
+/// (`gate-wheels/tests/rebuild.rs`, `build-deps/tests/build_deps_hooks.rs`).
 pub const PYTHONS: [&str; 3] = ["3.7", "3.9", "3.11"];
 
 /// The package index the network tests reach.

@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use build_deps::hooks::{DEFAULT_BACKEND, HookAnswer, HookRequest, ask_backend};
+use build_deps::metadata::{self, Source};
 use gate_core::CancelToken;
-use gate_wheels::build_deps::hooks::{DEFAULT_BACKEND, HookAnswer, HookRequest, ask_backend};
-use gate_wheels::build_deps::metadata::{self, Source};
 use serde_json::json;
 
 /// Generous: a loaded machine makes a virtual environment and runs pip.

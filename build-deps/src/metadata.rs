@@ -29,7 +29,7 @@ use super::archive::SdistFiles;
 use super::hooks::HookAnswer;
 pub use super::sources::{CoreMetadata, core_metadata};
 use super::sources::{egg_info_requires, line_column, passes_keyword, setup_cfg_options, toml_strings};
-use crate::requirements::{self, Requirement};
+use pip_requirements::Requirement;
 
 /// Where a dependency was read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -192,7 +192,7 @@ pub(crate) fn dependencies(
             message,
         };
         let one_line = text.replace(['\n', '\r'], " ");
-        let result = requirements::parse(&one_line);
+        let result = pip_requirements::parse(&one_line);
         if let Some(error) = result.errors.first() {
             return Err(fail(error.column, format!("`{one_line}`: {}", error.message)));
         }
@@ -503,7 +503,7 @@ mod tests {
 
     #[test]
     fn egg_info_flit_and_extras_are_static_sources() {
-        use super::super::archive::EggInfo;
+        use crate::archive::EggInfo;
         // setup.py passes install_requires: the egg-info setuptools wrote
         // wins over setup.cfg.
         let files = SdistFiles {

@@ -19,7 +19,7 @@ use rayon::prelude::*;
 use super::archive;
 use super::index::{DistFile, Index, ProjectPage};
 use super::metadata::{self, Metadata};
-use crate::requirements::normalise_name;
+use pip_requirements::normalise_name;
 
 /// One version of one distribution.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

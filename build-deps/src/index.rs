@@ -21,9 +21,9 @@ use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
 use ureq::http::{Response, StatusCode};
 
-use crate::digest::hex;
-use crate::requirements::normalise_name;
+use gate_core::digest::hex;
 use gate_core::files::write_atomic;
+use pip_requirements::normalise_name;
 
 /// The `Accept` header of project page requests: PEP 691 JSON first.
 pub const ACCEPT: &str =

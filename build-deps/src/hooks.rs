@@ -30,7 +30,7 @@ use sha2::Digest as _;
 
 use super::archive::{self, MAX_UNPACKED};
 use super::sources::core_metadata;
-use crate::digest::{cache_key, hex};
+use gate_core::digest::{cache_key, hex};
 use python_build::interpreter::{self as python, Interpreter};
 use python_build::log::log_tail;
 use python_build::step::{FIRST, Runner, StepError, fresh_dir};

@@ -11,38 +11,24 @@
 //! or the legacy way, `setup.py` in the environment pip runs in. A build
 //! whose environment needs, however deeply, the release being built is a
 //! cycle.
+//!
+//! [`Analysis`] holds every target Python's analysis at one moment; the
+//! analyser makes one with `Analyser::at`, one thread per target Python.
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
-use std::path::PathBuf;
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::str::FromStr as _;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use gate_core::{Context, Item};
-use pep508_rs::MarkerEnvironment;
 use pep508_rs::pep440_rs::{Version, VersionSpecifiers};
 
 use super::catalog::{self, Catalog, Release, ReleaseInfo};
 use super::hooks::{self, HookRequest};
 use super::metadata::{self, Dependency, HookNeeds, Metadata, Source};
-use super::pip::{self, Mode, Outer, Pip};
+use super::pip::{self, Mode};
 use super::resolve::{self, Resolution, Target};
-use super::{Analyser, Config};
-
-/// One target Python, as the analysis sees it.
-#[derive(Debug, Clone)]
-pub(crate) struct Python {
-    /// As configured.
-    pub label: String,
-    pub markers: MarkerEnvironment,
-    /// `python_full_version`.
-    pub version: Version,
-    /// The interpreter the build backend is asked in, when there is one.
-    pub interpreter: Option<PathBuf>,
-    /// The pip whose rules apply.
-    pub pip: Pip,
-    /// The environment pip runs in.
-    pub outer: Outer,
-}
+use crate::analyser::{Analyser, Python};
+use crate::config::Config;
 
 /// One release built from source on one Python.
 #[derive(Debug)]
@@ -82,6 +68,100 @@ pub(crate) struct PythonAnalysis {
     pub problems: Vec<Item>,
     pub unread: BTreeSet<String>,
     pub notes: BTreeSet<String>,
+}
+
+/// The analysis of one moment.
+pub(crate) struct Analysis {
+    pub as_of: jiff::Timestamp,
+    /// One per target Python, in the analyser's order.
+    pub pythons: Vec<PythonAnalysis>,
+    /// Requests sent to the index while analysing.
+    pub requests: usize,
+}
+
+impl Analysis {
+    /// Every release of the analysis (the requirements files' environments,
+    /// every build and every build environment), by name.
+    pub(crate) fn closure(&self) -> BTreeMap<String, BTreeSet<Version>> {
+        let mut closure: BTreeMap<String, BTreeSet<Version>> = BTreeMap::new();
+        for release in self.releases() {
+            closure.entry(release.name.clone()).or_default().insert(release.version.clone());
+        }
+        closure
+    }
+
+    /// The sdist of each release and when it was uploaded.
+    pub(crate) fn sdists(&self) -> BTreeMap<(String, Version), (String, Option<jiff::Timestamp>)> {
+        let mut sdists = BTreeMap::new();
+        let mut add = |release: &Release, read: &catalog::Read| {
+            if let Ok(info) = read.as_ref() {
+                sdists.insert(
+                    (release.name.clone(), release.version.clone()),
+                    (info.sdist.filename.clone(), info.sdist.upload_time),
+                );
+            }
+        };
+        for python in &self.pythons {
+            for root in &python.roots {
+                root.members.values().for_each(|m| add(&m.release, &m.read));
+            }
+            for build in &python.builds {
+                add(&build.release, &build.read);
+                for (_, env) in &build.envs {
+                    env.members.values().for_each(|m| add(&m.release, &m.read));
+                }
+            }
+        }
+        sdists
+    }
+
+    /// Every release of the analysis.
+    pub(crate) fn releases(&self) -> BTreeSet<&Release> {
+        let mut releases = BTreeSet::new();
+        for python in &self.pythons {
+            for root in &python.roots {
+                releases.extend(root.members.values().map(|m| &m.release));
+            }
+            for build in &python.builds {
+                releases.insert(&build.release);
+                for (_, env) in &build.envs {
+                    releases.extend(env.members.values().map(|m| &m.release));
+                }
+            }
+        }
+        releases
+    }
+}
+
+impl Analyser<'_> {
+    /// Analyses every target Python as of `as_of`.
+    pub(crate) fn at(&self, ctx: &Context, as_of: jiff::Timestamp) -> Analysis {
+        let requests_before = self.catalog.index.requests();
+        // One thread per target Python: each resolves on its own, sharing the
+        // catalog; their build backends, when asked, run side by side.
+        let pythons = std::thread::scope(|scope| {
+            let running: Vec<_> = self
+                .pythons
+                .iter()
+                .map(|python| (python, scope.spawn(move || analyse(self, ctx, python, as_of))))
+                .collect();
+            running
+                .into_iter()
+                .map(|(python, thread)| {
+                    thread.join().unwrap_or_else(|_| PythonAnalysis {
+                        problems: vec![Item::error(
+                            "index",
+                            &python.label,
+                            format!("the analysis of the target Python {} panicked", python.label),
+                        )],
+                        unread: BTreeSet::from([format!("everything on {}", python.label)]),
+                        ..PythonAnalysis::default()
+                    })
+                })
+                .collect()
+        });
+        Analysis { as_of, pythons, requests: self.catalog.index.requests() - requests_before }
+    }
 }
 
 /// The build backends' answers of one Python, by release, and the releases
@@ -396,7 +476,7 @@ impl Walker<'_> {
                 let missing: Vec<Dependency> = extra
                     .into_iter()
                     .filter(|d| {
-                        let name = crate::requirements::normalise_name(&d.requirement.name);
+                        let name = pip_requirements::normalise_name(&d.requirement.name);
                         let active = d.marker.evaluate(&self.python.markers, &[]);
                         let met = first.members.get(&name).is_some_and(|m| {
                             VersionSpecifiers::from_str(d.requirement.specifier.trim())
@@ -435,7 +515,7 @@ impl Walker<'_> {
             if !dependency.marker.evaluate(&self.python.markers, &[]) {
                 continue;
             }
-            let name = crate::requirements::normalise_name(&dependency.requirement.name);
+            let name = pip_requirements::normalise_name(&dependency.requirement.name);
             let met = match self.python.outer.pins.get(&name) {
                 Some(pin) => VersionSpecifiers::from_str(dependency.requirement.specifier.trim())
                     .map_or(true, |s| s.contains(pin)),

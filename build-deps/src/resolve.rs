@@ -22,7 +22,7 @@ use pep508_rs::{ExtraName, MarkerEnvironment};
 use super::catalog::{self, Catalog, Release, sdist_version};
 use super::index::{DistFile, ProjectPage};
 use super::metadata::Dependency;
-use crate::requirements::normalise_name;
+use pip_requirements::normalise_name;
 
 /// How many times a resolution may start over.
 const MAX_PASSES: usize = 8;

@@ -17,7 +17,9 @@ use std::fmt;
 use gate_core::{Context, GateOutcome, Status};
 use pep508_rs::pep440_rs::Version;
 
-use super::{Analyser, Analysis, Config};
+use crate::analyser::Analyser;
+use crate::config::Config;
+use crate::model::Analysis;
 
 /// What a bisection found.
 #[derive(Debug, Clone)]

@@ -14,10 +14,10 @@ use pep508_rs::ExtraName;
 use super::catalog::Release;
 use super::closure;
 use super::metadata::Dependency;
-use super::model::{Build, PythonAnalysis};
+use super::model::{Analysis, Build, PythonAnalysis};
 use super::pip::Mode;
 use super::resolve::Member;
-use super::{Analyser, Analysis};
+use crate::analyser::Analyser;
 
 /// `3.7` or `3.7, 3.9`.
 fn list(pythons: &[&str], on: impl Fn(usize) -> bool) -> String {
@@ -379,7 +379,7 @@ fn unmet_items(analyser: &Analyser, analysis: &Analysis, snapshot: &str) -> Vec<
     let mut by_name: BTreeMap<String, (BTreeSet<String>, BTreeSet<String>, bool)> = BTreeMap::new();
     for python in &analysis.pythons {
         for unmet in &python.unmet {
-            let name = crate::requirements::normalise_name(&unmet.dependency.requirement.name);
+            let name = pip_requirements::normalise_name(&unmet.dependency.requirement.name);
             let entry = by_name.entry(name).or_default();
             let build = &python.builds[unmet.build];
             let how = if unmet.legacy { "setup.py" } else { "without isolation" };
@@ -509,4 +509,19 @@ pub(crate) fn needs(analyser: &Analyser, analysis: &Analysis) -> BTreeMap<String
         }
     }
     needs
+}
+
+impl Analyser<'_> {
+    /// Every item and note of `analysis`.
+    pub(crate) fn report(&self, analysis: &Analysis, outcome: &mut GateOutcome) {
+        report(self, analysis, outcome);
+    }
+}
+
+impl Analysis {
+    /// Every need of the analysis, described, by a key that another
+    /// moment's analysis shares.
+    pub(crate) fn needs(&self, analyser: &Analyser) -> BTreeMap<String, String> {
+        needs(analyser, self)
+    }
 }

@@ -1,0 +1,221 @@
+//! What the analyses of every moment share: the target Pythons probed, the
+//! requirements and constraints read, the catalog of releases and where
+//! build backends' answers are cached.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::str::FromStr as _;
+
+use gate_core::files::read_bounded;
+use gate_core::{Context, GateOutcome, Item, Location};
+use pep508_rs::pep440_rs::{Version, VersionSpecifiers};
+use pep508_rs::{MarkerEnvironment, MarkerTree};
+
+use crate::catalog::Catalog;
+use crate::config::Config;
+use crate::index::{Index, Limits};
+use crate::metadata::{Dependency, Source};
+use crate::pip::{self, Outer, Pip};
+use crate::resolve::{Constraints, Spec};
+
+/// What asking a build backend needs.
+pub(crate) struct Hooks {
+    pub cache: PathBuf,
+    pub timeout: std::time::Duration,
+}
+
+/// One target Python, as the analysis sees it.
+#[derive(Debug, Clone)]
+pub(crate) struct Python {
+    /// As configured.
+    pub label: String,
+    pub markers: MarkerEnvironment,
+    /// `python_full_version`.
+    pub version: Version,
+    /// The interpreter the build backend is asked in, when there is one.
+    pub interpreter: Option<PathBuf>,
+    /// The pip whose rules apply.
+    pub pip: Pip,
+    /// The environment pip runs in.
+    pub outer: Outer,
+}
+
+/// What the analyses of every moment share: the target Pythons, the
+/// requirements, the constraints and the catalog of releases read (which
+/// reads each project page once).
+pub(crate) struct Analyser<'a> {
+    pub config: &'a Config,
+    /// In version order, then by name: never in the configuration's order.
+    pub pythons: Vec<Python>,
+    /// Each requirements file and its requirements.
+    pub roots: Vec<(String, Vec<Dependency>)>,
+    pub constraints: Constraints,
+    pub catalog: Catalog,
+    pub hooks: Hooks,
+}
+
+/// A requirements file as dependencies; its problems go to `outcome`.
+fn read_requirements(ctx: &Context, path: &str, outcome: &mut GateOutcome) -> Option<Vec<Dependency>> {
+    let text = match read_bounded(&ctx.repo.join(path), 16 * 1024 * 1024) {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        Err(reason) => {
+            outcome.push(Item::error("build-metadata", path, reason.to_string()).at(Location::file(path)));
+            return None;
+        }
+    };
+    let parsed = pip_requirements::parse(&text);
+    for error in &parsed.errors {
+        outcome.push(
+            Item::error("build-metadata", format!("{path}:{}", error.line), error.message.clone())
+                .at(Location::at(path, error.line, error.column)),
+        );
+    }
+    let dependencies = parsed
+        .requirements
+        .into_iter()
+        .map(|requirement| {
+            // A marker that does not parse keeps the requirement: better one
+            // distribution too many than a cycle missed.
+            let marker =
+                requirement.marker.as_deref().and_then(|m| MarkerTree::from_str(m).ok()).unwrap_or_default();
+            let text = match &requirement.version {
+                Some(version) => format!("{}=={version} ({path}:{})", requirement.name, requirement.line),
+                None => {
+                    format!("{}{} ({path}:{})", requirement.name, requirement.specifier, requirement.line)
+                }
+            };
+            Dependency { requirement, text, marker, source: Source::Requirements }
+        })
+        .collect();
+    Some(dependencies)
+}
+
+/// `==` pins of `dependencies` whose marker is true for `markers`.
+fn pins_of(dependencies: &[Dependency], markers: &pep508_rs::MarkerEnvironment) -> BTreeMap<String, Version> {
+    dependencies
+        .iter()
+        .filter(|d| d.marker.evaluate(markers, &[]))
+        .filter_map(|d| Some((d.requirement.name.clone(), d.requirement.version.clone()?)))
+        .collect()
+}
+
+/// The constraints of `file`, by name.
+fn constraints_of(file: &str, dependencies: &[Dependency]) -> Constraints {
+    let mut constraints = Constraints::new();
+    for dependency in dependencies {
+        if let Ok(specifiers) = VersionSpecifiers::from_str(dependency.requirement.specifier.trim()) {
+            let text =
+                format!("{file}: {}{}", dependency.requirement.name, dependency.requirement.specifier.trim());
+            constraints
+                .entry(dependency.requirement.name.clone())
+                .or_default()
+                .push(Spec { specifiers, text });
+        }
+    }
+    constraints
+}
+
+impl<'a> Analyser<'a> {
+    /// Reads the targets, the requirements and the constraints; their
+    /// problems go to `outcome`. `None` when no target Python can be
+    /// analysed or the index cannot be used.
+    pub(crate) fn new(ctx: &Context, config: &'a Config, outcome: &mut GateOutcome) -> Option<Self> {
+        let mut targets = Vec::new();
+        for target in &config.target_pythons {
+            match target.probe(&ctx.repo) {
+                Ok((markers, interpreter)) => targets.push((target.name.clone(), markers, interpreter)),
+                Err(why) => outcome.push(Item::error("build-metadata", &target.name, why)),
+            }
+        }
+        if targets.is_empty() {
+            return None;
+        }
+        targets.sort_by(|a, b| {
+            let version = |m: &pep508_rs::MarkerEnvironment| m.python_full_version().version.clone();
+            version(&a.1).cmp(&version(&b.1)).then(a.0.cmp(&b.0))
+        });
+        let mut roots = Vec::new();
+        for file in [&config.requirements, &config.build_requirements] {
+            if let Some(dependencies) = read_requirements(ctx, file, outcome) {
+                roots.push((file.clone(), dependencies));
+            }
+        }
+        let build_pins: Vec<Dependency> = roots
+            .iter()
+            .find(|(file, _)| *file == config.build_requirements)
+            .map(|(_, d)| d.clone())
+            .unwrap_or_default();
+        let constraints = match &config.constraints {
+            Some(file) => constraints_of(file, &read_requirements(ctx, file, outcome).unwrap_or_default()),
+            None => Constraints::new(),
+        };
+        let pythons = targets
+            .into_iter()
+            .map(|(label, markers, interpreter)| {
+                let version = markers.python_full_version().version.clone();
+                let pins = pins_of(&build_pins, &markers);
+                let pip = match (
+                    &config.pip,
+                    pins.get("pip"),
+                    interpreter.as_ref().and_then(|i| i.bundled_pip.as_deref()),
+                ) {
+                    (Some(version), _, _) => {
+                        Pip { version: Some(version.clone()), from: "the configuration's `pip`".into() }
+                    }
+                    (None, Some(pin), _) => Pip {
+                        version: Some(pin.clone()),
+                        from: format!("pip=={pin} in {}", config.build_requirements),
+                    },
+                    (None, None, Some(bundled)) => Pip {
+                        version: pip::bundled_version(bundled),
+                        from: format!("bundled with Python {version}"),
+                    },
+                    (None, None, None) => Pip {
+                        version: None,
+                        from: format!(
+                            "no `pip` key, no pip pinned in {}, no interpreter",
+                            config.build_requirements
+                        ),
+                    },
+                };
+                let outer = Outer::new(pins, &version);
+                Python { label, markers, version, interpreter: interpreter.map(|i| i.path), pip, outer }
+            })
+            .collect();
+        let cache = match &config.cache_dir {
+            Some(dir) => Ok(ctx.repo.join(dir)),
+            None => default_cache_dir(),
+        };
+        let cache = match cache {
+            Ok(cache) => cache,
+            Err(reason) => {
+                outcome.push(Item::error("index", "", reason));
+                return None;
+            }
+        };
+        let index = Index::new(&config.index_url, &cache, config.offline, Limits::default());
+        let pool = match rayon::ThreadPoolBuilder::new().num_threads(ctx.jobs.clamp(1, 8)).build() {
+            Ok(pool) => pool,
+            Err(e) => {
+                outcome.push(Item::error("index", "", format!("could not start index threads: {e}")));
+                return None;
+            }
+        };
+        let hooks = Hooks { cache, timeout: config.hook_timeout.0 };
+        Some(Self { config, pythons, roots, constraints, catalog: Catalog::new(index, pool), hooks })
+    }
+
+    /// The target Pythons' labels, in the analyser's order.
+    pub(crate) fn labels(&self) -> Vec<&str> {
+        self.pythons.iter().map(|p| p.label.as_str()).collect()
+    }
+}
+
+/// `$XDG_CACHE_HOME/release-check/index`, else `~/.cache/release-check/index`.
+fn default_cache_dir() -> Result<PathBuf, String> {
+    let non_empty = |name| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    non_empty("XDG_CACHE_HOME")
+        .or_else(|| non_empty("HOME").map(|home| home.join(".cache")))
+        .map(|dir| dir.join("release-check").join("index"))
+        .ok_or_else(|| "no cache directory: set cache-dir, XDG_CACHE_HOME or HOME".to_owned())
+}
