@@ -8,8 +8,9 @@
 //! later; when the run is cancelled, SIGKILL at once; and when the command
 //! ends by itself, whatever it left running in its group is killed too, so
 //! that no process of one build outlives it to touch another. The signals
-//! are sent to the group with the POSIX `kill` utility (this crate has no
-//! unsafe code); no GNU tool is needed. Output goes straight to a log file,
+//! are sent to the group with `kill(2)` through rustix (this crate has no
+//! unsafe code), and the command's end is noticed the moment it happens: a
+//! thread waits for it. Output goes straight to a log file,
 //! never through a pipe, so a process that escaped the group cannot keep the
 //! gate waiting.
 
@@ -18,10 +19,12 @@ use std::fs::File;
 use std::io::Write as _;
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use gate_core::CancelToken;
+use rustix::process::{Pid, Signal, kill_process_group};
 
 use crate::interpreter::Interpreter;
 
@@ -158,12 +161,30 @@ impl Runner<'_> {
             ("PIP_NO_INPUT".into(), "1".into()),
             ("PIP_NO_CACHE_DIR".into(), "1".into()),
         ];
-        if let Some(pip) = &self.python.bundled_pip {
+        if let Some(pip) = self.pip_path() {
             env.push(("PYTHONPATH".into(), pip.into()));
         }
         env.extend(network_vars());
         let step = Step { args: args.to_vec(), dir, env, umask: variant.umask, log };
         step.run(self.deadline, self.limit, self.cancel)
+    }
+
+    /// Where `python -m pip` finds pip: a directory holding only a link to
+    /// the interpreter's installed pip of the bundled version (compiled
+    /// already; nothing else of its site-packages is visible), else the
+    /// bundled wheel itself.
+    fn pip_path(&self) -> Option<PathBuf> {
+        if let Some(installed) = &self.python.installed_pip {
+            let dir = self.work.join("pip-path");
+            let link = dir.join("pip");
+            let linked = std::fs::read_link(&link).is_ok_and(|to| to == *installed)
+                || (std::fs::create_dir_all(&dir).is_ok()
+                    && std::os::unix::fs::symlink(installed, &link).is_ok());
+            if linked {
+                return Some(dir);
+            }
+        }
+        self.python.bundled_pip.clone()
     }
 
     /// `python -m pip ARGS` in the virtual environment.
@@ -239,34 +260,35 @@ impl Step<'_> {
             .stdout(file)
             .stderr(stderr)
             .process_group(0);
-        let mut child =
-            cmd.spawn().map_err(|source| StepError::Spawn { command: command.clone(), source })?;
+        let child = cmd.spawn().map_err(|source| StepError::Spawn { command: command.clone(), source })?;
         let group = child.id();
-        let mut pause = Duration::from_millis(1);
+        let finished = wait_in_thread(child);
+        let wait = |until: Instant| -> Option<std::io::Result<ExitStatus>> {
+            finished.recv_timeout(until.saturating_duration_since(Instant::now())).ok()
+        };
         let status = loop {
-            if let Some(status) = child.try_wait().map_err(io("cannot wait for the build"))? {
-                break status;
+            // Woken at once when the command ends; at least every CHECK to
+            // see whether the run was cancelled.
+            if let Some(status) = wait(deadline.min(Instant::now() + CHECK)) {
+                break status.map_err(io("cannot wait for the build"))?;
             }
             if cancel.is_cancelled() {
-                kill_group(group, "KILL", &mut child);
-                let _ = child.wait();
+                kill_group(group, Signal::KILL);
+                let _ = finished.recv();
                 return Err(StepError::Cancelled { command });
             }
             if Instant::now() >= deadline {
-                kill_group(group, "TERM", &mut child);
-                let grace = Instant::now() + GRACE;
-                while Instant::now() < grace && matches!(child.try_wait(), Ok(None)) {
-                    std::thread::sleep(Duration::from_millis(20));
+                kill_group(group, Signal::TERM);
+                if wait(Instant::now() + GRACE).is_none() {
+                    kill_group(group, Signal::KILL);
+                    let _ = finished.recv();
                 }
-                kill_group(group, "KILL", &mut child);
-                let _ = child.wait();
+                kill_group(group, Signal::KILL);
                 return Err(StepError::TimedOut { command, limit });
             }
-            std::thread::sleep(pause);
-            pause = (pause * 2).min(Duration::from_millis(25));
         };
         // Whatever the command left running in its group ends with it.
-        kill_group(group, "KILL", &mut child);
+        kill_group(group, Signal::KILL);
         match status.code() {
             Some(0) => Ok(()),
             _ => Err(StepError::Failed { command, status }),
@@ -274,17 +296,24 @@ impl Step<'_> {
     }
 }
 
-/// Sends `signal` to the process group `group` (led by `child`) with the
-/// POSIX `kill` utility; when that cannot run, kills at least the leader.
-fn kill_group(group: u32, signal: &str, child: &mut std::process::Child) {
-    let sent = Command::new("kill")
-        .args(["-s", signal, "--", &format!("-{group}")])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
-    if sent.is_err() {
-        let _ = child.kill();
+/// How often a running command's cancellation is checked.
+const CHECK: Duration = Duration::from_millis(50);
+
+/// Waits for `child` on a thread of its own: the receiver gets its exit
+/// status the moment it ends, with no polling delay.
+fn wait_in_thread(mut child: Child) -> mpsc::Receiver<std::io::Result<ExitStatus>> {
+    let (sender, receiver) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = sender.send(child.wait());
+    });
+    receiver
+}
+
+/// Sends `signal` to the process group `group`. A group that no longer
+/// exists has nothing left to end.
+fn kill_group(group: u32, signal: Signal) {
+    if let Some(group) = i32::try_from(group).ok().and_then(Pid::from_raw) {
+        let _ = kill_process_group(group, signal);
     }
 }
 
@@ -339,6 +368,65 @@ mod tests {
             &cancel,
         );
         assert!(matches!(failed, Err(StepError::Failed { .. })), "{failed:?}");
+    }
+
+    /// Cancelling the run ends a running command's whole group at once.
+    #[test]
+    fn a_cancelled_run_kills_the_command_s_group() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("log");
+        let cancel = CancelToken::default();
+        let marker = format!("{}", 400_000 + std::process::id());
+        let script = format!("sleep {marker} & sleep {marker}");
+        let started = Instant::now();
+        let cancelled = std::thread::scope(|scope| {
+            scope.spawn(|| {
+                std::thread::sleep(Duration::from_millis(300));
+                cancel.cancel();
+            });
+            step(&script, dir.path(), &log).run(
+                Instant::now() + Duration::from_secs(600),
+                Duration::from_secs(600),
+                &cancel,
+            )
+        });
+        assert!(matches!(cancelled, Err(StepError::Cancelled { .. })), "{cancelled:?}");
+        assert!(started.elapsed() < Duration::from_secs(60), "not stopped: {:?}", started.elapsed());
+        std::thread::sleep(Duration::from_millis(200));
+        assert!(!running(&format!("sleep {marker}")), "a process of the cancelled group is still running");
+    }
+
+    /// pip runs from the interpreter's installed pip of the bundled version,
+    /// already compiled, through a directory that shows nothing else of its
+    /// site-packages; the virtual environment stays without pip.
+    #[test]
+    fn pip_runs_from_the_installed_copy_of_the_bundled_version() {
+        let python = crate::interpreter::in_pyenv("3.11", crate::interpreter::pyenv_root().as_deref())
+            .expect("the pyenv Python 3.11 the suite needs");
+        let python = crate::interpreter::probe(&python).unwrap();
+        let installed = python.installed_pip.clone().expect("pyenv's 3.11 has its bundled pip installed");
+        assert!(installed.ends_with("site-packages/pip"), "{installed:?}");
+        let dir = tempfile::tempdir().unwrap();
+        let (work, venv, log) = (dir.path().join("work"), dir.path().join("venv"), dir.path().join("log"));
+        std::fs::create_dir_all(work.join("home")).unwrap();
+        std::fs::create_dir_all(work.join("tmp")).unwrap();
+        let cancel = CancelToken::default();
+        let runner = Runner {
+            work: &work,
+            venv: &venv,
+            python: &python,
+            epoch: 1_700_000_000,
+            deadline: Instant::now() + Duration::from_secs(120),
+            limit: Duration::from_secs(120),
+            cancel: &cancel,
+        };
+        runner.make_venv(dir.path(), &log).unwrap();
+        runner.run(&runner.pip(&["--version"]), dir.path(), FIRST, &log).unwrap();
+        let said = std::fs::read_to_string(&log).unwrap();
+        let from = work.join("pip-path/pip");
+        assert!(said.contains(&format!("from {}", from.display())), "{said}");
+        assert_eq!(std::fs::read_link(&from).unwrap(), installed);
+        assert!(!venv.join("bin/pip").exists(), "the environment got a pip of its own");
     }
 
     /// A command that outlives its deadline is killed from here with every

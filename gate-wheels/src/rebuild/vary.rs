@@ -103,6 +103,10 @@ pub struct Plan {
     pub locale: String,
     /// How many CPUs an unvaried build may use.
     pub cpus: usize,
+    /// The CPUs this process may run on (its affinity), in order: a varied
+    /// build is pinned to one of them, each concurrent job to its own, so
+    /// that two jobs' varied builds do not share one CPU.
+    pub allowed_cpus: Vec<usize>,
 }
 
 impl Plan {
@@ -122,6 +126,7 @@ impl Plan {
             disorderfs: None,
             locale: locale.clone().unwrap_or_else(|| BASE_LOCALE.to_owned()),
             cpus,
+            allowed_cpus: allowed_cpus(),
         };
         for variation in Variation::ALL {
             let why_not = match variation {
@@ -268,7 +273,10 @@ impl Conditions {
     pub fn prefix(&self, plan: &Plan) -> Vec<OsString> {
         let mut prefix = Vec::new();
         if let (true, Some(taskset)) = (self.has(Variation::Cpus), &plan.taskset) {
-            prefix.extend([taskset.clone().into_os_string(), "-c".into(), "0".into()]);
+            // The job's own CPU: rayon numbers the rebuild pool's threads.
+            let job = rayon::current_thread_index().unwrap_or(0);
+            let cpu = plan.allowed_cpus.get(job % plan.allowed_cpus.len().max(1)).copied().unwrap_or(0);
+            prefix.extend([taskset.clone().into_os_string(), "-c".into(), cpu.to_string().into()]);
         }
         if let (true, Some(faketime)) = (self.has(Variation::Clock), &plan.faketime) {
             prefix.extend([faketime.clone().into_os_string(), "-f".into(), CLOCK_SHIFT.into()]);
@@ -294,6 +302,15 @@ pub fn on_path(program: &str) -> Option<PathBuf> {
             m.is_file() && m.permissions().mode() & 0o111 != 0
         })
     })
+}
+
+/// The CPUs in this process's affinity mask; CPU 0 when it cannot be read.
+fn allowed_cpus() -> Vec<usize> {
+    let allowed: Vec<usize> = match rustix::thread::sched_getaffinity(None) {
+        Ok(set) => (0..rustix::thread::CpuSet::MAX_CPU).filter(|&cpu| set.is_set(cpu)).collect(),
+        Err(_) => Vec::new(),
+    };
+    if allowed.is_empty() { vec![0] } else { allowed }
 }
 
 /// The first of [`LOCALES`] that `locale -a` lists.
@@ -342,6 +359,7 @@ mod tests {
             disorderfs: None,
             locale: "et_EE.UTF-8".into(),
             cpus: 2,
+            allowed_cpus: vec![0, 1],
         };
         let (root, bin) = (Path::new("/b"), Path::new("/env/bin"));
         let base = Conditions::base().env(&plan, root, bin, 1);
@@ -361,6 +379,15 @@ mod tests {
             prefix,
             ["/usr/bin/taskset", "-c", "0", "/usr/bin/faketime", "-f", "+15y"].map(OsString::from)
         );
+        // Each job of the rebuild's pool pins its varied build to a CPU of
+        // its own: two jobs on one CPU would halve the rebuild's speed.
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(3).build().unwrap();
+        let mut cpus: Vec<String> = pool
+            .broadcast(|_| Conditions::only(Variation::Cpus).prefix(&plan)[2].to_string_lossy().into_owned());
+        cpus.sort();
+        assert_eq!(cpus, ["0", "0", "1"], "thread 2 of 3 wraps round to the first allowed CPU");
+        let elsewhere = Plan { allowed_cpus: vec![4, 6], ..plan.clone() };
+        assert_eq!(Conditions::only(Variation::Cpus).prefix(&elsewhere)[2], "4", "CPU 0 is not allowed here");
         assert_eq!(Conditions::only(Variation::Umask).umask(), "027");
         assert_eq!(Conditions::base().source_dir(), "src");
         assert!(
