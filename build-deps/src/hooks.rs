@@ -158,7 +158,7 @@ pub fn ask_backend(request: &HookRequest) -> Result<HookAnswer, String> {
     let answer = answer?;
     if answer.run.is_ok() {
         let json = serde_json::to_vec(&answer).map_err(|e| format!("cannot encode the answer: {e}"))?;
-        gate_core::files::write_atomic(&entry, &json, true)
+        gate_core::files::write_cache_entry(&entry, &json)
             .map_err(|e| format!("cannot store the answer in {}: {e}", hooks_dir.display()))?;
     }
     Ok(answer)

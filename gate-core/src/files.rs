@@ -74,6 +74,21 @@ pub fn non_regular_kind(file_type: std::fs::FileType) -> Option<&'static str> {
 /// `create_dirs`, missing directories are made; without, a missing
 /// directory is an error.
 pub fn write_atomic(path: &Path, bytes: &[u8], create_dirs: bool) -> Result<(), WriteError> {
+    write_replacing(path, bytes, create_dirs, true)
+}
+
+/// [`write_atomic`] for a cache entry, which is not synced to the disk
+/// first: a reader still sees the old file or the new one, never half of
+/// one, but after a power loss the entry may be empty or gone, so whoever
+/// reads a cache must check what it reads (a hash, a parse) and fetch again
+/// when it does not hold. Syncing every entry of a cold run took longer
+/// than everything else the run did.
+pub fn write_cache_entry(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
+    write_replacing(path, bytes, true, false)
+}
+
+/// [`write_atomic`], synced or not.
+fn write_replacing(path: &Path, bytes: &[u8], create_dirs: bool, synced: bool) -> Result<(), WriteError> {
     let io = |source| WriteError::Io { path: path.to_owned(), source };
     match std::fs::symlink_metadata(path) {
         Ok(metadata) => {
@@ -95,7 +110,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8], create_dirs: bool) -> Result<(), 
     }
     let mut temporary = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
     temporary.write_all(bytes).map_err(io)?;
-    temporary.as_file().sync_all().map_err(io)?;
+    if synced {
+        temporary.as_file().sync_all().map_err(io)?;
+    }
     temporary.persist(path).map(drop).map_err(|e| io(e.error))
 }
 
@@ -190,6 +207,24 @@ mod tests {
         }
         assert_eq!(std::fs::read(&target).unwrap(), b"keep");
         assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    }
+
+    #[test]
+    fn a_cache_entry_is_replaced_whole_in_a_directory_made_for_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cache/pages/p.json");
+        write_cache_entry(&path, b"one").unwrap();
+        write_cache_entry(&path, b"two").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"two");
+        assert_eq!(
+            std::fs::read_dir(path.parent().unwrap()).unwrap().count(),
+            1,
+            "no temporary file is left"
+        );
+        let link = dir.path().join("cache/link");
+        std::os::unix::fs::symlink(&path, &link).unwrap();
+        assert!(matches!(write_cache_entry(&link, b"x"), Err(WriteError::NotRegular { .. })));
+        assert_eq!(std::fs::read(&path).unwrap(), b"two");
     }
 
     #[test]

@@ -114,7 +114,7 @@ pub fn prepare(request: &Request) -> Result<BuildEnv, EnvError> {
             .map_err(|e| EnvError { reason: e.to_string(), log: Some(log.clone()) })?;
         seal(&dir).map_err(|e| plain(format!("cannot take the write bits off {}: {e}", dir.display())))?;
         let text = manifest(&dir).map_err(|e| plain(format!("cannot read {}: {e}", dir.display())))?;
-        gate_core::files::write_atomic(&manifest_file, text.as_bytes(), true)
+        gate_core::files::write_cache_entry(&manifest_file, text.as_bytes())
             .map_err(|e| plain(e.to_string()))?;
     }
     lock.unlock().map_err(locked)?;
