@@ -256,6 +256,7 @@ impl Gate for WheelsGate {
         }
         let mut keyrings: BTreeMap<&str, Option<Keyring>> = BTreeMap::new();
         let mut checked_sets: Vec<(&WheelSet, Vec<sums::Entry>)> = Vec::new();
+        let mut set_items: Vec<(Vec<Item>, Option<Hashing>)> = Vec::new();
         for (index, set) in sets.iter().enumerate() {
             let dir = set.pubkeys_dir();
             if ctx.wants(&set.sums) && !keyrings.contains_key(dir) {
@@ -267,9 +268,28 @@ impl Gate for WheelsGate {
                 keyrings.insert(dir, keys);
             }
             let keys = keyrings.get(dir).and_then(Option::as_ref);
-            let (items, entries) = self.check_set(ctx, &repo, set, keys, &pool);
-            outcome.items.extend(items);
+            let (items, entries, hashing) = self.check_set(ctx, &repo, set, keys);
+            set_items.push((items, hashing));
             checked_sets.push((set, entries));
+        }
+        // The wheels are hashed while the pins are checked: neither needs
+        // the other, and on more than one core they overlap.
+        let (hashed, pinned) = pool.install(|| {
+            rayon::join(
+                || {
+                    let hashing = set_items.iter().zip(&checked_sets);
+                    hashing
+                        .map(|((_, hashing), (set, entries))| {
+                            hashing.as_ref().map(|h| h.items(ctx, set, entries)).unwrap_or_default()
+                        })
+                        .collect::<Vec<_>>()
+                },
+                || self.pin_items(ctx, &repo, &sets, &checked_sets),
+            )
+        });
+        for ((items, _), hashed) in set_items.into_iter().zip(hashed) {
+            outcome.items.extend(items);
+            outcome.items.extend(hashed);
         }
         // Each wheel's rebuild belongs to the wheel's unit.
         if let Some(config) = &self.config.rebuild {
@@ -286,29 +306,11 @@ impl Gate for WheelsGate {
             ));
             build_deps::run(ctx, config, &mut outcome);
         }
-        if !sets.iter().any(|set| ctx.wants(&set.sums)) {
-            return outcome;
+        let (notes, items) = pinned;
+        for note in notes {
+            outcome.note(note);
         }
-        let configured = !self.config.set.is_empty();
-        let reading = |path: &str| ctx.working_on(format!("reading {path}"));
-        let associations = pins::associate(&repo, &checked_sets, configured, &reading);
-        let mut files_by_set: BTreeMap<usize, Vec<&pins::Association>> = BTreeMap::new();
-        for association in &associations {
-            let sums = &checked_sets[association.set].0.sums;
-            if !ctx.wants(sums) {
-                continue;
-            }
-            if let Some(why) = &association.why {
-                outcome.note(format!("{} checked against {sums} ({why})", association.path));
-            }
-            files_by_set.entry(association.set).or_default().push(association);
-        }
-        for (set_index, files) in files_by_set {
-            let (set, entries) = &checked_sets[set_index];
-            let paths: Vec<&str> = files.iter().map(|file| file.path.as_str()).collect();
-            ctx.working_on(format!("checking the pins of {} against {}", paths.join(", "), set.sums));
-            outcome.items.extend(pins::check(&files, set, entries));
-        }
+        outcome.items.extend(items);
         outcome
     }
 
@@ -468,6 +470,42 @@ impl WheelsGate {
         }
     }
 
+    /// The notes and items of the requirements files' pins, for the sets
+    /// this run wants.
+    fn pin_items(
+        &self,
+        ctx: &Context,
+        repo: &Repo,
+        sets: &[WheelSet],
+        checked_sets: &[(&WheelSet, Vec<sums::Entry>)],
+    ) -> (Vec<String>, Vec<Item>) {
+        let (mut notes, mut items) = (Vec::new(), Vec::new());
+        if !sets.iter().any(|set| ctx.wants(&set.sums)) {
+            return (notes, items);
+        }
+        let configured = !self.config.set.is_empty();
+        let reading = |path: &str| ctx.working_on(format!("reading {path}"));
+        let associations = pins::associate(repo, checked_sets, configured, &reading);
+        let mut files_by_set: BTreeMap<usize, Vec<&pins::Association>> = BTreeMap::new();
+        for association in &associations {
+            let sums = &checked_sets[association.set].0.sums;
+            if !ctx.wants(sums) {
+                continue;
+            }
+            if let Some(why) = &association.why {
+                notes.push(format!("{} checked against {sums} ({why})", association.path));
+            }
+            files_by_set.entry(association.set).or_default().push(association);
+        }
+        for (set_index, files) in files_by_set {
+            let (set, entries) = &checked_sets[set_index];
+            let paths: Vec<&str> = files.iter().map(|file| file.path.as_str()).collect();
+            ctx.working_on(format!("checking the pins of {} against {}", paths.join(", "), set.sums));
+            items.extend(pins::check(&files, set, entries));
+        }
+        (notes, items)
+    }
+
     /// The items of `set` that this run wants ([`Context::wants`]): the
     /// set's own when its sums file is a wanted unit, and those of each
     /// wanted wheel; and the set's parsed entries.
@@ -477,19 +515,18 @@ impl WheelsGate {
         repo: &Repo,
         set: &WheelSet,
         keys: Option<&Keyring>,
-        pool: &rayon::ThreadPool,
-    ) -> (Vec<Item>, Vec<sums::Entry>) {
+    ) -> (Vec<Item>, Vec<sums::Entry>, Option<Hashing>) {
         let sums_name = set.sums.clone();
         let whole = ctx.wants(&set.sums);
         let some_wheel = || ctx.units.iter().flatten().any(|u| u.starts_with(&wheel_subject(set, "")));
         if let Some((key, e)) = set.outside_path() {
             let item = Check::SumsFile.error(&sums_name, format!("[[gates.wheels.set]] {key}: {e}"));
-            return (if whole { vec![item] } else { vec![] }, vec![]);
+            return (if whole { vec![item] } else { vec![] }, vec![], None);
         }
         ctx.working_on(format!("reading {sums_name}"));
         let bytes = match repo.read(&set.sums, self.config.max_sums_bytes) {
             Ok(bytes) => bytes,
-            Err(_) if !whole && !some_wheel() => return (vec![], vec![]),
+            Err(_) if !whole && !some_wheel() => return (vec![], vec![], None),
             Err(e) => {
                 let reason = match e {
                     PathError::TooLarge { .. } => {
@@ -500,6 +537,7 @@ impl WheelsGate {
                 return (
                     vec![Check::SumsFile.error(&sums_name, reason).at(Location::file(&sums_name))],
                     vec![],
+                    None,
                 );
             }
         };
@@ -541,8 +579,11 @@ impl WheelsGate {
             items.extend(unlisted_items(repo, set, &first_by_name));
         }
 
-        let entries: Vec<&sums::Entry> =
-            first_by_name.values().copied().filter(|e| ctx.wants(&wheel_subject(set, &e.name))).collect();
+        let entries: Vec<&sums::Entry> = first_by_name
+            .values()
+            .copied()
+            .filter(|e| ctx.units.is_none() || ctx.wants(&wheel_subject(set, &e.name)))
+            .collect();
         // The directory is resolved once, inside the repository; each
         // wheel is then a plain name in it.
         let wheels_dir = match repo.dir(&set.wheels) {
@@ -556,21 +597,35 @@ impl WheelsGate {
                         .with(Evidence::hash("sha256", entry.sha256.clone(), None))
                         .at(Location::at(&sums_name, entry.line, 1))
                 }));
-                return (items, parsed.entries);
+                return (items, parsed.entries, None);
             }
         };
+        let listed = entries.iter().map(|entry| entry.line).collect();
+        (items, parsed.entries, Some(Hashing { wheels_dir, listed }))
+    }
+}
+
+/// The wheels of a set still to hash: where they are, and the sums file
+/// lines of the entries to hash, in name order.
+struct Hashing {
+    wheels_dir: PathBuf,
+    listed: Vec<u32>,
+}
+
+impl Hashing {
+    /// The `hash` items of the set's wheels, hashed on the current rayon pool.
+    fn items(&self, ctx: &Context, set: &WheelSet, entries: &[sums::Entry]) -> Vec<Item> {
         let cancelled = || ctx.cancel.is_cancelled();
-        let checked: Vec<Item> = pool.install(|| {
-            entries
-                .par_iter()
-                .map(|entry| {
-                    ctx.working_on(format!("checking the hash of {}", wheel_subject(set, &entry.name)));
-                    check_wheel(&wheels_dir, set, &sums_name, entry, &cancelled)
-                })
-                .collect()
-        });
-        items.extend(checked);
-        (items, parsed.entries)
+        // Small files take microseconds each: they are named together, and
+        // only a file too large for a pointer is named on its own.
+        ctx.working_on(format!("checking the hashes of {} wheels listed in {}", self.listed.len(), set.sums));
+        let activity = |subject: &str| ctx.working_on(format!("checking the hash of {subject}"));
+        // Entries are in line order, one per line.
+        let entry = |line: u32| &entries[entries.partition_point(|e| e.line < line)];
+        self.listed
+            .par_iter()
+            .map(|&line| check_wheel(&self.wheels_dir, set, &set.sums, entry(line), &cancelled, &activity))
+            .collect()
     }
 }
 
@@ -630,6 +685,26 @@ fn list_files(dir: &Path) -> std::io::Result<Vec<String>> {
     Ok(names)
 }
 
+/// The whole of a file of at most [`lfs::MAX_POINTER_BYTES`], read into
+/// `buffer` with no other system call than open, read and close; a file
+/// that has grown past the buffer is an error rather than half-read.
+fn read_small<'b>(path: &Path, buffer: &'b mut [u8]) -> std::io::Result<&'b [u8]> {
+    use std::io::Read as _;
+    let mut file = std::fs::File::open(path)?;
+    let mut filled = 0;
+    loop {
+        match file.read(&mut buffer[filled..]) {
+            Ok(0) => return Ok(&buffer[..filled]),
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+        if filled == buffer.len() {
+            return Err(std::io::Error::other("the file grew while it was read"));
+        }
+    }
+}
+
 /// The item of one listed wheel: missing, refused, or its hash compared.
 /// Its type is checked before it is opened: a symbolic link (inside the
 /// repository or not), FIFO, socket, device or directory is an error.
@@ -639,6 +714,7 @@ fn check_wheel(
     sums_name: &str,
     entry: &sums::Entry,
     cancelled: &(dyn Fn() -> bool + Sync),
+    activity: &(dyn Fn(&str) + Sync),
 ) -> Item {
     let subject = wheel_subject(set, &entry.name);
     let listed_at = Location::at(sums_name, entry.line, 1);
@@ -669,9 +745,10 @@ fn check_wheel(
             .with(Evidence::hash("sha256", entry.sha256.clone(), None))
             .at(listed_at);
     }
-    // A small file is read once: as an LFS pointer if it is one, else hashed
-    // from the bytes already read.
-    let small = (metadata.len() <= lfs::MAX_POINTER_BYTES).then(|| std::fs::read(&path));
+    // A small file is read once, into the stack: as an LFS pointer if it is
+    // one, else hashed from the bytes already read.
+    let mut buffer = [0u8; lfs::MAX_POINTER_BYTES as usize + 1];
+    let small = (metadata.len() <= lfs::MAX_POINTER_BYTES).then(|| read_small(&path, &mut buffer));
     if let Some(Ok(bytes)) = &small
         && let Some(pointer) = lfs::parse(bytes).transpose()
     {
@@ -690,10 +767,14 @@ fn check_wheel(
         .with(size)
         .at(listed_at);
     }
+    if small.is_none() {
+        // Worth naming if the gate times out: a large file takes a while.
+        activity(&subject);
+    }
     let hashed = match small {
         Some(Ok(bytes)) => {
             use sha2::Digest as _;
-            Ok((hex(&sha2::Sha256::digest(&bytes)), bytes.len() as u64))
+            Ok((hex(&sha2::Sha256::digest(bytes)), bytes.len() as u64))
         }
         _ => sha256_file(&path, cancelled).map_err(|e| e.to_string()),
     };
@@ -720,6 +801,17 @@ mod tests {
     use gate_core::testing::example;
 
     use super::*;
+
+    #[test]
+    fn a_small_file_is_read_whole_and_one_past_the_buffer_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut buffer = [0u8; 8];
+        let (small, large) = (dir.path().join("small"), dir.path().join("large"));
+        std::fs::write(&small, b"1234567").unwrap();
+        std::fs::write(&large, b"12345678").unwrap();
+        assert_eq!(read_small(&small, &mut buffer).unwrap(), b"1234567");
+        assert!(read_small(&large, &mut buffer).is_err(), "8 bytes do not fit a pointer's buffer of 8");
+    }
 
     /// Every item of a run, as `id status reason`, sorted.
     fn items(outcome: &GateOutcome) -> Vec<String> {
