@@ -2,24 +2,25 @@
 //! (with PEP 700 `upload-time`) or, when the index serves only that, PEP 503
 //! HTML; and the files they list, checked against their SHA-256.
 //!
-//! Blocking HTTP with `ureq`, configured like the images gate's registry
-//! client: connect and overall timeouts, `5xx` and `429` retried a bounded
-//! number of times with backoff, answers read up to a size cap. Every answer
+//! Blocking HTTP through the shared HTTP layer (`http_layer`), as the images
+//! gate's registry client: connect and overall timeouts, transport failures,
+//! timeouts, `5xx` and `429` retried a bounded number of times with backoff
+//! (`Retry-After` honoured up to a bound), answers read up to a size cap,
+//! URLs redacted in errors. Every answer
 //! is cached on disk: project pages are revalidated with their `ETag`
 //! (`If-None-Match`, a `304` reuses the cached body); files are immutable and
 //! read from the cache without a request. Offline, only the cache is read.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use gate_core::CancelToken;
+use http_layer::{Answer, Failure, HttpError, Request, redact};
 use jiff::Timestamp;
 use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
-use ureq::http::{Response, StatusCode};
 
 use gate_core::digest::hex;
 use gate_core::files::write_atomic;
@@ -29,33 +30,27 @@ use pip_requirements::normalise_name;
 pub const ACCEPT: &str =
     "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01";
 
-/// Bounds on every index request.
+/// Bounds on every index request: the shared HTTP layer's, and a tighter
+/// one for project pages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// Longest wait for a connection, TLS handshake included.
-    pub connect_timeout: Duration,
-    /// Longest time one request may take, its body included.
-    pub request_timeout: Duration,
-    /// How many times a `5xx` or `429` answer or a failed connection is retried.
-    pub retries: u32,
-    /// The wait before the first retry, doubled before each next one.
-    pub backoff: Duration,
+    /// Timeouts, retries, backoff, redirects, and in `max_body` the largest
+    /// file (sdist or metadata file) read, in bytes.
+    pub http: http_layer::Limits,
     /// Largest project page read, in bytes.
     pub max_page: u64,
-    /// Largest file (sdist or metadata file) read, in bytes.
-    pub max_file: u64,
 }
 
 impl Default for Limits {
+    /// 10 s to connect, 60 s per attempt, two retries from 500 ms, five
+    /// redirects, 64 MiB files, 16 MiB pages, a minute of `Retry-After`.
     fn default() -> Self {
-        Self {
-            connect_timeout: Duration::from_secs(10),
+        let http = http_layer::Limits {
             request_timeout: Duration::from_secs(60),
-            retries: 2,
-            backoff: Duration::from_millis(500),
-            max_page: 16 * 1024 * 1024,
-            max_file: 64 * 1024 * 1024,
-        }
+            max_body: 64 * 1024 * 1024,
+            ..http_layer::Limits::default()
+        };
+        Self { http, max_page: 16 * 1024 * 1024 }
     }
 }
 
@@ -111,35 +106,23 @@ pub struct IndexError {
     pub problem: Problem,
 }
 
+impl From<HttpError> for IndexError {
+    fn from(error: HttpError) -> Self {
+        Self { request: error.request(), problem: Problem::Http(error.failure) }
+    }
+}
+
 /// Why a request gave no usable answer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Problem {
-    /// The run was cancelled.
-    #[error("cancelled")]
-    Cancelled,
-    /// No answer in time.
-    #[error("no answer within {0:?}")]
-    Timeout(Duration),
-    /// Connection, TLS or protocol failure, still there after the retries.
+    /// No usable answer: cancelled, a timeout, a transport failure, a
+    /// server error after the retries, a status that cannot be used, an
+    /// answer larger than the cap (the HTTP layer's).
     #[error("{0}")]
-    Transport(String),
-    /// A server error or rate limit, still there after the retries.
-    #[error("answered {status} {attempts} times")]
-    Unavailable {
-        /// The status code and reason.
-        status: String,
-        /// How many times it was asked.
-        attempts: u32,
-    },
+    Http(Failure),
     /// The index does not have it.
     #[error("answered 404 Not Found: the index does not have it")]
     NotFound,
-    /// A status that cannot be used.
-    #[error("answered {0}")]
-    Status(String),
-    /// An answer larger than the cap.
-    #[error("the answer is larger than {0} bytes")]
-    TooLarge(u64),
     /// A page that is neither PEP 691 JSON nor PEP 503 HTML.
     #[error("not a Simple API page: {0}")]
     Garbage(String),
@@ -162,12 +145,11 @@ pub enum Problem {
 /// Reads an index, through an on-disk cache.
 #[derive(Debug)]
 pub struct Index {
-    agent: ureq::Agent,
+    client: http_layer::Client,
     base: String,
     cache: PathBuf,
     offline: bool,
     limits: Limits,
-    requests: AtomicUsize,
     /// The pages read by this client, by URL: each is asked for once per run.
     pages: Mutex<HashMap<String, Arc<ProjectPage>>>,
 }
@@ -176,34 +158,22 @@ impl Index {
     /// A client of the index at `url` (`https://pypi.org/simple/`), caching
     /// in `cache`; offline, it never sends a request.
     pub fn new(url: &str, cache: &Path, offline: bool, limits: Limits) -> Self {
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_connect(Some(limits.connect_timeout))
-            .timeout_global(Some(limits.request_timeout))
-            .max_redirects(5)
-            .user_agent(concat!("release-check/", env!("CARGO_PKG_VERSION")))
-            // The system's trust store (with SSL_CERT_FILE and SSL_CERT_DIR),
-            // as pip's: an index behind a company proxy or with a private CA
-            // must be reachable when pip can reach it.
-            .tls_config(
-                ureq::tls::TlsConfig::builder().root_certs(ureq::tls::RootCerts::PlatformVerifier).build(),
-            )
-            .build()
-            .into();
+        // The HTTP layer verifies with the system's trust store (with
+        // SSL_CERT_FILE and SSL_CERT_DIR), as pip does: an index behind a
+        // company proxy or with a private CA is reachable when pip can reach it.
         Self {
-            agent,
+            client: http_layer::Client::new(limits.http),
             base: format!("{}/", url.trim_end_matches('/')),
             cache: cache.to_owned(),
             offline,
             limits,
-            requests: AtomicUsize::new(0),
             pages: Mutex::default(),
         }
     }
 
     /// How many requests were sent so far (retries included).
     pub fn requests(&self) -> usize {
-        self.requests.load(Ordering::Relaxed)
+        self.client.requests()
     }
 
     /// The URL of `name`'s project page.
@@ -229,7 +199,7 @@ impl Index {
     /// The page at `url`, through the disk cache.
     fn read_project(&self, url: &str, cancel: &CancelToken) -> Result<ProjectPage, IndexError> {
         let url = url.to_owned();
-        let fail = |problem| IndexError { request: format!("GET {url}"), problem };
+        let fail = |problem| IndexError { request: format!("GET {}", redact(&url)), problem };
         let cached = self.entry("pages", &url);
         let read_cached = || -> Option<(String, String, Vec<u8>)> {
             let meta = std::fs::read_to_string(cached.with_extension("meta")).ok()?;
@@ -243,20 +213,13 @@ impl Index {
             (None, true) => return Err(fail(Problem::NotCached(self.cache.display().to_string()))),
             (_, false) => {
                 let etag = previous.as_ref().map(|(etag, _, _)| etag.as_str()).filter(|e| !e.is_empty());
-                let mut response = self.get(&url, Some(ACCEPT), etag, cancel).map_err(fail)?;
-                match (response.status(), previous) {
-                    (StatusCode::NOT_MODIFIED, Some((_, content_type, body))) => (content_type, body),
-                    (StatusCode::OK, _) => {
-                        let header = |name| {
-                            response
-                                .headers()
-                                .get(name)
-                                .and_then(|v| v.to_str().ok())
-                                .unwrap_or("")
-                                .to_owned()
-                        };
+                let mut answer = self.get(&url, Some(ACCEPT), etag, cancel)?;
+                match (answer.status(), previous) {
+                    (304, Some((_, content_type, body))) => (content_type, body),
+                    (200, _) => {
+                        let header = |name| answer.header(name).unwrap_or("").to_owned();
                         let (etag, content_type) = (header("etag"), header("content-type"));
-                        let body = self.read_body(&mut response, self.limits.max_page).map_err(fail)?;
+                        let body = answer.read_body_up_to(self.limits.max_page)?;
                         let meta =
                             format!("{}\n{}\n", etag.replace('\n', ""), content_type.replace('\n', ""));
                         write_atomic(&cached.with_extension("body"), &body, true)
@@ -266,7 +229,7 @@ impl Index {
                             .map_err(|e| fail(Problem::Cache(e.to_string())))?;
                         (content_type, body)
                     }
-                    (status, _) => return Err(fail(unusable(status))),
+                    _ => return Err(unusable(&answer)),
                 }
             }
         };
@@ -276,7 +239,7 @@ impl Index {
     /// The file at `url`, whose SHA-256 must be `sha256` when given; from
     /// the cache when it holds it.
     pub fn file(&self, url: &str, sha256: Option<&str>, cancel: &CancelToken) -> Result<Vec<u8>, IndexError> {
-        let fail = |problem| IndexError { request: format!("GET {url}"), problem };
+        let fail = |problem| IndexError { request: format!("GET {}", redact(url)), problem };
         let cached = self.entry("files", url);
         let checked = |body: Vec<u8>| -> Result<Vec<u8>, Problem> {
             let actual = hex(&Sha256::digest(&body));
@@ -295,12 +258,11 @@ impl Index {
         if self.offline {
             return Err(fail(Problem::NotCached(self.cache.display().to_string())));
         }
-        let mut response = self.get(url, None, None, cancel).map_err(fail)?;
-        if response.status() != StatusCode::OK {
-            return Err(fail(unusable(response.status())));
+        let mut answer = self.get(url, None, None, cancel)?;
+        if answer.status() != 200 {
+            return Err(unusable(&answer));
         }
-        let body =
-            checked(self.read_body(&mut response, self.limits.max_file).map_err(fail)?).map_err(fail)?;
+        let body = checked(answer.read_body()?).map_err(fail)?;
         write_atomic(&cached, &body, true).map_err(|e| fail(Problem::Cache(e.to_string())))?;
         Ok(body)
     }
@@ -310,78 +272,31 @@ impl Index {
         self.cache.join(kind).join(hex(&Sha256::digest(url.as_bytes())))
     }
 
-    /// `GET url`, again after a backoff while it answers `5xx` or `429` or
-    /// the connection fails.
+    /// `GET url`, retried by the HTTP layer's rules.
     fn get(
         &self,
         url: &str,
         accept: Option<&str>,
         etag: Option<&str>,
         cancel: &CancelToken,
-    ) -> Result<Response<ureq::Body>, Problem> {
-        let mut backoff = self.limits.backoff;
-        let mut attempts = 0;
-        loop {
-            if cancel.is_cancelled() {
-                return Err(Problem::Cancelled);
-            }
-            attempts += 1;
-            self.requests.fetch_add(1, Ordering::Relaxed);
-            let mut request = self.agent.get(url);
-            if let Some(accept) = accept {
-                request = request.header("Accept", accept);
-            }
-            if let Some(etag) = etag {
-                request = request.header("If-None-Match", etag);
-            }
-            let problem = match request.call() {
-                Ok(response) => {
-                    let status = response.status();
-                    if !(status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS) {
-                        return Ok(response);
-                    }
-                    Problem::Unavailable { status: status_text(status), attempts }
-                }
-                Err(e) => self.problem(e),
-            };
-            if attempts > self.limits.retries || matches!(problem, Problem::TooLarge(_)) {
-                return Err(match problem {
-                    Problem::Transport(why) => Problem::Transport(format!("{why} ({attempts} attempts)")),
-                    other => other,
-                });
-            }
-            std::thread::sleep(backoff);
-            backoff = backoff.saturating_mul(2);
+    ) -> Result<Answer, HttpError> {
+        let mut request = Request::get(url);
+        if let Some(accept) = accept {
+            request = request.header("Accept", accept);
         }
-    }
-
-    fn read_body(&self, response: &mut Response<ureq::Body>, limit: u64) -> Result<Vec<u8>, Problem> {
-        response.body_mut().with_config().limit(limit).read_to_vec().map_err(|e| match e {
-            ureq::Error::BodyExceedsLimit(_) => Problem::TooLarge(limit),
-            other => self.problem(other),
-        })
-    }
-
-    fn problem(&self, error: ureq::Error) -> Problem {
-        match error {
-            ureq::Error::Timeout(ureq::Timeout::Connect) => Problem::Timeout(self.limits.connect_timeout),
-            ureq::Error::Timeout(_) => Problem::Timeout(self.limits.request_timeout),
-            other => Problem::Transport(other.to_string()),
+        if let Some(etag) = etag {
+            request = request.header("If-None-Match", etag);
         }
+        self.client.send(&request, &|| cancel.is_cancelled())
     }
 }
 
-/// The problem of a final status other than `200`.
-fn unusable(status: StatusCode) -> Problem {
-    match status {
-        StatusCode::NOT_FOUND => Problem::NotFound,
-        other => Problem::Status(status_text(other)),
+/// The error of a final status other than `200`.
+fn unusable(answer: &Answer) -> IndexError {
+    match answer.status() {
+        404 => IndexError { request: answer.request().name(), problem: Problem::NotFound },
+        _ => answer.unusable().into(),
     }
-}
-
-/// `503 Service Unavailable`.
-fn status_text(status: StatusCode) -> String {
-    format!("{} {}", status.as_u16(), status.canonical_reason().unwrap_or(""))
 }
 
 /// A project page, by its `Content-Type`: PEP 691 JSON or PEP 503 HTML.

@@ -11,25 +11,25 @@
 //! list), it is fetched with `GET`, its SHA-256 is compared with the digest,
 //! and the platforms it lists are reported. Only `HEAD` and `GET` are sent.
 //!
-//! Every request has a connect timeout and an overall timeout; `5xx` and
-//! `429` answers are retried a bounded number of times with backoff;
-//! redirects are followed at most [`Limits::max_redirects`] times, without
-//! the `Authorization` header; answers are read up to [`Limits::max_body`]
-//! bytes. HTTPS is required, except for the registries listed in
-//! `insecure-registries`.
+//! Requests go through the shared HTTP layer (`http_layer`), within
+//! [`Limits`]: a connect and an overall timeout; transport failures,
+//! timeouts, `5xx` and `429` answers retried a bounded number of times with
+//! backoff, `Retry-After` honoured up to a bound; redirects followed at most
+//! [`Limits::max_redirects`] times, without the `Authorization` header;
+//! answers read up to [`Limits::max_body`] bytes. HTTPS is required, except
+//! for the registries listed in `insecure-registries`.
 
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Mutex, PoisonError};
-use std::time::Duration;
 
 use base64::Engine as _;
+use gate_core::digest::hex;
 use gate_core::{CancelToken, Context, Evidence, GateOutcome};
+use http_layer::{Answer, Failure, HttpError, Request, status_text};
 use oci_spec::image::{ImageIndex, Platform};
 use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
-use ureq::ResponseExt as _;
-use ureq::http::{Response, StatusCode};
 
 use crate::reference::{self, ImageRef};
 use crate::{Check, Config, Reference, bounded_list};
@@ -59,35 +59,10 @@ pub const ENV_PASSWORD: &str = "RELEASE_CHECK_REGISTRY_PASSWORD";
 /// Most registry requests in flight at once (`run.jobs` may lower it).
 const MAX_PARALLEL: usize = 8;
 
-/// Bounds on every registry request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
-    /// Longest wait for a connection, TLS handshake included.
-    pub connect_timeout: Duration,
-    /// Longest time one request may take, redirects and the answer's body included.
-    pub request_timeout: Duration,
-    /// How many times a `5xx` or `429` answer is retried.
-    pub retries: u32,
-    /// The wait before the first retry, doubled before each next one.
-    pub backoff: Duration,
-    /// Most redirects followed for one request.
-    pub max_redirects: u32,
-    /// Largest manifest or token answer read, in bytes.
-    pub max_body: u64,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Self {
-            connect_timeout: Duration::from_secs(10),
-            request_timeout: Duration::from_secs(30),
-            retries: 2,
-            backoff: Duration::from_millis(500),
-            max_redirects: 5,
-            max_body: 4 * 1024 * 1024,
-        }
-    }
-}
+/// Bounds on every registry request: the shared HTTP layer's. Its defaults
+/// are the registry's: 10 s to connect, 30 s per attempt, two retries from
+/// 500 ms, five redirects, 4 MiB answers, a minute of `Retry-After`.
+pub type Limits = http_layer::Limits;
 
 /// A user name and password (or access token) for one registry.
 #[derive(Clone, PartialEq, Eq)]
@@ -273,35 +248,37 @@ pub struct RegistryError {
     pub problem: Problem,
 }
 
+impl From<HttpError> for RegistryError {
+    fn from(error: HttpError) -> Self {
+        let request = error.request();
+        let problem = match error.failure {
+            Failure::HttpsOnly => Problem::HttpsOnly,
+            other => Problem::Http(other),
+        };
+        Self { request, problem }
+    }
+}
+
+impl RegistryError {
+    /// `problem` with `request`, named as the HTTP layer names it.
+    fn of(request: &Request, problem: Problem) -> Self {
+        Self { request: request.name(), problem }
+    }
+}
+
 /// What went wrong with a registry request.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Problem {
     /// The digest is not `sha256:<64 lowercase hex>`.
     #[error("unsupported digest `{0}`: only sha256 digests can be checked")]
     Digest(String),
-    /// No answer in time.
-    #[error("no answer within {0:?}")]
-    Timeout(Duration),
-    /// Connection, TLS or protocol failure.
+    /// No usable answer: a timeout, a transport failure, a status the
+    /// check cannot interpret, too many redirects, … (the HTTP layer's).
     #[error("{0}")]
-    Transport(String),
+    Http(Failure),
     /// A redirect to plain HTTP, or a plain HTTP registry not listed as insecure.
     #[error("refused to use plain HTTP: list the registry in [gates.images] insecure-registries to allow it")]
     HttpsOnly,
-    /// Too many redirects.
-    #[error("more than {0} redirects")]
-    Redirects(u32),
-    /// A server error or rate limit, still there after the retries.
-    #[error("answered {status} {attempts} times")]
-    Unavailable {
-        /// The status line's code and reason.
-        status: String,
-        /// How many times it was asked.
-        attempts: u32,
-    },
-    /// A status the check cannot interpret.
-    #[error("answered {0}")]
-    Status(String),
     /// A `401` that needs credentials the environment does not give.
     #[error(
         "the registry asks for credentials ({0}); set RELEASE_CHECK_REGISTRY_HOST, RELEASE_CHECK_REGISTRY_USER and RELEASE_CHECK_REGISTRY_PASSWORD"
@@ -318,9 +295,6 @@ pub enum Problem {
     /// The token endpoint's answer holds no token.
     #[error("the answer holds no token: {0}")]
     NoToken(String),
-    /// An answer larger than [`Limits::max_body`].
-    #[error("the answer is larger than {0} bytes")]
-    TooLarge(u64),
     /// The registry named another digest than the one asked for.
     #[error("answered with Docker-Content-Digest {0}, not the digest asked for")]
     OtherDigest(String),
@@ -330,9 +304,6 @@ pub enum Problem {
     /// An index that does not parse.
     #[error("not a valid image index: {0}")]
     BadIndex(String),
-    /// The run was cancelled.
-    #[error("cancelled")]
-    Cancelled,
 }
 
 /// One `WWW-Authenticate` challenge: a scheme and its parameters.
@@ -430,11 +401,6 @@ pub fn parse_challenges(header: &str) -> Result<Vec<Challenge>, String> {
     Ok(challenges)
 }
 
-/// `<status code> <reason>`.
-fn status_text(status: StatusCode) -> String {
-    format!("{} {}", status.as_u16(), status.canonical_reason().unwrap_or("")).trim_end().to_owned()
-}
-
 /// The token endpoint's answer (Docker's token specification).
 #[derive(Deserialize)]
 struct TokenAnswer {
@@ -445,8 +411,8 @@ struct TokenAnswer {
 /// Asks registries about manifests, reusing pull tokens across requests.
 #[derive(Debug)]
 pub struct Client {
-    https: ureq::Agent,
-    http: ureq::Agent,
+    https: http_layer::Client,
+    http: http_layer::Client,
     insecure: Vec<RegistryHost>,
     options: Options,
     accept: String,
@@ -456,27 +422,9 @@ pub struct Client {
 impl Client {
     /// A client; `insecure` registries are asked over plain HTTP.
     pub fn new(options: Options, insecure: &[RegistryHost]) -> Self {
-        let agent = |https_only: bool| -> ureq::Agent {
-            ureq::Agent::config_builder()
-                .http_status_as_error(false)
-                .https_only(https_only)
-                .timeout_connect(Some(options.limits.connect_timeout))
-                .timeout_global(Some(options.limits.request_timeout))
-                .max_redirects(options.limits.max_redirects)
-                .user_agent(concat!("release-check/", env!("CARGO_PKG_VERSION")))
-                // The system's trust store (SSL_CERT_FILE, SSL_CERT_DIR), as
-                // docker and skopeo use: a registry behind a private CA works.
-                .tls_config(
-                    ureq::tls::TlsConfig::builder()
-                        .root_certs(ureq::tls::RootCerts::PlatformVerifier)
-                        .build(),
-                )
-                .build()
-                .into()
-        };
         Self {
-            https: agent(true),
-            http: agent(false),
+            https: http_layer::Client::https_only(options.limits),
+            http: http_layer::Client::new(options.limits),
             insecure: insecure.to_vec(),
             options,
             accept: MEDIA_TYPES.join(", "),
@@ -488,7 +436,7 @@ impl Client {
         self.insecure.iter().any(|h| h.as_str() == registry)
     }
 
-    fn agent(&self, registry: &str) -> &ureq::Agent {
+    fn agent(&self, registry: &str) -> &http_layer::Client {
         if self.is_insecure(registry) { &self.http } else { &self.https }
     }
 
@@ -501,24 +449,24 @@ impl Client {
     /// Whether the registry has `target`'s manifest and, for an index, its platforms.
     pub fn check(&self, target: &Target, cancel: &CancelToken) -> Result<Presence, RegistryError> {
         let url = self.manifest_url(target);
-        let fail = |method: &str, problem| RegistryError { request: format!("{method} {url}"), problem };
+        let fail = |problem| RegistryError { request: format!("HEAD {url}"), problem };
         if !target.digest.starts_with("sha256:") || reference::parse_digest(&target.digest).is_none() {
-            return Err(fail("HEAD", Problem::Digest(target.digest.clone())));
+            return Err(fail(Problem::Digest(target.digest.clone())));
         }
-        let response = self.send(target, "HEAD", &url, cancel)?;
-        match response.status() {
-            StatusCode::OK => {}
-            StatusCode::NOT_FOUND => return Ok(Presence::Missing { url }),
-            other => return Err(fail("HEAD", Problem::Status(status_text(other)))),
+        let answer = self.send(target, Request::head(&url), cancel)?;
+        match answer.status() {
+            200 => {}
+            404 => return Ok(Presence::Missing { url }),
+            _ => return Err(answer.unusable().into()),
         }
-        let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+        let header = |name: &str| answer.header(name).map(str::trim);
         if let Some(digest) = header("docker-content-digest")
             && digest != target.digest
         {
-            return Err(fail("HEAD", Problem::OtherDigest(digest.to_owned())));
+            return Err(fail(Problem::OtherDigest(digest.to_owned())));
         }
         let media_type = header("content-type").map_or("", |t| t.split(';').next().unwrap_or("").trim());
-        let answered = response.get_uri().to_string();
+        let answered = answer.final_url();
         let found = Manifest {
             redirected_to: (answered != url).then_some(answered),
             media_type: media_type.to_owned(),
@@ -540,12 +488,12 @@ impl Client {
         cancel: &CancelToken,
     ) -> Result<Vec<String>, RegistryError> {
         let fail = |problem| RegistryError { request: format!("GET {url}"), problem };
-        let mut response = self.send(target, "GET", url, cancel)?;
-        if response.status() != StatusCode::OK {
-            return Err(fail(Problem::Status(status_text(response.status()))));
+        let mut answer = self.send(target, Request::get(url), cancel)?;
+        if answer.status() != 200 {
+            return Err(answer.unusable().into());
         }
-        let body = self.read_body(&mut response).map_err(fail)?;
-        let actual: String = Sha256::digest(&body).iter().map(|b| format!("{b:02x}")).collect();
+        let body = answer.read_body()?;
+        let actual = hex(&Sha256::digest(&body));
         if target.digest.strip_prefix("sha256:") != Some(actual.as_str()) {
             return Err(fail(Problem::BodyDigest(actual)));
         }
@@ -558,55 +506,24 @@ impl Client {
             .collect())
     }
 
-    fn read_body(&self, response: &mut Response<ureq::Body>) -> Result<Vec<u8>, Problem> {
-        response
-            .body_mut()
-            .with_config()
-            .limit(self.options.limits.max_body)
-            .read_to_vec()
-            .map_err(|e| self.problem(e))
-    }
-
-    fn problem(&self, error: ureq::Error) -> Problem {
-        let limits = &self.options.limits;
-        match error {
-            ureq::Error::Timeout(ureq::Timeout::Connect) => Problem::Timeout(limits.connect_timeout),
-            ureq::Error::Timeout(_) => Problem::Timeout(limits.request_timeout),
-            ureq::Error::TooManyRedirects => Problem::Redirects(limits.max_redirects),
-            ureq::Error::RequireHttpsOnly(_) => Problem::HttpsOnly,
-            ureq::Error::BodyExceedsLimit(_) => Problem::TooLarge(limits.max_body),
-            other => Problem::Transport(other.to_string()),
-        }
-    }
-
-    /// Sends `method url` with a cached token if there is one; on `401`,
+    /// Sends `request` with a cached token if there is one; on `401`,
     /// authenticates once as the challenge asks and sends it again.
-    fn send(
-        &self,
-        target: &Target,
-        method: &str,
-        url: &str,
-        cancel: &CancelToken,
-    ) -> Result<Response<ureq::Body>, RegistryError> {
-        let request = format!("{method} {url}");
+    fn send(&self, target: &Target, request: Request, cancel: &CancelToken) -> Result<Answer, RegistryError> {
+        let request = request.header("Accept", &self.accept);
         let key = (target.registry.clone(), target.repository.clone());
         let cached = self.tokens.lock().unwrap_or_else(PoisonError::into_inner).get(&key).cloned();
         let mut authorization = cached.map(|token| format!("Bearer {token}"));
         let mut fresh = false;
         loop {
-            let agent = self.agent(&target.registry);
-            let response = self.with_retries(&request, cancel, || {
-                let builder = if method == "GET" { agent.get(url) } else { agent.head(url) };
-                let builder = builder.header("Accept", &self.accept);
-                match &authorization {
-                    Some(value) => builder.header("Authorization", value).call(),
-                    None => builder.call(),
-                }
-            })?;
-            if response.status() != StatusCode::UNAUTHORIZED {
-                return Ok(response);
+            let authorized = match &authorization {
+                Some(value) => request.clone().header("Authorization", value),
+                None => request.clone(),
+            };
+            let answer = self.agent(&target.registry).send(&authorized, &|| cancel.is_cancelled())?;
+            if answer.status() != 401 {
+                return Ok(answer);
             }
-            let fail = |problem| RegistryError { request: request.clone(), problem };
+            let fail = |problem| RegistryError::of(&request, problem);
             if fresh {
                 let with = if authorization.as_deref().is_some_and(|a| a.starts_with("Basic")) {
                     "the credentials"
@@ -616,8 +533,8 @@ impl Client {
                 return Err(fail(Problem::Denied(with)));
             }
             let mut challenges = Vec::new();
-            for value in response.headers().get_all("www-authenticate") {
-                let text = value.to_str().map_err(|_| fail(Problem::Challenge("not ASCII".to_owned())))?;
+            for value in answer.header_all("www-authenticate") {
+                let text = value.ok_or_else(|| fail(Problem::Challenge("not ASCII".to_owned())))?;
                 challenges.extend(parse_challenges(text).map_err(|e| fail(Problem::Challenge(e)))?);
             }
             let credentials = self.options.credentials.as_ref().filter(|c| c.registry == target.registry);
@@ -657,42 +574,34 @@ impl Client {
         credentials: Option<&Credentials>,
         cancel: &CancelToken,
     ) -> Result<String, RegistryError> {
-        let scope = format!("repository:{}:pull", target.repository);
         let Some(realm) = challenge.param("realm") else {
             return Err(RegistryError {
                 request: format!("HEAD {}", self.manifest_url(target)),
                 problem: Problem::Challenge("a Bearer challenge without a realm".to_owned()),
             });
         };
-        let service = challenge.param("service");
-        let request = match service {
-            Some(service) => format!("GET {realm}?service={service}&scope={scope}"),
-            None => format!("GET {realm}?scope={scope}"),
+        let mut request = Request::get(realm);
+        if let Some(service) = challenge.param("service") {
+            request = request.query("service", service);
+        }
+        request = request.query("scope", format!("repository:{}:pull", target.repository));
+        let fail = |problem| RegistryError::of(&request, problem);
+        let authorized = match credentials {
+            Some(credentials) => request.clone().header("Authorization", credentials.basic()),
+            None => request.clone(),
         };
-        let fail = |problem| RegistryError { request: request.clone(), problem };
-        let agent = self.agent(&target.registry);
-        let mut response = self.with_retries(&request, cancel, || {
-            let mut builder = agent.get(realm);
-            if let Some(service) = service {
-                builder = builder.query("service", service);
-            }
-            builder = builder.query("scope", &scope);
-            match credentials {
-                Some(credentials) => builder.header("Authorization", credentials.basic()).call(),
-                None => builder.call(),
-            }
-        })?;
-        match response.status() {
-            StatusCode::OK => {}
-            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN if credentials.is_none() => {
+        let mut answer = self.agent(&target.registry).send(&authorized, &|| cancel.is_cancelled())?;
+        match answer.status() {
+            200 => {}
+            401 | 403 if credentials.is_none() => {
                 return Err(fail(Problem::NeedsCredentials(format!(
                     "the token endpoint answered {}",
-                    status_text(response.status())
+                    status_text(answer.status())
                 ))));
             }
-            other => return Err(fail(Problem::Status(status_text(other)))),
+            _ => return Err(answer.unusable().into()),
         }
-        let body = self.read_body(&mut response).map_err(fail)?;
+        let body = answer.read_body()?;
         let answer: TokenAnswer = serde_json::from_slice(&body)
             .map_err(|e| fail(Problem::NoToken(format!("not a JSON token answer ({e})"))))?;
         answer
@@ -700,34 +609,6 @@ impl Client {
             .or(answer.access_token)
             .filter(|t| !t.is_empty())
             .ok_or_else(|| fail(Problem::NoToken("neither `token` nor `access_token` is set".to_owned())))
-    }
-
-    /// Calls `send`, again after a backoff while it answers `5xx` or `429`.
-    fn with_retries(
-        &self,
-        request: &str,
-        cancel: &CancelToken,
-        send: impl Fn() -> Result<Response<ureq::Body>, ureq::Error>,
-    ) -> Result<Response<ureq::Body>, RegistryError> {
-        let fail = |problem| RegistryError { request: request.to_owned(), problem };
-        let mut backoff = self.options.limits.backoff;
-        let mut attempts = 0;
-        loop {
-            if cancel.is_cancelled() {
-                return Err(fail(Problem::Cancelled));
-            }
-            attempts += 1;
-            let response = send().map_err(|e| fail(self.problem(e)))?;
-            let status = response.status();
-            if !(status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS) {
-                return Ok(response);
-            }
-            if attempts > self.options.limits.retries {
-                return Err(fail(Problem::Unavailable { status: status_text(status), attempts }));
-            }
-            std::thread::sleep(backoff);
-            backoff = backoff.saturating_mul(2);
-        }
     }
 }
 
@@ -860,93 +741,4 @@ pub fn check_references(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn challenges_with_quotes_commas_and_escapes() {
-        let header = r#"Bearer realm="https://auth.example/token",service="registry.example",scope="repository:a/b:pull,push""#;
-        let parsed = parse_challenges(header).unwrap();
-        assert_eq!(parsed.len(), 1);
-        assert_eq!(parsed[0].scheme, "Bearer");
-        assert_eq!(parsed[0].param("realm"), Some("https://auth.example/token"));
-        assert_eq!(parsed[0].param("service"), Some("registry.example"));
-        assert_eq!(parsed[0].param("scope"), Some("repository:a/b:pull,push"));
-
-        let parsed =
-            parse_challenges(r#"Basic realm="a \"b\", c" , Bearer Realm=x,error=insufficient_scope"#)
-                .unwrap();
-        let schemes: Vec<&str> = parsed.iter().map(|c| c.scheme.as_str()).collect();
-        assert_eq!(schemes, ["Basic", "Bearer"]);
-        assert_eq!(parsed[0].param("realm"), Some(r#"a "b", c"#));
-        assert_eq!(parsed[1].param("realm"), Some("x"));
-        assert_eq!(parsed[1].param("error"), Some("insufficient_scope"));
-
-        assert_eq!(parse_challenges("Negotiate").unwrap()[0].params, []);
-        assert!(parse_challenges(r#"Bearer realm="open"#).unwrap_err().contains("unterminated"));
-        assert!(parse_challenges(r#"Bearer realm="a" x"#).unwrap_err().contains("unexpected `x`"));
-        assert!(parse_challenges("=x").unwrap_err().contains("scheme"));
-    }
-
-    #[test]
-    fn registry_hosts_follow_the_reference_grammar() {
-        for good in ["quay.io", "127.0.0.1:5000", "localhost", "localhost:5000", "registry.example:443"] {
-            assert_eq!(RegistryHost::try_from(good.to_owned()).unwrap().as_str(), good);
-        }
-        for bad in ["", "quay", "quay.io/org", "http://quay.io", "quay.io:", "host:port", "a b", "x@y"] {
-            assert!(
-                RegistryHost::try_from(bad.to_owned())
-                    .unwrap_err()
-                    .contains("expected `host` or `host:port`"),
-                "{bad}"
-            );
-        }
-    }
-
-    #[test]
-    fn docker_hub_is_asked_at_its_api_host() {
-        let image = reference::parse(&format!("debian@sha256:{}", "a".repeat(64))).unwrap();
-        let target = Target::of(&image).unwrap();
-        let client = Client::new(Options::default(), &[]);
-        assert_eq!(
-            client.manifest_url(&target),
-            format!("https://registry-1.docker.io/v2/library/debian/manifests/sha256:{}", "a".repeat(64))
-        );
-        assert_eq!(target.to_string(), format!("docker.io/library/debian@sha256:{}", "a".repeat(64)));
-        assert_eq!(Target::of(&reference::parse("debian:12").unwrap()), None);
-        let insecure = [RegistryHost::try_from("127.0.0.1:5000".to_owned()).unwrap()];
-        let image = reference::parse(&format!("127.0.0.1:5000/a/b@sha256:{}", "b".repeat(64))).unwrap();
-        assert!(
-            Client::new(Options::default(), &insecure)
-                .manifest_url(&Target::of(&image).unwrap())
-                .starts_with("http://127.0.0.1:5000/v2/a/b/manifests/")
-        );
-    }
-
-    #[test]
-    fn credentials_come_as_a_whole_and_never_show() {
-        let vars = |pairs: &'static [(&'static str, &'static str)]| {
-            move |name: &str| pairs.iter().find(|(n, _)| *n == name).map(|(_, v)| (*v).to_owned())
-        };
-        assert_eq!(Credentials::from_vars(vars(&[])), Ok(None));
-        assert_eq!(Credentials::from_vars(vars(&[(ENV_USER, "u")])), Err(CredentialsError::Incomplete));
-        assert_eq!(
-            Credentials::from_vars(vars(&[(ENV_USER, "u"), (ENV_PASSWORD, "p")])),
-            Err(CredentialsError::NoHost)
-        );
-        assert!(matches!(
-            Credentials::from_vars(vars(&[(ENV_USER, "u"), (ENV_PASSWORD, "p"), (ENV_HOST, "quay")])),
-            Err(CredentialsError::BadHost(_))
-        ));
-        let credentials = Credentials::from_vars(vars(&[
-            (ENV_USER, "robot"),
-            (ENV_PASSWORD, "s3cret-value"),
-            (ENV_HOST, "quay.io"),
-        ]))
-        .unwrap()
-        .unwrap();
-        assert_eq!(credentials.basic(), "Basic cm9ib3Q6czNjcmV0LXZhbHVl");
-        let shown = format!("{credentials:?}");
-        assert!(shown.contains("robot") && !shown.contains("s3cret"), "{shown}");
-    }
-}
+mod tests;

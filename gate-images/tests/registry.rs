@@ -38,6 +38,7 @@ fn limits() -> Limits {
         backoff: Duration::from_millis(10),
         max_redirects: 3,
         max_body: 64 * 1024,
+        ..Limits::default()
     }
 }
 

@@ -7,6 +7,10 @@
 //! - bounded retries on 5xx, transport errors and timeouts, with backoff;
 //! - rate limits: `Retry-After` and `X-RateLimit-Reset` are honoured when the
 //!   wait is short, otherwise the request fails with the reset time;
+//! - which answers are retried, the backoff, how `Retry-After` (seconds or
+//!   an HTTP date) is read and how URLs are redacted are the shared HTTP
+//!   layer's rules (`http_layer`), so that this client, the registry client
+//!   and the package index client agree;
 //! - conditional requests: a repeated `GET` sends `If-None-Match` and a
 //!   `304 Not Modified` is answered from memory (free against the rate limit);
 //! - paging through `Link: rel="next"`, bounded, refusing loops and links to
@@ -497,7 +501,8 @@ impl Client {
         body: Option<&serde_json::Value>,
         etag: Option<&str>,
     ) -> Result<Response, Error> {
-        let request = format!("{method} {path}");
+        // A token in the query (`?access_token=`) never reaches an error.
+        let request = format!("{method} {}", http_layer::redact(path));
         let idempotent = method == Method::Get;
         let mut attempt = 0;
         loop {
@@ -513,13 +518,23 @@ impl Client {
                 recorder.record(method, path, &outcome)?;
             }
             let (retry_in, rate_limited) = match &outcome {
-                Ok(response) => match self.rate_limit_wait(response) {
+                Ok(response) => match self.rate_limit_wait(response, attempt) {
                     // A refused write was not acted on: retrying it is safe.
                     RateLimit::Wait(wait) => (Some(wait), true),
                     RateLimit::GiveUp(detail) => return Err(Error::RateLimited { request, detail }),
-                    RateLimit::No if response.status >= 500 && idempotent => {
-                        (Some(self.backoff(attempt)), false)
-                    }
+                    // A 5xx, by the shared rule (a Retry-After beyond the
+                    // longest wait is not waited for: the 5xx is the answer).
+                    RateLimit::No if idempotent => match http_layer::wait_before_retry(
+                        response.status,
+                        response.header("retry-after"),
+                        attempt,
+                        self.config.backoff,
+                        self.config.max_rate_limit_wait,
+                        self.answered_at(response),
+                    ) {
+                        http_layer::Wait::Retry(wait) => (Some(wait), false),
+                        http_layer::Wait::No | http_layer::Wait::TooLong(_) => (None, false),
+                    },
                     RateLimit::No => (None, false),
                 },
                 Err(Error::Transport { .. } | Error::Timeout { .. }) if idempotent => {
@@ -615,28 +630,29 @@ impl Client {
     }
 
     fn backoff(&self, attempt: u32) -> Duration {
-        self.config.backoff.saturating_mul(1 << (attempt - 1).min(10))
+        http_layer::backoff(self.config.backoff, attempt)
     }
 
     /// GitHub's rate-limit answers: 403 or 429 with `Retry-After` (secondary
     /// limit) or with `X-RateLimit-Remaining: 0` (primary limit).
-    fn rate_limit_wait(&self, response: &Response) -> RateLimit {
+    /// `Retry-After` is read by the shared rule ([`http_layer::retry_after`]).
+    fn rate_limit_wait(&self, response: &Response, attempt: u32) -> RateLimit {
         if response.status != 403 && response.status != 429 {
             return RateLimit::No;
         }
-        let wait = if let Some(seconds) =
-            response.header("retry-after").and_then(|v| v.trim().parse::<u64>().ok())
+        let now = self.answered_at(response);
+        let wait = if let Some(wait) =
+            response.header("retry-after").and_then(|v| http_layer::retry_after(v, now))
         {
-            Duration::from_secs(seconds)
+            wait
         } else if response.header("x-ratelimit-remaining").map(str::trim) == Some("0") {
             let reset = response.header("x-ratelimit-reset").and_then(|v| v.trim().parse::<i64>().ok());
-            let now = self.answered_at(response).as_second();
             match reset {
-                Some(reset) => Duration::from_secs(u64::try_from(reset - now).unwrap_or(0) + 1),
+                Some(reset) => Duration::from_secs(u64::try_from(reset - now.as_second()).unwrap_or(0) + 1),
                 None => Duration::MAX,
             }
         } else if response.status == 429 {
-            self.config.backoff
+            self.backoff(attempt)
         } else {
             // A 403 without rate-limit headers is a permission problem, not a limit.
             return RateLimit::No;
