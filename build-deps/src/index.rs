@@ -23,7 +23,7 @@ use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
 
 use gate_core::digest::hex;
-use gate_core::files::write_atomic;
+use gate_core::files::write_cache_entry;
 use pip_requirements::normalise_name;
 
 /// The `Accept` header of project page requests: PEP 691 JSON first.
@@ -201,11 +201,18 @@ impl Index {
         let url = url.to_owned();
         let fail = |problem| IndexError { request: format!("GET {}", redact(&url)), problem };
         let cached = self.entry("pages", &url);
+        // The meta file holds the ETag, the content type and the body's
+        // SHA-256: a body torn by a crash (cache entries are not synced) is
+        // not cached. A meta file of two lines predates the hash.
         let read_cached = || -> Option<(String, String, Vec<u8>)> {
             let meta = std::fs::read_to_string(cached.with_extension("meta")).ok()?;
-            let (etag, content_type) = meta.split_once('\n')?;
+            let mut lines = meta.split('\n');
+            let (etag, content_type) = (lines.next()?, lines.next()?);
             let body = std::fs::read(cached.with_extension("body")).ok()?;
-            Some((etag.to_owned(), content_type.trim_end().to_owned(), body))
+            match lines.next().filter(|hash| !hash.is_empty()) {
+                Some(hash) if *hash != hex(&Sha256::digest(&body)) => None,
+                _ => Some((etag.to_owned(), content_type.trim_end().to_owned(), body)),
+            }
         };
         let previous = read_cached();
         let (content_type, body) = match (&previous, self.offline) {
@@ -220,12 +227,14 @@ impl Index {
                         let header = |name| answer.header(name).unwrap_or("").to_owned();
                         let (etag, content_type) = (header("etag"), header("content-type"));
                         let body = answer.read_body_up_to(self.limits.max_page)?;
-                        let meta =
-                            format!("{}\n{}\n", etag.replace('\n', ""), content_type.replace('\n', ""));
-                        write_atomic(&cached.with_extension("body"), &body, true)
-                            .and_then(|()| {
-                                write_atomic(&cached.with_extension("meta"), meta.as_bytes(), true)
-                            })
+                        let meta = format!(
+                            "{}\n{}\n{}\n",
+                            etag.replace('\n', ""),
+                            content_type.replace('\n', ""),
+                            hex(&Sha256::digest(&body))
+                        );
+                        write_cache_entry(&cached.with_extension("body"), &body)
+                            .and_then(|()| write_cache_entry(&cached.with_extension("meta"), meta.as_bytes()))
                             .map_err(|e| fail(Problem::Cache(e.to_string())))?;
                         (content_type, body)
                     }
@@ -250,7 +259,17 @@ impl Index {
                 _ => Ok(body),
             }
         };
+        // A file the page gives no hash for is checked against the hash
+        // stored beside it: cache entries are not synced, so a crash may
+        // have torn it.
+        let beside = cached.with_extension("sha256");
+        let intact = |body: &[u8]| {
+            sha256.is_some()
+                || std::fs::read_to_string(&beside)
+                    .is_ok_and(|hash| hash.trim() == hex(&Sha256::digest(body)))
+        };
         if let Ok(body) = std::fs::read(&cached)
+            && intact(&body)
             && let Ok(body) = checked(body)
         {
             return Ok(body);
@@ -263,7 +282,12 @@ impl Index {
             return Err(unusable(&answer));
         }
         let body = checked(answer.read_body()?).map_err(fail)?;
-        write_atomic(&cached, &body, true).map_err(|e| fail(Problem::Cache(e.to_string())))?;
+        write_cache_entry(&cached, &body)
+            .and_then(|()| match sha256 {
+                Some(_) => Ok(()),
+                None => write_cache_entry(&beside, hex(&Sha256::digest(&body)).as_bytes()),
+            })
+            .map_err(|e| fail(Problem::Cache(e.to_string())))?;
         Ok(body)
     }
 
