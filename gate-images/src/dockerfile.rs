@@ -353,7 +353,7 @@ fn from(
     let (line, column) = instruction.position(offset);
     let found = Found { text: written.clone(), line, column, context: "FROM".to_owned() };
     match substitute(written, global, escape) {
-        Err(variable) => walk.findings.push(Finding::Unresolved { found, variable }),
+        Err(Unresolved(variable)) => walk.findings.push(Finding::Unresolved { found, variable }),
         Ok(image) if image.is_empty() => {
             walk.malformed(instruction, offset, format!("base name ({written}) should not be blank"));
         }
@@ -369,9 +369,15 @@ fn from(
 /// What a variable is known as: declared with a value, declared without one.
 type Args = HashMap<String, Option<String>>;
 
+/// A variable that [`substitute`] found no value for, as written
+/// (`$NAME`, `${NAME}`, or the rest of the text after a `$` it cannot read).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("no value for {0}")]
+pub struct Unresolved(pub String);
+
 /// Substitutes `$NAME`, `${NAME}`, `${NAME:-word}` and `${NAME:+word}`
 /// (and their forms without `:`); `Err` names a variable with no value.
-pub fn substitute(text: &str, args: &Args, escape: char) -> Result<String, String> {
+pub fn substitute(text: &str, args: &Args, escape: char) -> Result<String, Unresolved> {
     let chars: Vec<char> = text.chars().collect();
     let mut out = String::new();
     let mut i = 0;
@@ -389,7 +395,7 @@ pub fn substitute(text: &str, args: &Args, escape: char) -> Result<String, Strin
         }
         let (name, modifier, word, next) = if chars.get(i + 1) == Some(&'{') {
             let Some(close) = chars[i + 2..].iter().position(|&c| c == '}').map(|p| p + i + 2) else {
-                return Err(chars[i..].iter().collect());
+                return Err(Unresolved(chars[i..].iter().collect()));
             };
             let inner: String = chars[i + 2..close].iter().collect();
             let name_end =
@@ -401,7 +407,7 @@ pub fn substitute(text: &str, args: &Args, escape: char) -> Result<String, Strin
                 .find_map(|m| rest.strip_prefix(m).map(|w| (Some(*m), w.to_owned())))
                 .unwrap_or((None, String::new()));
             if name.is_empty() || (modifier.is_none() && !rest.is_empty()) {
-                return Err(format!("${{{inner}}}"));
+                return Err(Unresolved(format!("${{{inner}}}")));
             }
             (name.to_owned(), modifier, word, close + 1)
         } else {
@@ -421,7 +427,7 @@ pub fn substitute(text: &str, args: &Args, escape: char) -> Result<String, Strin
             (Some(":+"), _) => out.push_str(if set { &word } else { "" }),
             (Some("+"), v) => out.push_str(if v.is_some() { &word } else { "" }),
             (_, Some(v)) => out.push_str(&v),
-            (_, None) => return Err(name),
+            (_, None) => return Err(Unresolved(name)),
         }
         i = next;
     }
@@ -475,7 +481,11 @@ mod tests {
             ("${A", Err("${A")),
         ];
         for (text, want) in cases {
-            assert_eq!(substitute(text, &a, '\\'), want.map(str::to_owned).map_err(str::to_owned), "{text}");
+            assert_eq!(
+                substitute(text, &a, '\\').map_err(|e| e.0),
+                want.map(str::to_owned).map_err(str::to_owned),
+                "{text}"
+            );
         }
     }
 }

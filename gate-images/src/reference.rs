@@ -115,13 +115,37 @@ pub struct ConfiguredImage {
     pub image: ImageRef,
 }
 
-impl TryFrom<String> for ConfiguredImage {
-    type Error = String;
+/// Why a configured value is refused when the configuration is read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigValueError {
+    /// Not an image reference by the reference grammar.
+    #[error("invalid image reference `{text}`: {reason}")]
+    Reference {
+        /// The text as written.
+        text: String,
+        /// What the grammar says.
+        reason: String,
+    },
+    /// An `allow-tags` image that has a digest.
+    #[error("allow-tags image `{0}` has a digest; name the image (and tag) only")]
+    TagWithDigest(String),
+    /// Not a registry as an image reference writes one.
+    #[error(
+        "`{0}` is not a registry: expected `host` or `host:port` as written in an image reference, e.g. `quay.io` or `127.0.0.1:5000`"
+    )]
+    NotARegistry(String),
+    /// A path that leaves the repository.
+    #[error("`{0}` is not a path inside the repository: expected a relative path without `..`")]
+    OutsideRepository(String),
+}
 
-    fn try_from(text: String) -> Result<Self, String> {
+impl TryFrom<String> for ConfiguredImage {
+    type Error = ConfigValueError;
+
+    fn try_from(text: String) -> Result<Self, ConfigValueError> {
         match parse(&text) {
             Ok(image) => Ok(Self { text, image }),
-            Err(e) => Err(format!("invalid image reference `{text}`: {e}")),
+            Err(e) => Err(ConfigValueError::Reference { reason: e.to_string(), text }),
         }
     }
 }
@@ -133,15 +157,12 @@ impl TryFrom<String> for ConfiguredImage {
 pub struct TagOnly(pub ConfiguredImage);
 
 impl TryFrom<String> for TagOnly {
-    type Error = String;
+    type Error = ConfigValueError;
 
-    fn try_from(text: String) -> Result<Self, String> {
+    fn try_from(text: String) -> Result<Self, ConfigValueError> {
         let configured = ConfiguredImage::try_from(text)?;
         match configured.image.digest {
-            Some(_) => Err(format!(
-                "allow-tags image `{}` has a digest; name the image (and tag) only",
-                configured.text
-            )),
+            Some(_) => Err(ConfigValueError::TagWithDigest(configured.text)),
             None => Ok(Self(configured)),
         }
     }
@@ -235,13 +256,13 @@ mod tests {
         let image = ConfiguredImage::try_from("quay.io/org/builder".to_owned()).unwrap();
         assert_eq!(image.image.name(), "quay.io/org/builder");
         let err = ConfiguredImage::try_from("Not Valid".to_owned()).unwrap_err();
-        assert_eq!(err, "invalid image reference `Not Valid`: invalid reference format");
+        assert_eq!(err.to_string(), "invalid image reference `Not Valid`: invalid reference format");
         assert_eq!(
             TagOnly::try_from("debian:bookworm".to_owned()).unwrap().0.image.tag.as_deref(),
             Some("bookworm")
         );
         let err = TagOnly::try_from(format!("debian@sha256:{HEX}")).unwrap_err();
-        assert!(err.ends_with("has a digest; name the image (and tag) only"), "{err}");
+        assert!(err.to_string().ends_with("has a digest; name the image (and tag) only"), "{err}");
     }
 
     #[test]

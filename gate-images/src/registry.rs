@@ -95,7 +95,7 @@ pub enum CredentialsError {
     NoHost,
     /// A registry that is not `host[:port]`.
     #[error("RELEASE_CHECK_REGISTRY_HOST: {0}")]
-    BadHost(String),
+    BadHost(reference::ConfigValueError),
 }
 
 impl Credentials {
@@ -147,20 +147,14 @@ pub struct Options {
 pub struct RegistryHost(String);
 
 impl TryFrom<String> for RegistryHost {
-    type Error = String;
+    type Error = reference::ConfigValueError;
 
     /// Checks `text` by the reference grammar: it must be the registry that
     /// the reference `<text>/name` names.
-    fn try_from(text: String) -> Result<Self, String> {
+    fn try_from(text: String) -> Result<Self, reference::ConfigValueError> {
         let named = !text.contains(['/', '@'])
             && reference::parse(&format!("{text}/name")).is_ok_and(|image| image.registry == text);
-        if named {
-            Ok(Self(text))
-        } else {
-            Err(format!(
-                "`{text}` is not a registry: expected `host` or `host:port` as written in an image reference, e.g. `quay.io` or `127.0.0.1:5000`"
-            ))
-        }
+        if named { Ok(Self(text)) } else { Err(reference::ConfigValueError::NotARegistry(text)) }
     }
 }
 

@@ -216,20 +216,14 @@ impl RepoPath {
 }
 
 impl TryFrom<String> for RepoPath {
-    type Error = String;
+    type Error = crate::reference::ConfigValueError;
 
-    fn try_from(text: String) -> Result<Self, String> {
+    fn try_from(text: String) -> Result<Self, crate::reference::ConfigValueError> {
         use std::path::Component;
         let inside = !text.is_empty()
             && !text.starts_with(['/', '\\'])
             && Path::new(&text).components().all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
-        if inside {
-            Ok(Self(text))
-        } else {
-            Err(format!(
-                "`{text}` is not a path inside the repository: expected a relative path without `..`"
-            ))
-        }
+        if inside { Ok(Self(text)) } else { Err(crate::reference::ConfigValueError::OutsideRepository(text)) }
     }
 }
 
@@ -369,7 +363,7 @@ mod tests {
         }
         for no in ["", "/etc", "\\\\server\\share", "../elsewhere", "records/../../x"] {
             let err = RepoPath::try_from(no.to_owned()).unwrap_err();
-            assert!(err.ends_with("expected a relative path without `..`"), "{no}: {err}");
+            assert!(err.to_string().ends_with("expected a relative path without `..`"), "{no}: {err}");
         }
     }
 

@@ -33,7 +33,10 @@ fn registry_hosts_follow_the_reference_grammar() {
     }
     for bad in ["", "quay", "quay.io/org", "http://quay.io", "quay.io:", "host:port", "a b", "x@y"] {
         assert!(
-            RegistryHost::try_from(bad.to_owned()).unwrap_err().contains("expected `host` or `host:port`"),
+            RegistryHost::try_from(bad.to_owned())
+                .unwrap_err()
+                .to_string()
+                .contains("expected `host` or `host:port`"),
             "{bad}"
         );
     }
