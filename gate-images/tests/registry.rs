@@ -18,7 +18,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use gate_core::testing::locations;
 use gate_core::{CancelToken, Context, Evidence, Gate, GateOutcome, Item, Severity, Status};
 use gate_images::registry::{
     self, Client, Credentials, DOCKER_LIST, DOCKER_MANIFEST, Limits, OCI_INDEX, OCI_MANIFEST, Options,
@@ -26,6 +25,7 @@ use gate_images::registry::{
 };
 use gate_images::{Config, ImagesGate};
 use sha2::{Digest as _, Sha256};
+use test_support::locations;
 
 const REGISTRY_BINARY: &str = "/usr/bin/docker-registry";
 

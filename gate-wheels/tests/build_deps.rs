@@ -622,7 +622,7 @@ fn index_failures_are_error_items_after_bounded_retries() {
     let syntax = items(&outcome, "build-metadata");
     assert_eq!(syntax.len(), 1, "{syntax:#?}");
     assert_eq!(syntax[0].subject, "requirements.txt:6");
-    assert_eq!(gate_core::testing::locations(syntax[0]), ["requirements.txt:6:5"]);
+    assert_eq!(test_support::locations(syntax[0]), ["requirements.txt:6:5"]);
 }
 
 #[test]
