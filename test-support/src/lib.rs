@@ -16,7 +16,9 @@
 //!
 //! A fake that answers each request with a status, headers and a body is a
 //! wiremock [`http::Server`]: the GitHub fakes of the `ci` gate and of
-//! `publish`. wiremock also covers an answer that comes late
+//! `publish`, the package index of the build-dependency tests, the token
+//! proxy and the faulty registries (500s, redirects, wrong digests) of the
+//! registry tests. wiremock also covers an answer that comes late
 //! (`ResponseTemplate::set_delay`) and bodies of any bytes.
 //!
 //! A fault below HTTP stays a raw `std::net::TcpListener` in its test,
