@@ -16,18 +16,22 @@
 //!
 //! A fake that answers each request with a status, headers and a body is a
 //! wiremock [`http::Server`]: the GitHub fakes of the `ci` gate and of
-//! `publish`, the package index of the build-dependency tests, the token
-//! proxy and the faulty registries (500s, redirects, wrong digests) of the
-//! registry tests. wiremock also covers an answer that comes late
-//! (`ResponseTemplate::set_delay`) and bodies of any bytes.
+//! `publish`, the servers of http-layer's client tests, the package index
+//! of the build-dependency tests, the token proxy and the faulty registries
+//! (500s, redirects, wrong digests) of the registry tests. wiremock also
+//! covers an answer that comes late (`ResponseTemplate::set_delay`) and
+//! bodies of any bytes.
 //!
 //! A fault below HTTP stays a raw `std::net::TcpListener` in its test,
-//! because wiremock always answers a request it has read, in full: the
-//! registry test's server that accepts connections and never answers (a
-//! hang, where the client's own timeout must end the wait). Connection
-//! reset, half-written answers and bodies that trickle would be raw too;
-//! none is tested today. A refused connection needs no server at all:
-//! [`http::closed_port`].
+//! because wiremock always answers a request it has read, in full:
+//! - the registry test's server that accepts connections and never answers
+//!   (a hang, where the client's own timeout must end the wait);
+//! - http-layer's server that closes the first connection before any
+//!   answer (a transport error the client must retry).
+//!
+//! Each is a few lines used once, so each stays in its test. Half-written
+//! answers and bodies that trickle would be raw too; none is tested today.
+//! A refused connection needs no server at all: [`http::closed_port`].
 //!
 //! A crate's own unit tests (`#[cfg(test)]` in its `src/`) must not use this
 //! crate when it depends on that crate: they would see two copies of its
