@@ -231,10 +231,7 @@ fn a_server_error_that_passes_is_go() {
 #[test]
 fn connection_refused_is_retried_then_reported() {
     let gh = healthy();
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap().port()
-    };
+    let port = test_support::http::closed_port();
     let mut config = faulty(&gh);
     config.api_url = Some(format!("http://127.0.0.1:{port}"));
     let started = Instant::now();

@@ -244,7 +244,7 @@ fn judge_every_way(serve: impl Fn(&GitHub), extra: &str, namings: Vec<Naming>) -
 }
 
 fn replay(repo: &Path, mut config: Config, env: Environment) -> GateOutcome {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = test_support::http::closed_port();
     config.api_url = Some(format!("http://127.0.0.1:{port}"));
     config.record = None;
     config.replay = Some(RECORDING.into());

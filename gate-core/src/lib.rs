@@ -17,7 +17,6 @@ pub mod model;
 pub mod render;
 pub mod runner;
 pub mod shard;
-pub mod testing;
 pub mod waiver;
 
 pub use duration::{DurationError, HumanDuration};

@@ -6,11 +6,11 @@
 
 use std::path::Path;
 
-use gate_core::testing::locations;
 use gate_core::{Context, Evidence, Gate, GateOutcome, Item, Status};
 use gate_images::dockerfile;
 use gate_images::scan::{Finding, Found};
 use gate_images::{Config, ImagesGate};
+use test_support::locations;
 
 const HEX: &str = "0ad67db05f06890496247013806ab49fa7431571826cef8399901d1d83950949";
 

@@ -3,12 +3,12 @@
 
 use std::path::{Path, PathBuf};
 
-use gate_core::testing::locations;
 use gate_core::{CancelToken, Context, Evidence, Gate, GateOutcome, Item, Location, Status};
 use gate_images::{Config, ImagesGate, Kind, collect};
+use test_support::locations;
 
 fn fixture(name: &str) -> PathBuf {
-    gate_core::testing::shared_fixture(name)
+    test_support::shared_fixture(name)
 }
 
 fn run(repo: &Path) -> GateOutcome {

@@ -9,9 +9,9 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use gate_core::runner::NOTHING_CHECKED;
-use gate_core::testing::locations;
 use gate_core::{Context, Gate, GateOutcome, Item, Status};
 use gate_images::{Config, ImagesGate};
+use test_support::locations;
 
 const HEX: &str = "0ad67db05f06890496247013806ab49fa7431571826cef8399901d1d83950949";
 

@@ -6,19 +6,19 @@
 //! serves on 127.0.0.1 in front of the registry: it answers 401 with a
 //! `Bearer` challenge naming its own `/token` endpoint until a request
 //! carries the token it hands out, then forwards the request to the
-//! registry. Faulty registries (500s, redirects, a stall, wrong digests)
-//! are small TCP servers of this test, on 127.0.0.1 too.
+//! registry. The proxy and the faulty registries (500s, redirects, wrong
+//! digests) are wiremock servers (`test_support::http`) on 127.0.0.1 too;
+//! the stalled one is a raw listener that accepts and never answers, a
+//! fault below HTTP that wiremock cannot play.
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use gate_core::testing::locations;
 use gate_core::{CancelToken, Context, Evidence, Gate, GateOutcome, Item, Severity, Status};
 use gate_images::registry::{
     self, Client, Credentials, DOCKER_LIST, DOCKER_MANIFEST, Limits, OCI_INDEX, OCI_MANIFEST, Options,
@@ -26,6 +26,10 @@ use gate_images::registry::{
 };
 use gate_images::{Config, ImagesGate};
 use sha2::{Digest as _, Sha256};
+use test_support::http::{Server, closed_port};
+use test_support::locations;
+use wiremock::matchers::any;
+use wiremock::{Mock, Request, Respond, ResponseTemplate};
 
 const REGISTRY_BINARY: &str = "/usr/bin/docker-registry";
 
@@ -73,7 +77,7 @@ impl Registry {
         );
         for _ in 0..5 {
             let storage = tempfile::tempdir().unwrap();
-            let port = free_port();
+            let port = closed_port(); // free: nothing listens on it yet
             let config = storage.path().join("config.yml");
             std::fs::write(
                 &config,
@@ -233,189 +237,51 @@ impl Drop for Registry {
     }
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+/// A wiremock server on 127.0.0.1 that answers every request with the
+/// responder `make` builds from the server's own host (`127.0.0.1:PORT`).
+fn serve<R: Respond + 'static>(make: impl FnOnce(&str) -> R) -> Server {
+    let server = Server::start();
+    server.mount(Mock::given(any()).respond_with(make(&server.host())));
+    server
 }
 
-/// A request a test server received.
-#[derive(Debug, Clone)]
-struct Request {
-    method: String,
-    target: String,
-    headers: Vec<(String, String)>,
+/// A request header's value.
+fn header<'a>(request: &'a Request, name: &str) -> Option<&'a str> {
+    request.headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-impl Request {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
-    }
-
-    fn path(&self) -> &str {
-        self.target.split('?').next().unwrap_or_default()
-    }
-
-    /// A query parameter, percent-decoded.
-    fn query(&self, name: &str) -> Option<String> {
-        let query = self.target.split_once('?')?.1;
-        query
-            .split('&')
-            .filter_map(|pair| pair.split_once('='))
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| decode(v))
-    }
+/// A query parameter, percent-decoded.
+fn query(request: &Request, name: &str) -> Option<String> {
+    request.url.query_pairs().find(|(n, _)| n == name).map(|(_, v)| v.into_owned())
 }
 
-fn decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let Ok(byte) = u8::from_str_radix(&text[i + 1..i + 3], 16)
-        {
-            out.push(byte);
-            i += 3;
-            continue;
-        }
-        out.push(if bytes[i] == b'+' { b' ' } else { bytes[i] });
-        i += 1;
-    }
-    String::from_utf8(out).unwrap()
-}
-
-/// A test server's answer.
-#[derive(Clone)]
-struct Reply {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Reply {
-    fn status(status: u16) -> Self {
-        Self { status, headers: Vec::new(), body: Vec::new() }
-    }
-
-    fn header(mut self, name: &str, value: impl Into<String>) -> Self {
-        self.headers.push((name.to_owned(), value.into()));
-        self
-    }
-
-    fn body(mut self, body: impl Into<Vec<u8>>) -> Self {
-        self.body = body.into();
-        self
-    }
-}
-
-type Handler = Arc<dyn Fn(&Request) -> Reply + Send + Sync>;
-
-/// A one-connection-per-request HTTP/1.1 server on 127.0.0.1, recording
-/// every request; stops accepting on drop.
-struct Server {
-    port: u16,
-    requests: Arc<Mutex<Vec<Request>>>,
-    stop: Arc<AtomicBool>,
-}
-
-impl Server {
-    /// Serves the handler `make` builds from the server's own port.
-    fn start(make: impl FnOnce(u16) -> Handler) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let handler = make(port);
-        let requests = Arc::new(Mutex::new(Vec::new()));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (seen, stopped) = (requests.clone(), stop.clone());
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                if stopped.load(Ordering::SeqCst) {
-                    break;
-                }
-                let Ok(stream) = stream else { continue };
-                let (handler, seen) = (handler.clone(), seen.clone());
-                std::thread::spawn(move || serve(stream, &*handler, &seen));
-            }
-        });
-        Self { port, requests, stop }
-    }
-
-    fn host(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
-    }
-
-    fn requests(&self) -> Vec<Request> {
-        self.requests.lock().unwrap().clone()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect(("127.0.0.1", self.port));
-    }
-}
-
-fn serve(
-    mut stream: TcpStream,
-    handler: &(dyn Fn(&Request) -> Reply + Send + Sync),
-    seen: &Mutex<Vec<Request>>,
-) {
-    stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        match stream.read(&mut byte) {
-            Ok(1) if head.len() < 64 * 1024 => head.push(byte[0]),
-            _ => return,
-        }
-    }
-    let text = String::from_utf8_lossy(&head).into_owned();
-    let mut lines = text.split("\r\n");
-    let mut first = lines.next().unwrap_or_default().split(' ');
-    let request = Request {
-        method: first.next().unwrap_or_default().to_owned(),
-        target: first.next().unwrap_or_default().to_owned(),
-        headers: lines
-            .filter_map(|l| l.split_once(':'))
-            .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
-            .collect(),
-    };
-    seen.lock().unwrap().push(request.clone());
-    let reply = handler(&request);
-    let mut out = format!("HTTP/1.1 {} X\r\nConnection: close\r\n", reply.status);
-    if !reply.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("content-length")) {
-        out.push_str(&format!("Content-Length: {}\r\n", reply.body.len()));
-    }
-    for (name, value) in &reply.headers {
-        out.push_str(&format!("{name}: {value}\r\n"));
-    }
-    out.push_str("\r\n");
-    let _ = stream.write_all(out.as_bytes());
-    if request.method != "HEAD" {
-        let _ = stream.write_all(&reply.body);
+/// The request's path and query, as it was sent.
+fn target(request: &Request) -> String {
+    match request.url.query() {
+        Some(query) => format!("{}?{query}", request.url.path()),
+        None => request.url.path().to_owned(),
     }
 }
 
 /// Forwards `request` to `upstream` and relays the answer's status, the
 /// headers a registry client reads, and the body.
-fn forward(upstream: &str, request: &Request) -> Reply {
+fn forward(upstream: &str, request: &Request) -> ResponseTemplate {
     let agent = agent();
-    let url = format!("{upstream}{}", request.target);
+    let url = format!("{upstream}{}", target(request));
     let builder = if request.method == "HEAD" { agent.head(&url) } else { agent.get(&url) };
-    let builder = match request.header("accept") {
+    let builder = match header(request, "accept") {
         Some(accept) => builder.header("Accept", accept),
         None => builder,
     };
     let mut response = builder.call().unwrap();
-    let mut reply = Reply::status(response.status().as_u16());
-    for name in ["content-type", "docker-content-digest", "content-length", "location"] {
+    let mut reply = ResponseTemplate::new(response.status().as_u16());
+    for name in ["content-type", "docker-content-digest", "location"] {
         if let Some(value) = response.headers().get(name) {
-            reply = reply.header(name, value.to_str().unwrap());
+            reply = reply.insert_header(name, value.to_str().unwrap());
         }
     }
     if request.method != "HEAD" {
-        reply.body = response.body_mut().read_to_vec().unwrap();
+        reply = reply.set_body_bytes(response.body_mut().read_to_vec().unwrap());
     }
     reply
 }
@@ -426,30 +292,30 @@ const TOKEN: &str = "pull-token-3f9a";
 /// endpoint requires those Basic credentials.
 fn token_proxy(registry: &Registry, user: Option<(&'static str, &'static str)>) -> Server {
     let upstream = registry.base();
-    Server::start(move |port| {
-        Arc::new(move |request: &Request| {
-            if request.path() == "/token" {
+    serve(|host| {
+        let host = host.to_owned();
+        move |request: &Request| {
+            if request.url.path() == "/token" {
                 if let Some((name, password)) = user {
                     let expected =
                         base64::engine::general_purpose::STANDARD.encode(format!("{name}:{password}"));
-                    if request.header("authorization") != Some(&format!("Basic {expected}")) {
-                        return Reply::status(401);
+                    if header(request, "authorization") != Some(&format!("Basic {expected}")) {
+                        return ResponseTemplate::new(401);
                     }
                 }
-                return Reply::status(200)
-                    .header("Content-Type", "application/json")
-                    .body(format!(r#"{{"token":"{TOKEN}","expires_in":300}}"#));
+                return ResponseTemplate::new(200)
+                    .set_body_raw(format!(r#"{{"token":"{TOKEN}","expires_in":300}}"#), "application/json");
             }
-            if request.header("authorization") == Some(&format!("Bearer {TOKEN}")) {
+            if header(request, "authorization") == Some(&format!("Bearer {TOKEN}")) {
                 return forward(&upstream, request);
             }
-            Reply::status(401).header(
+            ResponseTemplate::new(401).insert_header(
                 "WWW-Authenticate",
                 format!(
-                    r#"Bearer realm="http://127.0.0.1:{port}/token",service="test registry, proxied",scope="repository:app:pull""#
+                    r#"Bearer realm="http://{host}/token",service="test registry, proxied",scope="repository:app:pull""#
                 ),
             )
-        })
+        }
     })
 }
 
@@ -563,16 +429,16 @@ fn bearer_token_flow_through_a_token_proxy() {
         let item = item(&outcome, &format!("{host}/app@{digest}"));
         assert_eq!(item.status, Status::Pass, "{item:#?}");
     }
-    let requests = proxy.requests();
-    let token_requests: Vec<&Request> = requests.iter().filter(|r| r.path() == "/token").collect();
+    let requests = proxy.received();
+    let token_requests: Vec<&Request> = requests.iter().filter(|r| r.url.path() == "/token").collect();
     assert!(!token_requests.is_empty() && token_requests.len() <= 2, "{requests:#?}");
     for request in &token_requests {
-        assert_eq!(request.query("scope").as_deref(), Some("repository:app:pull"));
-        assert_eq!(request.query("service").as_deref(), Some("test registry, proxied"));
-        assert_eq!(request.header("authorization"), None, "anonymous by default");
+        assert_eq!(query(request, "scope").as_deref(), Some("repository:app:pull"));
+        assert_eq!(query(request, "service").as_deref(), Some("test registry, proxied"));
+        assert_eq!(header(request, "authorization"), None, "anonymous by default");
     }
     let with_token =
-        requests.iter().filter(|r| r.header("authorization") == Some(&format!("Bearer {TOKEN}"))).count();
+        requests.iter().filter(|r| header(r, "authorization") == Some(&format!("Bearer {TOKEN}"))).count();
     // HEAD for both, and GET for the index.
     assert_eq!(with_token, 3, "{requests:#?}");
     assert!(!format!("{:?}", outcome.items).contains(TOKEN), "the token never shows in the report");
@@ -620,16 +486,16 @@ fn credentials_are_sent_to_the_token_endpoint_and_never_shown() {
         run_with(dir.path(), config(&[&host]), Some(Credentials::new(&elsewhere, "robot", "s3cret-Pa55")));
     assert_eq!(single(&outcome).status, Status::Error);
     let basic = proxy
-        .requests()
+        .received()
         .iter()
-        .filter(|r| r.header("authorization").is_some_and(|a| a.starts_with("Basic")))
+        .filter(|r| header(r, "authorization").is_some_and(|a| a.starts_with("Basic")))
         .count();
     assert_eq!(basic, 2, "only the runs with credentials for this registry sent them");
 }
 
 #[test]
 fn server_errors_are_retried_a_bounded_number_of_times() {
-    let failing = Server::start(|_| Arc::new(|_: &Request| Reply::status(500)));
+    let failing = Server::answering(ResponseTemplate::new(500));
     let host = failing.host();
     let dir = repo(&format!("FROM {host}/app@{ABSENT}\n"));
     let outcome = run(dir.path(), &[&host]);
@@ -641,11 +507,11 @@ fn server_errors_are_retried_a_bounded_number_of_times() {
             "cannot tell whether the registry has it: HEAD http://{host}/v2/app/manifests/{ABSENT}: answered 500 Internal Server Error 3 times"
         )
     );
-    let requests = failing.requests();
+    let requests = failing.received();
     assert_eq!(requests.len(), 3, "one request and two retries");
     assert_eq!(requests[0].method, "HEAD");
-    assert_eq!(requests[0].header("accept"), Some(registry::MEDIA_TYPES.join(", ").as_str()));
-    assert_eq!(requests[0].header("authorization"), None);
+    assert_eq!(header(&requests[0], "accept"), Some(registry::MEDIA_TYPES.join(", ").as_str()));
+    assert_eq!(header(&requests[0], "authorization"), None);
 
     // A registry that recovers after one 503 is asked again and answers.
     let registry = Registry::start();
@@ -653,14 +519,12 @@ fn server_errors_are_retried_a_bounded_number_of_times() {
     let upstream = registry.base();
     let calls = Arc::new(AtomicUsize::new(0));
     let counted = calls.clone();
-    let flaky = Server::start(move |_| {
-        Arc::new(move |request: &Request| {
-            if counted.fetch_add(1, Ordering::SeqCst) == 0 {
-                Reply::status(503)
-            } else {
-                forward(&upstream, request)
-            }
-        })
+    let flaky = Server::answering(move |request: &Request| {
+        if counted.fetch_add(1, Ordering::SeqCst) == 0 {
+            ResponseTemplate::new(503)
+        } else {
+            forward(&upstream, request)
+        }
     });
     let dir = repo(&format!("FROM {}/app@{amd64}\n", flaky.host()));
     let outcome = run(dir.path(), &[&flaky.host()]);
@@ -701,10 +565,8 @@ fn redirects_are_followed_within_limits() {
     let (_, index) = registry.push_multi_platform("app", false);
     // A front that sends every request to the registry, as to a blob store.
     let upstream = registry.base();
-    let front = Server::start(move |_| {
-        Arc::new(move |request: &Request| {
-            Reply::status(307).header("Location", format!("{upstream}{}", request.target))
-        })
+    let front = Server::answering(move |request: &Request| {
+        ResponseTemplate::new(307).insert_header("Location", format!("{upstream}{}", target(request)))
     });
     let host = front.host();
     let dir = repo(&format!("FROM {host}/app@{index}\n"));
@@ -718,8 +580,8 @@ fn redirects_are_followed_within_limits() {
     );
 
     // A redirect loop ends after max_redirects.
-    let looping = Server::start(|_| {
-        Arc::new(|request: &Request| Reply::status(302).header("Location", request.target.clone()))
+    let looping = Server::answering(|request: &Request| {
+        ResponseTemplate::new(302).insert_header("Location", target(request))
     });
     let dir = repo(&format!("FROM {}/app@{ABSENT}\n", looping.host()));
     let outcome = run(dir.path(), &[&looping.host()]);
@@ -733,31 +595,28 @@ fn redirects_are_followed_within_limits() {
 fn wrong_answers_are_errors() {
     // Each digest gets its own wrong answer, by the path it is asked at.
     let garbled = r#"{"schemaVersion":2,"manifests":[{"mediaType":"x","size":1,"digest":"sha256:short"}]}"#;
-    let answers: Vec<(String, Reply)> = vec![
+    let answers: Vec<(String, ResponseTemplate)> = vec![
         // Claims an index and serves other bytes.
-        (
-            sha256(b"the index"),
-            Reply::status(200).header("Content-Type", OCI_INDEX).body(&b"other bytes"[..]),
-        ),
+        (sha256(b"the index"), ResponseTemplate::new(200).set_body_raw(&b"other bytes"[..], OCI_INDEX)),
         // Names another digest.
         (
             sha256(b"a manifest"),
-            Reply::status(200).header("Docker-Content-Digest", ABSENT).header("Content-Type", OCI_MANIFEST),
+            ResponseTemplate::new(200)
+                .insert_header("Docker-Content-Digest", ABSENT)
+                .insert_header("Content-Type", OCI_MANIFEST),
         ),
         // An index larger than the limit.
-        (sha256(b"big"), Reply::status(200).header("Content-Type", OCI_INDEX).body(vec![b' '; 100_000])),
+        (sha256(b"big"), ResponseTemplate::new(200).set_body_raw(vec![b' '; 100_000], OCI_INDEX)),
         // Bytes that match the digest but are no index.
-        (sha256(garbled.as_bytes()), Reply::status(200).header("Content-Type", OCI_INDEX).body(garbled)),
+        (sha256(garbled.as_bytes()), ResponseTemplate::new(200).set_body_raw(garbled, OCI_INDEX)),
         // A status a registry should not give.
-        (sha256(b"forbidden"), Reply::status(403)),
+        (sha256(b"forbidden"), ResponseTemplate::new(403)),
     ];
     let digests: Vec<String> = answers.iter().map(|(d, _)| d.clone()).collect();
     let answers = Arc::new(answers);
-    let liar = Server::start(move |_| {
-        Arc::new(move |request: &Request| {
-            let (_, reply) = answers.iter().find(|(d, _)| request.path().ends_with(d.as_str())).unwrap();
-            reply.clone()
-        })
+    let liar = Server::answering(move |request: &Request| {
+        let (_, reply) = answers.iter().find(|(d, _)| request.url.path().ends_with(d.as_str())).unwrap();
+        reply.clone()
     });
     let host = liar.host();
     let dockerfile: String = digests.iter().map(|d| format!("FROM {host}/app@{d}\n")).collect();
@@ -790,7 +649,7 @@ fn wrong_answers_are_errors() {
 
 #[test]
 fn unreachable_registries_are_errors() {
-    let closed = free_port();
+    let closed = closed_port();
     let host = format!("127.0.0.1:{closed}");
     let dir = repo(&format!("FROM {host}/app@{ABSENT}\n"));
     let outcome = run(dir.path(), &[&host]);
@@ -805,7 +664,7 @@ fn unreachable_registries_are_errors() {
     );
 
     // A plain-HTTP registry not listed in insecure-registries is asked over HTTPS, and that fails.
-    let plain = Server::start(|_| Arc::new(|_: &Request| Reply::status(200)));
+    let plain = Server::answering(ResponseTemplate::new(200));
     let dir = repo(&format!("FROM {}/app@{ABSENT}\n", plain.host()));
     let outcome = run(dir.path(), &[]);
     let item = single(&outcome);
@@ -815,7 +674,7 @@ fn unreachable_registries_are_errors() {
 
 #[test]
 fn invalid_digests_never_reach_a_registry() {
-    let server = Server::start(|_| Arc::new(|_: &Request| Reply::status(200)));
+    let server = Server::answering(ResponseTemplate::new(200));
     let host = server.host();
     let short = &ABSENT[..ABSENT.len() - 1];
     let dir = repo(&format!("FROM {host}/app@{short}\nFROM {host}/app@md5:{}\n", &ABSENT[7..39]));
@@ -850,7 +709,7 @@ fn invalid_digests_never_reach_a_registry() {
 
 #[test]
 fn off_by_default_and_cancellable() {
-    let server = Server::start(|_| Arc::new(|_: &Request| Reply::status(200)));
+    let server = Server::answering(ResponseTemplate::new(200));
     let host = server.host();
     let dir = repo(&format!("FROM {host}/app@{ABSENT}\nFROM debian:12\n"));
     let outcome = ImagesGate::new(Config::default()).run(&Context::new(dir.path()));

@@ -4,10 +4,10 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use gate_core::testing::locations;
 use gate_core::{Context, Evidence, Gate, GateOutcome, Item, RunOptions, Severity, Status, Verdict};
 use gate_images::tested::{Outcome, Statement, TestResult};
 use gate_images::{Config, ImagesGate};
+use test_support::locations;
 
 const HEX: &str = "0ad67db05f06890496247013806ab49fa7431571826cef8399901d1d83950949";
 const IMAGE: &str = "ghcr.io/example/release-build";

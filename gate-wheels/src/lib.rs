@@ -798,7 +798,7 @@ fn check_wheel(
 
 #[cfg(test)]
 mod tests {
-    use gate_core::testing::example;
+    use test_support::example;
 
     use super::*;
 

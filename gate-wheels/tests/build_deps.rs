@@ -1,11 +1,9 @@
-//! The build-dependency analysis against a real package index on
-//! 127.0.0.1: a small HTTP server started by each test, serving PEP 691
-//! JSON (or PEP 503 HTML) project pages and sdists that the tests build
-//! with Python's `tarfile`, uploaded at chosen times.
+//! The build-dependency analysis against a package index on 127.0.0.1: a
+//! wiremock server started by each test, serving PEP 691 JSON (or PEP 503
+//! HTML) project pages and sdists that the tests build with Python's
+//! `tarfile`, uploaded at chosen times.
 
 use std::collections::HashMap;
-use std::io::{BufRead as _, BufReader, Write as _};
-use std::net::TcpListener;
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -14,6 +12,7 @@ use gate_core::{Context, GateOutcome, Status};
 use gate_wheels::{Config, WheelsGate, hex};
 use sha2::Digest as _;
 use support::{facts, items, run};
+use wiremock::{Request, ResponseTemplate};
 
 mod support;
 
@@ -36,68 +35,42 @@ impl Answer {
     }
 }
 
-/// A package index on 127.0.0.1: answers by path, and a log of every
-/// request as `path` or `path If-None-Match: <etag>`.
+/// A package index on 127.0.0.1 (wiremock): answers by path, and a log of
+/// every request as `path` or `path If-None-Match: <etag>`.
 struct Server {
-    root: String,
+    http: test_support::http::Server,
     routes: Arc<Mutex<HashMap<String, Answer>>>,
     log: Arc<Mutex<Vec<String>>>,
 }
 
 impl Server {
     fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let root = format!("http://{}", listener.local_addr().unwrap());
         let routes: Arc<Mutex<HashMap<String, Answer>>> = Arc::default();
         let log: Arc<Mutex<Vec<String>>> = Arc::default();
         let (shared_routes, shared_log) = (routes.clone(), log.clone());
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(mut stream) = stream else { continue };
-                let (routes, log) = (shared_routes.clone(), shared_log.clone());
-                std::thread::spawn(move || {
-                    let mut reader = BufReader::new(stream.try_clone().unwrap());
-                    let mut request_line = String::new();
-                    reader.read_line(&mut request_line).unwrap();
-                    let path = request_line.split(' ').nth(1).unwrap_or("").to_owned();
-                    let mut etag = None;
-                    loop {
-                        let mut line = String::new();
-                        if reader.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
-                            break;
-                        }
-                        if let Some((name, value)) = line.split_once(':')
-                            && name.eq_ignore_ascii_case("if-none-match")
-                        {
-                            etag = Some(value.trim().to_owned());
-                        }
-                    }
-                    let answer = routes.lock().unwrap_or_else(PoisonError::into_inner).get(&path).cloned();
-                    let mut answer = answer.unwrap_or_else(|| Answer::status(404));
-                    let entry = match &etag {
-                        Some(etag) => format!("{path} If-None-Match: {etag}"),
-                        None => path,
-                    };
-                    log.lock().unwrap_or_else(PoisonError::into_inner).push(entry);
-                    if answer.etag.is_some() && answer.etag == etag {
-                        answer = Answer { status: 304, body: Vec::new(), ..answer };
-                    }
-                    let mut head = format!(
-                        "HTTP/1.1 {} X\r\nContent-Length: {}\r\nContent-Type: {}\r\nConnection: close\r\n",
-                        answer.status,
-                        answer.body.len(),
-                        answer.content_type
-                    );
-                    if let Some(etag) = &answer.etag {
-                        head.push_str(&format!("ETag: {etag}\r\n"));
-                    }
-                    head.push_str("\r\n");
-                    let _ = stream.write_all(head.as_bytes());
-                    let _ = stream.write_all(&answer.body);
-                });
+        let http = test_support::http::Server::answering(move |request: &Request| {
+            let path = request.url.path().to_owned();
+            let etag = request.headers.get("if-none-match").and_then(|v| v.to_str().ok()).map(str::to_owned);
+            let answer = shared_routes.lock().unwrap_or_else(PoisonError::into_inner).get(&path).cloned();
+            let answer = answer.unwrap_or_else(|| Answer::status(404));
+            let entry = match &etag {
+                Some(etag) => format!("{path} If-None-Match: {etag}"),
+                None => path,
+            };
+            shared_log.lock().unwrap_or_else(PoisonError::into_inner).push(entry);
+            if let Some(current) = &answer.etag
+                && etag.as_ref() == Some(current)
+            {
+                return ResponseTemplate::new(304).insert_header("etag", current.as_str());
             }
+            let mut template =
+                ResponseTemplate::new(answer.status).set_body_raw(answer.body, answer.content_type.as_str());
+            if let Some(etag) = &answer.etag {
+                template = template.insert_header("etag", etag.as_str());
+            }
+            template
         });
-        Self { root, routes, log }
+        Self { http, routes, log }
     }
 
     fn serve(&self, path: &str, answer: Answer) {
@@ -123,7 +96,7 @@ impl Server {
     }
 
     fn index_url(&self) -> String {
-        format!("{}/simple/", self.root)
+        format!("{}/simple/", self.http.url())
     }
 
     /// Every request so far, and forgets them.
@@ -622,7 +595,7 @@ fn index_failures_are_error_items_after_bounded_retries() {
     let syntax = items(&outcome, "build-metadata");
     assert_eq!(syntax.len(), 1, "{syntax:#?}");
     assert_eq!(syntax[0].subject, "requirements.txt:6");
-    assert_eq!(gate_core::testing::locations(syntax[0]), ["requirements.txt:6:5"]);
+    assert_eq!(test_support::locations(syntax[0]), ["requirements.txt:6:5"]);
 }
 
 #[test]

@@ -53,7 +53,7 @@ fn data() -> PathBuf {
 
 /// SecureDrop's repository of July 2022, read in place.
 fn securedrop() -> PathBuf {
-    gate_core::testing::shared_fixture("securedrop-2022-07")
+    test_support::shared_fixture("securedrop-2022-07")
 }
 
 /// The index cache the SecureDrop analyses share (with the end-to-end

@@ -19,10 +19,10 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use gate_core::testing::example;
 use gate_core::{Context, Evidence, Gate, HumanDuration, Item, Status};
 use gate_wheels::{Config, WheelsGate, hex, rebuild};
 use sha2::Digest as _;
+use test_support::example;
 
 const EPOCH: i64 = 1_700_000_000;
 const FLIT_CORE: &str = "flit_core-3.9.0-py3-none-any.whl";

@@ -11,12 +11,12 @@ use proptest::prelude::*;
 
 /// A third-party fixture under `../shared/fixtures` beside the checkout.
 fn fixture(rel: &str) -> PathBuf {
-    gate_core::testing::shared_fixture(rel)
+    test_support::shared_fixture(rel)
 }
 
 /// A file of a bundled example repository under `examples/`.
 fn example(rel: &str) -> PathBuf {
-    gate_core::testing::example(rel)
+    test_support::example(rel)
 }
 
 fn read_requirements(path: &Path) -> RequirementsFile {

@@ -365,7 +365,7 @@ fn missing_key_directory_is_an_error() {
 // SecureDrop's real signed sums files (read in place from the shared fixtures).
 
 fn securedrop() -> PathBuf {
-    gate_core::testing::shared_fixture("securedrop-2022-07")
+    test_support::shared_fixture("securedrop-2022-07")
 }
 
 fn securedrop_keys(dir: &Path) -> Vec<PublicKey> {

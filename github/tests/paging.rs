@@ -8,6 +8,7 @@ use std::time::Duration;
 use github::{Client, Config, Error};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use test_support::github::Recorded;
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
@@ -31,17 +32,7 @@ fn client(server: &MockServer, max_pages: usize) -> Client {
 
 /// The `n`th page of the recorded check-run listing, its links pointing at `server`.
 fn recorded_page(server: &MockServer, n: u32) -> ResponseTemplate {
-    let read = |file: String| -> Value {
-        let path = gate_core::testing::shared_fixture(&format!("github/{file}"));
-        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
-    };
-    let meta = read(format!("check-runs.paged-p{n}.meta.json"));
-    let mut template = ResponseTemplate::new(200).set_body_json(read(format!("check-runs.paged-p{n}.json")));
-    if let Some(link) = meta["headers"]["Link"].as_str() {
-        template =
-            template.insert_header("link", link.replace("https://api.github.com", &server.uri()).as_str());
-    }
-    template
+    Recorded::read(&format!("check-runs.paged-p{n}")).template(&server.uri())
 }
 
 /// Serves the recorded listing: page 1 at `/repos/…`, pages 2 to 4 where its links lead.

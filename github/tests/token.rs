@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use github::{Client, Config, Error, Token};
 use serde_json::{Value, json};
+use test_support::github::Recorded;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -13,20 +14,8 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 const CANARY: &str = "ghp_canary0123456789ABCDEFGHIJKLMNOPQRSTUV";
 
 /// A recorded GitHub error answer from the shared fixtures, with its headers.
-fn recorded(name: &str) -> ResponseTemplate {
-    let read = |file: String| -> Value {
-        let path = gate_core::testing::shared_fixture(&format!("github/{file}"));
-        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
-    };
-    let meta = read(format!("{name}.meta.json"));
-    let mut template = ResponseTemplate::new(meta["status"].as_u64().unwrap() as u16)
-        .set_body_raw(read(format!("{name}.json")).to_string(), "application/json; charset=utf-8");
-    for (name, value) in meta["headers"].as_object().unwrap() {
-        if !name.eq_ignore_ascii_case("content-type") {
-            template = template.insert_header(name.as_str(), value.as_str().unwrap());
-        }
-    }
-    template
+fn recorded(server: &MockServer, name: &str) -> ResponseTemplate {
+    Recorded::read(name).template(&server.uri())
 }
 
 async fn mount(server: &MockServer, route: &str, template: ResponseTemplate) {
@@ -84,10 +73,10 @@ type IsExpected = fn(&Error) -> bool;
 #[tokio::test]
 async fn no_error_shows_the_token() {
     let server = MockServer::start().await;
-    mount(&server, "/401", recorded("error.401-bad-credentials")).await;
-    mount(&server, "/403", recorded("error.403-not-accessible-by-integration")).await;
-    mount(&server, "/rate-limited", recorded("error.403-rate-limit")).await;
-    mount(&server, "/404", recorded("error.404-not-found")).await;
+    mount(&server, "/401", recorded(&server, "error.401-bad-credentials")).await;
+    mount(&server, "/403", recorded(&server, "error.403-not-accessible-by-integration")).await;
+    mount(&server, "/rate-limited", recorded(&server, "error.403-rate-limit")).await;
+    mount(&server, "/404", recorded(&server, "error.404-not-found")).await;
     mount(&server, "/500", ResponseTemplate::new(500).set_body_raw("Internal Server Error", "text/plain"))
         .await;
     mount(&server, "/malformed", ResponseTemplate::new(200).set_body_raw("{\"login\": ", "application/json"))
@@ -134,7 +123,7 @@ async fn no_error_shows_the_token() {
     assert_eq!(echoed.to_string(), "GET /echo-401: HTTP 401: Bad credentials: Bearer [redacted]");
 
     // Nothing listens on this port any more.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = test_support::http::closed_port();
     let refused = self::client(format!("http://127.0.0.1:{port}"), dir.path());
     let error = refused.get_json::<Value>("/user").await.unwrap_err();
     assert!(matches!(error, Error::Transport { attempts: 2, .. }), "{error:?}");

@@ -1,5 +1,6 @@
-//! The blocking client against servers on 127.0.0.1: wiremock for answers,
-//! a bare `TcpListener` where a connection must fail.
+//! The blocking client against servers on 127.0.0.1: wiremock for answers
+//! (test-support's), a bare `TcpListener` where a connection must fail, and
+//! a closed port where it is refused.
 
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::net::TcpListener;
@@ -8,8 +9,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use http_layer::{Client, Failure, Limits, Request};
+use test_support::http::closed_port;
 use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::{Mock, ResponseTemplate};
 
 const TOKEN: &str = "ghp_s3cretTokenValue";
 
@@ -30,17 +32,12 @@ fn never() -> bool {
     false
 }
 
-/// A wiremock server and the runtime its mocks are mounted from.
-struct Server {
-    runtime: tokio::runtime::Runtime,
-    server: MockServer,
-}
+/// test-support's wiremock server (on its own runtime), with this file's shorthands.
+struct Server(test_support::http::Server);
 
 impl Server {
     fn start() -> Self {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        let server = runtime.block_on(MockServer::start());
-        Self { runtime, server }
+        Self(test_support::http::Server::start())
     }
 
     /// Answers `GET route` with `template`, the first `times` times (all when none).
@@ -50,15 +47,15 @@ impl Server {
         if let Some(times) = times {
             mock = mock.up_to_n_times(times);
         }
-        self.runtime.block_on(mock.mount(&self.server));
+        self.0.mount(mock);
     }
 
     fn url(&self, route: &str) -> String {
-        format!("{}{route}", self.server.uri())
+        format!("{}{route}", self.0.url())
     }
 
     fn received(&self) -> usize {
-        self.runtime.block_on(self.server.received_requests()).map_or(0, |r| r.len())
+        self.0.received().len()
     }
 }
 
@@ -92,7 +89,7 @@ fn a_transport_error_is_retried_then_the_answer_is_used() {
 
 #[test]
 fn a_refused_connection_is_retried_a_bounded_number_of_times() {
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = closed_port();
     let client = Client::new(limits());
     let error = client.send(&Request::get(format!("http://127.0.0.1:{port}/x")), &never).unwrap_err();
     assert_eq!(error.attempts, 3);
@@ -223,7 +220,7 @@ fn no_error_text_holds_a_token() {
         assert!(error.url.contains("/private"), "{error}");
     }
     // A transport failure names the URL redacted too.
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = closed_port();
     let closed = Request::get(format!("http://robot:{TOKEN}@127.0.0.1:{port}/x?token={TOKEN}"));
     let error = client.send(&closed, &never).unwrap_err();
     assert!(!error.to_string().contains(TOKEN), "{error}");

@@ -8,8 +8,6 @@ pub fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ sits in the workspace").to_owned()
 }
 
-pub use gate_core::testing::{example, shared_fixture};
-
 /// The `release-check` binary that `cargo test` built next to this test.
 pub fn binary() -> PathBuf {
     let exe = std::env::current_exe().expect("the test knows its own path");
@@ -114,7 +112,7 @@ pub fn copy_tree(from: &Path, to: &Path) {
 /// test that changes it.
 pub fn example_copy(name: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("a temporary directory");
-    copy_tree(&example(name), dir.path());
+    copy_tree(&workspace().join("examples").join(name), dir.path());
     dir
 }
 

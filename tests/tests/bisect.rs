@@ -126,7 +126,7 @@ fn bisect_names_the_setuptools_scm_7_0_1_upload_on_securedrop() {
         ),
     )
     .unwrap();
-    let repo = release_check_e2e::shared_fixture("securedrop-2022-07");
+    let repo = test_support::shared_fixture("securedrop-2022-07");
     let run = release_check([
         "--repo".as_ref(),
         repo.as_os_str(),

@@ -1,8 +1,9 @@
 //! The ci gate through the real binary: the token never shows, a recording
 //! replays to the same verdict, an unreachable GitHub is NO-GO.
 
-use release_check_e2e::{release_check, release_check_with_env, shared_fixture};
+use release_check_e2e::{release_check, release_check_with_env};
 use serde_json::Value;
+use test_support::shared_fixture;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -138,7 +139,7 @@ fn a_failed_required_check_is_no_go_with_exit_code_1() {
 
 #[test]
 fn an_unreachable_github_is_no_go_and_names_the_request() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = test_support::http::closed_port();
     let repo = repo_for(&format!("http://127.0.0.1:{port}"), "");
     let run = release_check(["--repo", repo.path().to_str().unwrap(), "--gate", "ci"]);
     assert_eq!(run.code, 1, "{}", run.stdout);

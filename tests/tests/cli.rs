@@ -3,7 +3,8 @@
 
 use std::path::Path;
 
-use release_check_e2e::{example, release_check, workspace};
+use release_check_e2e::{release_check, workspace};
+use test_support::example;
 
 fn args<'a>(list: &'a [&'a str]) -> impl Iterator<Item = &'a str> {
     list.iter().copied()

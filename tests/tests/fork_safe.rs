@@ -13,8 +13,9 @@ use std::path::Path;
 use std::process::Command;
 
 use gate_images::yaml::{Node, parse};
-use release_check_e2e::{binary, example, release_check_with_env, workspace};
+use release_check_e2e::{binary, release_check_with_env, workspace};
 use support::{GitHub, PR, REPO, fixture};
+use test_support::example;
 use wiremock::ResponseTemplate;
 
 /// The pull request's head in these tests.

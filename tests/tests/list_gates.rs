@@ -4,8 +4,9 @@
 
 use std::path::Path;
 
-use release_check_e2e::{example, example_copy, release_check, workspace};
+use release_check_e2e::{example_copy, release_check, workspace};
 use serde_json::Value;
+use test_support::example;
 
 fn run_in(repo: &Path, extra: &[&str]) -> release_check_e2e::Run {
     let mut args = vec!["--repo".into(), repo.as_os_str().to_owned()];

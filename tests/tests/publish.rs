@@ -160,7 +160,7 @@ fn a_failed_step_exits_with_3_and_every_step_is_printed() {
 #[test]
 fn an_unreachable_github_exits_with_3() {
     // A port nothing listens on: connecting is refused.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let closed = format!("127.0.0.1:{}", test_support::http::closed_port());
     let dir = tempfile::tempdir().unwrap();
     let report = write(&dir, &no_go());
     let url = format!("http://{closed}");

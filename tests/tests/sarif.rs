@@ -8,8 +8,9 @@ use std::path::Path;
 
 use gate_core::render::sarif::{FINGERPRINT_KEY, GateChecks, sarif};
 use gate_core::{CheckInfo, GateReport, GateRunStatus, Item, Location, Report, Severity};
-use release_check_e2e::{example, example_copy, release_check, workspace};
+use release_check_e2e::{example_copy, release_check, workspace};
 use serde_json::Value;
+use test_support::example;
 
 const SCHEMA: &str = "docs/sarif/sarif-schema-2.1.0.json";
 

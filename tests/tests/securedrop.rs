@@ -1,8 +1,9 @@
 //! The wheels gate on SecureDrop's real release files (read in place from
 //! the shared fixtures), asserting the facts their READMEs list.
 
-use release_check_e2e::{release_check, shared_fixture};
+use release_check_e2e::release_check;
 use serde_json::Value;
+use test_support::shared_fixture;
 
 /// Runs the wheels gate on `repo` judged at `as_of`: signature verdicts
 /// depend on the time.

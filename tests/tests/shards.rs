@@ -4,8 +4,9 @@
 use std::ffi::OsString;
 use std::path::Path;
 
-use release_check_e2e::{Run, example, release_check_with_env, workspace};
+use release_check_e2e::{Run, release_check_with_env, workspace};
 use serde_json::Value;
+use test_support::example;
 
 const SHA: &str = "0123456789abcdef0123456789abcdef01234567";
 const OTHER_SHA: &str = "fedcba9876543210fedcba9876543210fedcba98";

@@ -736,11 +736,11 @@ fn pip_wheel(out: &Path, epoch: u64, edit: (&str, &str)) -> PathBuf {
     let source = build.join("src");
     std::fs::create_dir_all(&source).unwrap();
     for file in ["pyproject.toml", "rc_stamp.py"] {
-        let text = std::fs::read_to_string(gate_core::testing::example(&format!("packages/rc-stamp/{file}")))
-            .unwrap();
+        let text =
+            std::fs::read_to_string(test_support::example(&format!("packages/rc-stamp/{file}"))).unwrap();
         std::fs::write(source.join(file), text.replace(edit.0, edit.1)).unwrap();
     }
-    let flit_core = gate_core::testing::example("release-repo/localwheels/flit_core-3.9.0-py3-none-any.whl");
+    let flit_core = test_support::example("release-repo/localwheels/flit_core-3.9.0-py3-none-any.whl");
     let output = Command::new("python3")
         .args(["-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "--no-index", "-w"])
         .arg(build.join("wheels"))
@@ -811,7 +811,7 @@ fn agrees_with_python(a: &Path, b: &Path, diff: &WheelDiff) {
 #[test]
 fn real_wheels_built_by_pip() {
     let dir = tempfile::tempdir().unwrap();
-    let committed = gate_core::testing::example("release-repo/localwheels/rc_stamp-2.1.0-py3-none-any.whl");
+    let committed = test_support::example("release-repo/localwheels/rc_stamp-2.1.0-py3-none-any.whl");
     let same = pip_wheel(dir.path(), 1_700_000_000, ("", ""));
     let later = pip_wheel(dir.path(), 1_800_000_000, ("", ""));
     let edited = pip_wheel(dir.path(), 1_700_000_000, ("fixed build stamp", "fixed stamp"));
@@ -848,7 +848,7 @@ fn real_wheels_built_by_pip() {
 
 #[test]
 fn real_wheels_of_other_projects_agree_with_python() {
-    let wheel = |name: &str| gate_core::testing::example(&format!("release-repo/localwheels/{name}"));
+    let wheel = |name: &str| test_support::example(&format!("release-repo/localwheels/{name}"));
     let flit_core = wheel("flit_core-3.9.0-py3-none-any.whl");
     let greeting = wheel("rc_greeting-1.0.0-py3-none-any.whl");
     let units = wheel("rc_units-0.3.1-py3-none-any.whl");
@@ -862,8 +862,8 @@ fn real_wheels_of_other_projects_agree_with_python() {
 #[test]
 fn a_byte_appended_to_a_real_wheel_is_a_zip_structure_difference() {
     let name = "localwheels/rc_units-0.3.1-py3-none-any.whl";
-    let good = gate_core::testing::example(&format!("release-repo/{name}"));
-    let broken = gate_core::testing::example(&format!("broken-repo/{name}"));
+    let good = test_support::example(&format!("release-repo/{name}"));
+    let broken = test_support::example(&format!("broken-repo/{name}"));
     let size = std::fs::metadata(&good).unwrap().len();
     let diff = compare(&good, &broken, &Limits::default()).unwrap();
     assert_eq!(diff.differences, [Difference::ZipStructure { offset: size }]);
@@ -878,7 +878,7 @@ fn a_git_lfs_pointer_is_not_a_zip() {
         "version https://git-lfs.github.com/spec/v1\noid sha256:663e40f0f62eed3ee04ec66d5a8bb2c36a365b98639bf52f050a2a857a704e38\nsize 931070\n",
     )
     .unwrap();
-    let committed = gate_core::testing::example("release-repo/localwheels/rc_stamp-2.1.0-py3-none-any.whl");
+    let committed = test_support::example("release-repo/localwheels/rc_stamp-2.1.0-py3-none-any.whl");
     let error = compare(&committed, &pointer, &Limits::default()).unwrap_err();
     assert!(
         matches!(&error, ArchiveError::Corrupt { path, member: None, .. } if *path == pointer),

@@ -7,7 +7,7 @@
 //! - no file over [`MAX_LINES`] lines;
 //! - no `Result<_, String>`: libraries return `thiserror` errors;
 //! - no test helper module (`testing`, `test_*`, `fake*`, `mock*`) compiled
-//!   into production code;
+//!   into production code (the test-support crate is exempt: it is one);
 //! - outside gate-core, no item built by a raw `Item::pass(`, `fail(`,
 //!   `warn(`, `error(` or `skipped(`: a gate builds its items through its
 //!   check catalogue (`gate_core::check_catalogue!`), which names only
@@ -23,7 +23,13 @@
 //! with a count (lines, signatures, occurrences). A file not listed, or
 //! over its count, fails; one under its count, or clean, is reported so
 //! that the list is tightened (`cargo xtask tidy --tighten` rewrites it).
+//!
+//! Test support is dev-only, without a ratchet ([`dev_only`]): no
+//! `pub mod testing` and no ungated `pub fn` of a `testing` or
+//! `test_support` module in production code, and the test-support crate
+//! under no manifest's `[dependencies]`.
 
+mod dev_only;
 mod docs;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -167,11 +173,14 @@ pub fn check(root: &Path) -> Result<Outcome> {
         if count > 0 {
             outcome.offenders.insert((Rule::RawItem, path.clone()), count);
         }
-        for module in test_helper_modules(production) {
-            let module = module_path(root, path, &module);
-            *outcome.offenders.entry((Rule::TestHelper, module)).or_default() += 1;
+        if !path.starts_with("test-support/") {
+            for module in test_helper_modules(production) {
+                let module = module_path(root, path, &module);
+                *outcome.offenders.entry((Rule::TestHelper, module)).or_default() += 1;
+            }
         }
     }
+    outcome.failures.extend(dev_only::check(root, &files));
     let ratchet =
         std::fs::read_to_string(root.join(RATCHET)).with_context(|| format!("cannot read {RATCHET}"))?;
     let allowed = parse_ratchet(&ratchet)?;

@@ -7,66 +7,36 @@
 
 #![allow(dead_code)] // Each test binary uses a different part.
 
-use std::path::PathBuf;
-
 use gate_ci::{CiGate, Config, Environment, Progress};
 use gate_core::{Context, Gate, GateOutcome, Item, Status};
 use serde_json::Value;
+pub use test_support::github::Recorded;
+use test_support::http::Server;
 use wiremock::matchers::{method, path, query_param};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::{Mock, ResponseTemplate};
 
 /// The repository every scenario checks.
 pub const REPO: &str = "/repos/octo/app";
 
-/// The server and the runtime it runs on.
+/// The server (wiremock, on its own runtime).
 pub struct GitHub {
-    runtime: tokio::runtime::Runtime,
-    server: MockServer,
-}
-
-/// A recorded response: body, status, headers.
-pub struct Recorded {
-    /// The body.
-    pub body: Value,
-    /// The status.
-    pub status: u16,
-    /// The recorded headers.
-    pub headers: Vec<(String, String)>,
+    server: Server,
 }
 
 /// Reads `github/NAME.json` and its meta file from the shared fixtures.
 pub fn fixture(name: &str) -> Recorded {
-    let read = |file: String| -> Value {
-        let path: PathBuf = gate_core::testing::shared_fixture(&format!("github/{file}"));
-        serde_json::from_str(
-            &std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
-        )
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-    };
-    let meta = read(format!("{name}.meta.json"));
-    let headers = meta["headers"]
-        .as_object()
-        .map(|h| h.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned())).collect())
-        .unwrap_or_default();
-    Recorded {
-        body: read(format!("{name}.json")),
-        status: meta["status"].as_u64().unwrap_or(200) as u16,
-        headers,
-    }
+    Recorded::read(name)
 }
 
 impl GitHub {
     /// Starts a server with nothing mounted (every request answers 404).
     pub fn start() -> Self {
-        let runtime =
-            tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
-        let server = runtime.block_on(MockServer::start());
-        Self { runtime, server }
+        Self { server: Server::start() }
     }
 
     /// `http://127.0.0.1:PORT`.
     pub fn url(&self) -> String {
-        self.server.uri()
+        self.server.url()
     }
 
     fn mock(&self, route: &str) -> wiremock::MockBuilder {
@@ -81,16 +51,7 @@ impl GitHub {
 
     /// The answer GitHub gave in `recorded`, its `Link` headers pointing at this server.
     pub fn template(&self, recorded: &Recorded) -> ResponseTemplate {
-        let mut template = ResponseTemplate::new(recorded.status)
-            .set_body_raw(serde_json::to_vec(&recorded.body).unwrap(), "application/json; charset=utf-8");
-        for (name, value) in &recorded.headers {
-            if name.eq_ignore_ascii_case("content-type") {
-                continue;
-            }
-            template =
-                template.insert_header(name.as_str(), value.replace("https://api.github.com", &self.url()));
-        }
-        template
+        recorded.template(&self.url())
     }
 
     /// Answers `GET route` (query parameters must match) with `recorded`, always.
@@ -105,27 +66,17 @@ impl GitHub {
 
     /// Answers `GET route` with a raw template (faults: delays, garbage).
     pub fn serve_raw(&self, route: &str, template: ResponseTemplate) {
-        self.runtime.block_on(self.mock(route).respond_with(template).with_priority(5).mount(&self.server));
+        self.server.mount(self.mock(route).respond_with(template).with_priority(5));
     }
 
     /// Answers `GET route` with a raw template the next `times` times, before any [`GitHub::serve`] answer.
     pub fn serve_raw_times(&self, route: &str, template: ResponseTemplate, times: u64) {
-        self.runtime.block_on(
-            self.mock(route).respond_with(template).up_to_n_times(times).with_priority(1).mount(&self.server),
-        );
+        self.server.mount(self.mock(route).respond_with(template).up_to_n_times(times).with_priority(1));
     }
 
     /// The requests received so far: method and path with query.
     pub fn requests(&self) -> Vec<String> {
-        self.runtime
-            .block_on(self.server.received_requests())
-            .unwrap_or_default()
-            .iter()
-            .map(|r| {
-                let query = r.url.query().map(|q| format!("?{q}")).unwrap_or_default();
-                format!("{} {}{query}", r.method, r.url.path())
-            })
-            .collect()
+        self.server.requests()
     }
 
     /// The usual answers for branch `main` at `sha`: the commit, the
@@ -152,10 +103,7 @@ impl GitHub {
     /// No workflow runs for `sha`.
     pub fn no_workflow_runs(&self, sha: &str) {
         let body = serde_json::json!({"total_count": 0, "workflow_runs": []});
-        self.serve(
-            &format!("{REPO}/actions/runs?head_sha={sha}"),
-            &Recorded { body, status: 200, headers: vec![] },
-        );
+        self.serve(&format!("{REPO}/actions/runs?head_sha={sha}"), &Recorded::ok(body));
     }
 }
 
@@ -247,5 +195,5 @@ pub fn branch(name: &str, commit: &Value) -> Recorded {
         "protection": {"enabled": false, "required_status_checks": {"enforcement_level": "off", "contexts": [], "checks": []}},
         "protection_url": format!("https://api.github.com{REPO}/branches/{name}/protection")
     });
-    Recorded { body, status: 200, headers: vec![] }
+    Recorded::ok(body)
 }

@@ -14,8 +14,9 @@ use std::time::Duration;
 
 use gate_core::{GateReport, GateRunStatus, Item, Report};
 use serde_json::{Value, json};
+use test_support::http::Server;
 use wiremock::matchers::{any, method, path_regex};
-use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+use wiremock::{Mock, Request, Respond, ResponseTemplate};
 
 /// The repository every test posts to.
 pub const REPO: &str = "octo/app";
@@ -28,9 +29,7 @@ const PER_PAGE: usize = 100;
 
 /// Reads `github/NAME` from the shared fixtures.
 pub fn fixture(name: &str) -> Value {
-    let path = gate_core::testing::shared_fixture(&format!("github/{name}"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    test_support::github::json(name)
 }
 
 /// A comment with the recorded shape of `issue-comment.create-201.json`.
@@ -77,10 +76,9 @@ pub struct State {
     pub list_delay: Duration,
 }
 
-/// The server, its state and the runtime it runs on.
+/// The server (wiremock, on its own runtime) and its state.
 pub struct GitHub {
-    runtime: tokio::runtime::Runtime,
-    server: MockServer,
+    server: Server,
     /// What the server holds; tests seed and inspect it.
     pub state: Arc<Mutex<State>>,
 }
@@ -88,23 +86,18 @@ pub struct GitHub {
 impl GitHub {
     /// Starts a server whose token belongs to `login`, with no comments.
     pub fn start(login: &str) -> Self {
-        let runtime =
-            tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        let server = runtime.block_on(MockServer::start());
         let state =
             Arc::new(Mutex::new(State { next_id: 1_000_000, login: login.to_owned(), ..State::default() }));
-        runtime.block_on(
-            Mock::given(any())
-                .respond_with(Stateful { state: state.clone(), origin: server.uri() })
-                .with_priority(10)
-                .mount(&server),
-        );
-        Self { runtime, server, state }
+        let server = Server::start();
+        // The state answers last, what no fault mounted in front of it does.
+        let stateful = Stateful { state: state.clone(), origin: server.url() };
+        server.mount(Mock::given(any()).respond_with(stateful).with_priority(10));
+        Self { server, state }
     }
 
     /// `http://127.0.0.1:PORT`.
     pub fn url(&self) -> String {
-        self.server.uri()
+        self.server.url()
     }
 
     /// Adds `count` comments by `login` (the oldest first) with plain bodies.
@@ -161,26 +154,13 @@ impl GitHub {
 
     /// Answers `METHOD path` (a regex) with `template`, before the state.
     pub fn fail_with(&self, verb: &str, path: &str, template: ResponseTemplate) {
-        self.runtime.block_on(
-            Mock::given(method(verb))
-                .and(path_regex(path))
-                .respond_with(template)
-                .with_priority(1)
-                .mount(&self.server),
-        );
+        self.server
+            .mount(Mock::given(method(verb)).and(path_regex(path)).respond_with(template).with_priority(1));
     }
 
     /// The requests received so far: method and path with query.
     pub fn requests(&self) -> Vec<String> {
-        self.runtime
-            .block_on(self.server.received_requests())
-            .unwrap_or_default()
-            .iter()
-            .map(|r| match r.url.query() {
-                Some(query) => format!("{} {}?{query}", r.method, r.url.path()),
-                None => format!("{} {}", r.method, r.url.path()),
-            })
-            .collect()
+        self.server.requests()
     }
 
     /// The requests whose method is `verb`.

@@ -130,3 +130,71 @@ fn library_files_are_the_src_of_every_crate_but_xtask() {
     assert!(!is_library("xtask/src/tidy.rs"));
     assert!(!is_library("gate-core/src/notes.md"));
 }
+
+#[test]
+fn test_support_compiled_into_production_code_is_found() {
+    let code = "pub mod testing;\nmod test_support {\n    pub fn fixture() {}\n    fn private() {}\n    \
+                pub(crate) const fn built() {}\n}\npub fn after() {}\n#[cfg(test)]\npub mod testing;\n\
+                #[cfg(test)]\nmod test_support {\n    pub fn gated() {}\n}\n";
+    let (found, files) = dev_only::leaks(code);
+    let lines: Vec<usize> = found.iter().map(|(line, _)| *line).collect();
+    assert_eq!(lines, [1, 3], "{found:?}");
+    assert!(found[0].1.contains("`pub mod testing`") && found[1].1.contains("`pub fn`"), "{found:?}");
+    assert_eq!(files, ["testing"], "its pub fns are in its own file");
+    let clean = "pub mod model;\n#[cfg(test)]\nmod testing;\npub(crate) mod test_data;\n";
+    assert_eq!(dev_only::leaks(clean), (vec![], vec![]));
+    assert_eq!(dev_only::pub_fns("pub fn a() {}\nfn b() {}\n    pub async fn c() {}\n"), [1, 3]);
+    assert!(dev_only::applies_to("gate-core/src/lib.rs"));
+    assert!(!dev_only::applies_to("test-support/src/lib.rs") && !dev_only::applies_to("tests/src/lib.rs"));
+}
+
+#[test]
+fn test_support_is_a_dev_dependency_only() {
+    let workspace = "[workspace]\nmembers = [\"a\"]\n\n[workspace.dependencies]\ngate-core = { path = \"gate-core\" }\n\
+                     test-support = { path = \"test-support\", package = \"release-check-test-support\" }\n";
+    let aliases = dev_only::aliases(workspace);
+    assert_eq!(aliases, ["release-check-test-support", "test-support"]);
+    assert!(dev_only::listed_outside_dev(workspace, &aliases).is_empty(), "declaring it is fine");
+    let manifest = "[package]\nname = \"a\"\n\n[dependencies]\ngate-core.workspace = true\n\
+                    test-support.workspace = true\n\n[target.'cfg(unix)'.build-dependencies]\n\
+                    helpers = { path = \"../test-support\", package = \"release-check-test-support\" }\n\n\
+                    [dependencies.release-check-test-support]\npath = \"../test-support\"\n\n\
+                    [dev-dependencies]\ntest-support.workspace = true\n\n[target.'cfg(unix)'.dev-dependencies]\n\
+                    test-support.workspace = true\n";
+    assert_eq!(
+        dev_only::listed_outside_dev(manifest, &aliases),
+        [
+            (6, "dependencies".to_owned()),
+            (9, "target.'cfg(unix)'.build-dependencies".to_owned()),
+            (11, "dependencies.release-check-test-support".to_owned()),
+        ]
+    );
+}
+
+#[test]
+fn a_crate_that_leaks_test_support_fails_tidy() {
+    let root = tempfile::tempdir().unwrap();
+    let write = |path: &str, text: &str| {
+        let path = root.path().join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    write(
+        "Cargo.toml",
+        "[workspace.dependencies]\ntest-support = { path = \"test-support\", package = \"release-check-test-support\" }\n",
+    );
+    write("a/Cargo.toml", "[package]\nname = \"a\"\n\n[dependencies]\ntest-support.workspace = true\n");
+    write("a/src/lib.rs", "//! A.\n\nmod testing;\n");
+    write("a/src/testing.rs", "//! Helpers.\n\npub fn fixture() {}\n");
+    write("test-support/src/lib.rs", "pub mod testing;\n");
+    let files: Vec<String> =
+        ["Cargo.toml", "a/Cargo.toml", "a/src/lib.rs", "a/src/testing.rs", "test-support/src/lib.rs"]
+            .map(str::to_owned)
+            .into();
+    let failures = dev_only::check(root.path(), &files);
+    assert_eq!(failures.len(), 2, "{failures:#?}");
+    assert!(
+        failures[0].starts_with("a/Cargo.toml:5: release-check-test-support is listed under [dependencies]")
+    );
+    assert!(failures[1].starts_with("a/src/testing.rs:3: `pub fn` in module `testing`"), "{failures:#?}");
+}
