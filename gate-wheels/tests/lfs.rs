@@ -7,10 +7,11 @@ use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 
-use gate_core::{Context, Evidence, Gate, Item, RunOptions, Status, runner};
+use gate_core::{Context, Gate, Item, RunOptions, Status, runner};
 use gate_wheels::lfs::{self, Pointer, PointerErrorKind};
 use gate_wheels::{Config, WheelsGate};
 use proptest::prelude::*;
+use test_support::locations;
 
 const OID: &str = "4c920dd5437f648c1a648c57cd2e22289e01f6e44e7a4cfb6185ea5a9b301211";
 const VERSION: &str = "version https://git-lfs.github.com/spec/v1";
@@ -271,16 +272,6 @@ fn hash_items(wheel: &[u8], listed: &str) -> Vec<Item> {
     let gate: Arc<dyn Gate> = Arc::new(WheelsGate::new(Config::default()));
     let report = runner::run(&[gate], &Context::new(dir.path()), &RunOptions::default(), "repo".into());
     report.gates.into_iter().flat_map(|g| g.items).filter(|i| i.check == "hash").collect()
-}
-
-fn locations(item: &Item) -> Vec<String> {
-    item.evidence
-        .iter()
-        .filter_map(|e| match e {
-            Evidence::Location(l) => Some(l.to_string()),
-            _ => None,
-        })
-        .collect()
 }
 
 #[test]
