@@ -7,11 +7,12 @@ use std::path::PathBuf;
 use std::str::FromStr as _;
 
 use gate_core::files::read_bounded;
-use gate_core::{Context, GateOutcome, Item, Location};
+use gate_core::{Context, GateOutcome, Location};
 use pep508_rs::pep440_rs::{Version, VersionSpecifiers};
 use pep508_rs::{MarkerEnvironment, MarkerTree};
 
 use crate::catalog::Catalog;
+use crate::checks::Check;
 use crate::config::Config;
 use crate::index::{Index, Limits};
 use crate::metadata::{Dependency, Source};
@@ -59,14 +60,15 @@ fn read_requirements(ctx: &Context, path: &str, outcome: &mut GateOutcome) -> Op
     let text = match read_bounded(&ctx.repo.join(path), 16 * 1024 * 1024) {
         Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
         Err(reason) => {
-            outcome.push(Item::error("build-metadata", path, reason.to_string()).at(Location::file(path)));
+            outcome.push(Check::BuildMetadata.error(path, reason.to_string()).at(Location::file(path)));
             return None;
         }
     };
     let parsed = pip_requirements::parse(&text);
     for error in &parsed.errors {
         outcome.push(
-            Item::error("build-metadata", format!("{path}:{}", error.line), error.message.clone())
+            Check::BuildMetadata
+                .error(format!("{path}:{}", error.line), error.message.clone())
                 .at(Location::at(path, error.line, error.column)),
         );
     }
@@ -124,7 +126,7 @@ impl<'a> Analyser<'a> {
         for target in &config.target_pythons {
             match target.probe(&ctx.repo) {
                 Ok((markers, interpreter)) => targets.push((target.name.clone(), markers, interpreter)),
-                Err(why) => outcome.push(Item::error("build-metadata", &target.name, why)),
+                Err(why) => outcome.push(Check::BuildMetadata.error(&target.name, why)),
             }
         }
         if targets.is_empty() {
@@ -189,7 +191,7 @@ impl<'a> Analyser<'a> {
         let cache = match cache {
             Ok(cache) => cache,
             Err(reason) => {
-                outcome.push(Item::error("index", "", reason));
+                outcome.push(Check::Index.error("", reason));
                 return None;
             }
         };
@@ -197,7 +199,7 @@ impl<'a> Analyser<'a> {
         let pool = match rayon::ThreadPoolBuilder::new().num_threads(ctx.jobs.clamp(1, 8)).build() {
             Ok(pool) => pool,
             Err(e) => {
-                outcome.push(Item::error("index", "", format!("could not start index threads: {e}")));
+                outcome.push(Check::Index.error("", format!("could not start index threads: {e}")));
                 return None;
             }
         };

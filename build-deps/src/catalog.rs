@@ -21,6 +21,8 @@ use super::index::{DistFile, Index, ProjectPage};
 use super::metadata::{self, Metadata};
 use pip_requirements::normalise_name;
 
+use crate::checks::Check;
+
 /// One version of one distribution.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(crate) struct Release {
@@ -114,7 +116,7 @@ impl Catalog {
                             {
                                 self.html.lock().unwrap_or_else(PoisonError::into_inner).insert(name.clone());
                             }
-                            page.map_err(|e| Box::new(Item::error("index", name, e.to_string())))
+                            page.map_err(|e| Box::new(Check::Index.error(name, e.to_string())))
                         })
                         .clone()
                 })
@@ -162,8 +164,7 @@ impl Catalog {
             }
             None => (None, None),
         };
-        let bytes =
-            self.sdist_bytes(sdist, cancel).map_err(|e| Box::new(Item::error("index", &subject, e)))?;
+        let bytes = self.sdist_bytes(sdist, cancel).map_err(|e| Box::new(Check::Index.error(&subject, e)))?;
         let metadata = archive::sdist_files(&sdist.filename, &bytes).and_then(|files| {
             let metadata_file = metadata_file.as_ref().map(|(n, t)| (n.as_str(), t.as_str()));
             metadata::read(&sdist.filename, metadata_file, &files).map_err(|e| e.to_string())

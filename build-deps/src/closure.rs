@@ -17,8 +17,10 @@ use pep508_rs::pep440_rs::Version;
 
 use gate_core::files::read_bounded;
 
+use crate::checks::Check;
+
 /// The check of this module.
-pub(crate) const CHECK: &str = "build-closure";
+pub(crate) const CHECK: &str = Check::Closure.id();
 
 /// Largest baseline report read.
 const MAX_REPORT: u64 = 64 * 1024 * 1024;
@@ -29,7 +31,8 @@ pub(crate) fn item(closure: &Closure, as_of: jiff::Timestamp, snapshot: &str) ->
         .iter()
         .flat_map(|(name, versions)| versions.iter().map(move |version| format!("{name}=={version}")))
         .collect();
-    Item::pass(CHECK, "", format!("{} distributions resolved from the {snapshot}", text.len()))
+    Check::Closure
+        .pass("", format!("{} distributions resolved from the {snapshot}", text.len()))
         .with(Evidence::fact("closure", text.join(", ")))
         .with(Evidence::fact("as of", as_of.to_string()))
 }
@@ -92,7 +95,7 @@ pub fn recorded(path: &Path) -> Result<Recorded, String> {
 pub(crate) fn compare(repo: &Path, baseline: &str, closure: &Closure) -> Vec<Item> {
     let recorded = match recorded(&repo.join(baseline)) {
         Ok(recorded) => recorded,
-        Err(reason) => return vec![Item::error(CHECK, baseline, reason).at(Location::file(baseline))],
+        Err(reason) => return vec![Check::Closure.error(baseline, reason).at(Location::file(baseline))],
     };
     let since = format!("since the baseline {baseline} (as of {})", recorded.as_of);
     let mut items = Vec::new();
@@ -107,11 +110,11 @@ pub(crate) fn compare(repo: &Path, baseline: &str, closure: &Closure) -> Vec<Ite
             (None, Some(new)) => format!("new in the closure {since}: {}", shown(new)),
             _ => continue,
         };
-        items.push(Item::fail(CHECK, name, change).severity(Severity::Warning));
+        items.push(Check::Closure.fail(name, change).severity(Severity::Warning));
     }
     if items.is_empty() {
         let count: usize = closure.values().map(BTreeSet::len).sum();
-        items.push(Item::pass(CHECK, baseline, format!("the same {count} versions {since}")));
+        items.push(Check::Closure.pass(baseline, format!("the same {count} versions {since}")));
     }
     items
 }

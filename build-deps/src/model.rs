@@ -28,6 +28,7 @@ use super::metadata::{self, Dependency, HookNeeds, Metadata, Source};
 use super::pip::{self, Mode};
 use super::resolve::{self, Resolution, Target};
 use crate::analyser::{Analyser, Python};
+use crate::checks::Check;
 use crate::config::Config;
 
 /// One release built from source on one Python.
@@ -149,8 +150,7 @@ impl Analyser<'_> {
                 .into_iter()
                 .map(|(python, thread)| {
                     thread.join().unwrap_or_else(|_| PythonAnalysis {
-                        problems: vec![Item::error(
-                            "index",
+                        problems: vec![Check::Index.error(
                             &python.label,
                             format!("the analysis of the target Python {} panicked", python.label),
                         )],
@@ -417,7 +417,7 @@ impl Walker<'_> {
         }
         while let Some(at) = queue.pop_front() {
             if self.ctx.cancel.is_cancelled() {
-                analysis.problems.push(Item::error("index", "", "cancelled"));
+                analysis.problems.push(Check::Index.error("", "cancelled"));
                 break;
             }
             let release = analysis.builds[at].release.clone();
@@ -492,7 +492,7 @@ impl Walker<'_> {
                 }
             }
             Err(why) => {
-                analysis.problems.push(Item::error("build-metadata", release.to_string(), why));
+                analysis.problems.push(Check::BuildMetadata.error(release.to_string(), why));
                 analysis.unread.insert(release.to_string());
             }
         }

@@ -18,6 +18,7 @@ use super::model::{Analysis, Build, PythonAnalysis};
 use super::pip::Mode;
 use super::resolve::Member;
 use crate::analyser::Analyser;
+use crate::checks::Check;
 
 /// `3.7` or `3.7, 3.9`.
 fn list(pythons: &[&str], on: impl Fn(usize) -> bool) -> String {
@@ -245,9 +246,8 @@ fn cycle_items(analyser: &Analyser, analysis: &Analysis, snapshot: &str) -> Vec<
         let unread: BTreeSet<&String> = analysis.pythons.iter().flat_map(|p| &p.unread).collect();
         // Needs that were not read may hide a cycle: that is not a pass.
         let item = match unread.is_empty() {
-            true => Item::pass("build-cycle", "", found),
-            false => Item::skipped(
-                "build-cycle",
+            true => Check::BuildCycle.pass("", found),
+            false => Check::BuildCycle.skipped(
                 "",
                 format!(
                     "{found}, but the needs of {} are unknown (see the errors), so a cycle through them cannot be ruled out",
@@ -267,7 +267,7 @@ fn cycle_items(analyser: &Analyser, analysis: &Analysis, snapshot: &str) -> Vec<
                 if not_on.is_empty() { String::new() } else { format!(" (not on {not_on})") },
                 knot.path
             );
-            let mut item = Item::fail("build-cycle", subject, reason);
+            let mut item = Check::BuildCycle.fail(subject, reason);
             for (i, line) in knot.evidence.iter().enumerate() {
                 item = item.with(Evidence::fact(format!("edge {}", i + 1), line));
             }
@@ -362,7 +362,8 @@ fn unpinned_items(analyser: &Analyser, analysis: &Analysis, snapshot: &str) -> V
         );
         let gives: Vec<String> = found.versions.keys().map(|v| format!("{name} {v}")).collect();
         items.push(
-            Item::fail("unpinned-build-dep", name, reason)
+            Check::UnpinnedBuildDep
+                .fail(name, reason)
                 .at(Location::file(config.constraints.as_deref().unwrap_or(file)))
                 .with(Evidence::fact("index gives", gives.join(", ")))
                 .with(Evidence::fact("snapshot", snapshot)),
@@ -415,7 +416,7 @@ fn unmet_items(analyser: &Analyser, analysis: &Analysis, snapshot: &str) -> Vec<
                     bounded(&by, 8)
                 ),
             };
-            let mut item = Item::fail("unpinned-build-dep", &name, reason).at(Location::file(file));
+            let mut item = Check::UnpinnedBuildDep.fail(&name, reason).at(Location::file(file));
             if !gives.is_empty() {
                 item = item.with(Evidence::fact("index gives", gives.into_iter().collect::<Vec<_>>().join(", ")));
             }

@@ -24,6 +24,8 @@ use super::index::{DistFile, ProjectPage};
 use super::metadata::Dependency;
 use pip_requirements::normalise_name;
 
+use crate::checks::Check;
+
 /// How many times a resolution may start over.
 const MAX_PASSES: usize = 8;
 
@@ -136,8 +138,7 @@ pub(crate) fn resolve(
         })
         .map(|(_, member)| member.release.to_string())
         .collect();
-    last.problems.push(Item::error(
-        "index",
+    last.problems.push(Check::Index.error(
         unsettled.join(", "),
         format!(
             "no versions that fit together were found in {MAX_PASSES} passes (the newest allowed of each, started over when a later requirement ruled one out): {}",
@@ -220,7 +221,7 @@ fn pass(
                     chosen.push((release, dependency, parent, extras, choice.pinned));
                 }
                 Err(reason) => {
-                    resolution.problems.push(Item::error("index", &name, reason));
+                    resolution.problems.push(Check::Index.error(&name, reason));
                     resolution.unread.push(name);
                 }
             }
@@ -232,7 +233,7 @@ fn pass(
                 Ok(found) => match run_needs(&release, found) {
                     Ok(needs) => next.extend(needs.into_iter().map(|d| (d, Some(name.clone())))),
                     Err(why) => {
-                        resolution.problems.push(Item::error("build-metadata", release.to_string(), why));
+                        resolution.problems.push(Check::BuildMetadata.error(release.to_string(), why));
                         resolution.unread.push(release.to_string());
                     }
                 },

@@ -210,8 +210,8 @@ gate_core::check_catalogue! {
 
 /// Every check of the gate: its own, the rebuild's and the build
 /// dependencies', in `--list-gates` order.
-const CHECKS: [CheckInfo; Check::ALL.len() + rebuild::CHECKS.len() + build_deps::CHECKS.len()] =
-    gate_core::catalogue::concat(&[Check::ALL, &rebuild::CHECKS, &build_deps::CHECKS]);
+const CHECKS: [CheckInfo; Check::ALL.len() + rebuild::Check::ALL.len() + build_deps::Check::ALL.len()] =
+    gate_core::catalogue::concat(&[Check::ALL, rebuild::Check::ALL, build_deps::Check::ALL]);
 
 impl Gate for WheelsGate {
     fn name(&self) -> &'static str {

@@ -4,58 +4,25 @@
 //! predicate, `docs/image-test-records.md`).
 
 use std::ffi::OsString;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::Context as _;
-use clap::Args;
-use gate_images::ImageRef;
 use gate_images::tested::{self, Outcome, ResourceDescriptor, Statement, TestResult};
 
-use crate::{EXIT_GO, EXIT_NO_GO, config};
-
-/// `image-test`'s arguments.
-#[derive(Debug, Clone, Args)]
-pub struct ImageTestArgs {
-    /// The image tested, by digest: `IMAGE[:TAG]@sha256:<hex>`.
-    #[arg(value_name = "IMAGE@DIGEST", value_parser = parse_pinned)]
-    pub image: ImageRef,
-    /// Write the record into DIR [default: `[gates.images] test-records`, else
-    /// dockerfiles/test-records, in the repository].
-    #[arg(long, value_name = "DIR")]
-    pub records: Option<PathBuf>,
-    /// Link to the test run [default: the GitHub Actions run, from
-    /// GITHUB_SERVER_URL, GITHUB_REPOSITORY and GITHUB_RUN_ID, when set].
-    #[arg(long, value_name = "URL")]
-    pub url: Option<String>,
-    /// A file inside the repository that configures the test, recorded with
-    /// its SHA-256 (repeatable).
-    #[arg(long = "config-file", value_name = "PATH")]
-    pub config_files: Vec<PathBuf>,
-    /// The test command and its arguments, after `--`.
-    #[arg(last = true, required = true, value_name = "COMMAND")]
-    pub command: Vec<OsString>,
-}
-
-fn parse_pinned(text: &str) -> Result<ImageRef, String> {
-    let image = gate_images::reference::parse(text).map_err(|e| format!("invalid image reference: {e}"))?;
-    if image.digest.is_none() {
-        return Err(format!(
-            "`{text}` has no digest: a test record is for one image digest, write IMAGE@sha256:<hex>"
-        ));
-    }
-    Ok(image)
-}
+use crate::flags::ImageTestArgs;
+use crate::{EXIT_GO, EXIT_NO_GO, Session};
 
 /// Runs the test command and writes the record; 0 when it passed, 1 when it
 /// failed. `Err` (exit 2) when the command could not be started or the record
 /// could not be written; then no record is written.
-pub fn run(args: &ImageTestArgs, repo: &Path, config: &config::Config) -> anyhow::Result<u8> {
+pub fn run(args: &ImageTestArgs, session: &Session) -> anyhow::Result<u8> {
+    let repo = session.repo.as_path();
     let digest = args.image.digest.as_deref().unwrap_or_default();
     let (algorithm, hex) = digest.split_once(':').unwrap_or(("sha256", digest));
     let dir = match &args.records {
         Some(dir) => dir.clone(),
         None => {
-            let configured = config.gates.images.as_ref().and_then(|c| c.test_records.as_ref());
+            let configured = session.gates_config.images.as_ref().and_then(|c| c.test_records.as_ref());
             repo.join(configured.map_or(tested::DEFAULT_DIR, |p| p.as_str()))
         }
     };
@@ -144,13 +111,5 @@ mod tests {
             shell_words(&words(&["sh", "-c", "docker run --rm img 'x'", ""])),
             r"sh -c 'docker run --rm img '\''x'\''' ''"
         );
-    }
-
-    #[test]
-    fn only_references_with_a_digest_are_accepted() {
-        let hex = "0".repeat(64);
-        assert!(parse_pinned(&format!("ghcr.io/o/i:1@sha256:{hex}")).is_ok());
-        assert!(parse_pinned("ghcr.io/o/i:1").unwrap_err().contains("has no digest"));
-        assert!(parse_pinned("Not Valid").unwrap_err().starts_with("invalid image reference"));
     }
 }

@@ -7,40 +7,8 @@ use gate_core::{REPORT_SCHEMA_VERSION, Report, Verdict};
 use github::Repo;
 use publish::{Actions, Options, Step, Target};
 
+use crate::flags::PublishArgs;
 use crate::{EXIT_GO, EXIT_NO_GO, EXIT_PUBLISH_FAILED, EXIT_USAGE};
-
-/// `release-check publish`.
-#[derive(Debug, Clone, clap::Args)]
-pub struct PublishArgs {
-    /// A JSON report (`--format json --output report.json`, or `aggregate`'s).
-    #[arg(value_name = "REPORT.json")]
-    pub report: PathBuf,
-    /// Publish. Without it, print exactly what would be posted and change nothing.
-    #[arg(long)]
-    pub post: bool,
-    /// The repository, `owner/name` [default: GITHUB_REPOSITORY].
-    #[arg(long, value_name = "OWNER/NAME", value_parser = Repo::parse)]
-    pub repository: Option<Repo>,
-    /// The pull request to comment on [default: the pull request of a
-    /// pull_request event]; none: no comment.
-    #[arg(long, value_name = "N")]
-    pub pr: Option<u64>,
-    /// The commit to set the status on [default: a pull request event's head, else GITHUB_SHA].
-    #[arg(long, value_name = "SHA")]
-    pub sha: Option<String>,
-    /// The report's name: one sticky comment per pull request and name.
-    #[arg(long, value_name = "NAME", default_value = "release-check")]
-    pub name: String,
-    /// The commit status context.
-    #[arg(long, value_name = "CONTEXT", default_value = "release-check")]
-    pub context: String,
-    /// Post the comment as this login (the token's own by default; look-up needs `GET /user`).
-    #[arg(long, value_name = "LOGIN")]
-    pub author: Option<String>,
-    /// The REST API root [default: GITHUB_API_URL, else https://api.github.com].
-    #[arg(long, value_name = "URL")]
-    pub api_url: Option<String>,
-}
 
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())

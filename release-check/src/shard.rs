@@ -8,92 +8,21 @@
 //! comparing digests.
 
 use std::io::Read as _;
-use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
-use clap::{Args, ValueEnum};
-use gate_core::Context;
 use gate_core::shard::{self, Plan, UNKNOWN_COMMIT};
 
-use crate::config::{Loaded, Source};
-use crate::{EXIT_GO, FormatArg, OutputArgs, ReportArgs, registry};
-
-pub(crate) const PLAN_HELP: &str = "Example: release-check plan --max-per-shard 20 --format github-matrix\n\n`run --shard` and `aggregate` recompute the plan from the checkout: give them the same --max-per-shard (or set RELEASE_CHECK_MAX_PER_SHARD once for all three).\n\nExit codes: 0 the plan was written, 2 usage, configuration or I/O error.";
+use crate::config::Source;
+use crate::flags::{AggregateArgs, PlanArgs, PlanFormat, RunArgs, ShardingArgs};
+use crate::{EXIT_GO, FormatArg, Session, registry};
 
 /// Largest partial report read, in bytes.
 const MAX_PARTIAL_BYTES: u64 = 64 * 1024 * 1024;
 
-/// How many units a shard runs: `plan`, `run --shard` and `aggregate` must agree.
-#[derive(Debug, Clone, Args)]
-pub struct ShardingArgs {
-    /// Group up to N units (a wheel, a set's own checks) per shard; groups
-    /// grow when needed to keep the plan within 256 shards.
-    #[arg(long, value_name = "N", env = "RELEASE_CHECK_MAX_PER_SHARD", default_value = "1")]
-    pub max_per_shard: NonZeroUsize,
-}
-
-/// `plan --format`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum PlanFormat {
-    /// One line per shard.
-    Text,
-    /// The whole plan: digests, commit and each shard's units.
-    Json,
-    /// One line of JSON for GitHub Actions' `strategy.matrix`.
-    GithubMatrix,
-}
-
-/// `release-check plan`.
-#[derive(Debug, Clone, Args)]
-pub struct PlanArgs {
-    /// Units per shard.
-    #[command(flatten)]
-    pub sharding: ShardingArgs,
-    /// Plan format.
-    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
-    pub format: PlanFormat,
-    /// Write the plan to FILE (atomically) instead of standard output.
-    #[arg(long, value_name = "FILE")]
-    pub output: Option<PathBuf>,
-}
-
-/// `release-check run`.
-#[derive(Debug, Clone, Args)]
-pub struct RunArgs {
-    /// Run only shard ID of the plan (`release-check plan` lists them) and
-    /// write its partial report, for `aggregate`.
-    #[arg(long, value_name = "ID")]
-    pub shard: Option<String>,
-    /// Units per shard.
-    #[command(flatten)]
-    pub sharding: ShardingArgs,
-    /// The report's options.
-    #[command(flatten)]
-    pub report: ReportArgs,
-}
-
-/// `release-check aggregate`.
-#[derive(Debug, Clone, Args)]
-pub struct AggregateArgs {
-    /// Partial reports: files, or directories searched (recursively) for `*.json` files.
-    #[arg(value_name = "DIR|FILE", required = true)]
-    pub inputs: Vec<PathBuf>,
-    /// Units per shard.
-    #[command(flatten)]
-    pub sharding: ShardingArgs,
-    /// Judge the waivers' expiry as of this moment instead of now (see the
-    /// report's `--as-of`).
-    #[arg(long, value_name = "WHEN", value_parser = crate::parse_as_of)]
-    pub as_of: Option<jiff::Timestamp>,
-    /// How the final report is written.
-    #[command(flatten)]
-    pub output: OutputArgs,
-}
-
 /// `release-check plan`: writes the plan.
-pub fn plan(args: &PlanArgs, repo: &Path, loaded: &Loaded) -> anyhow::Result<u8> {
-    let (plan, unknown) = make_plan(repo, loaded, &args.sharding)?;
+pub fn plan(args: &PlanArgs, session: &Session) -> anyhow::Result<u8> {
+    let (plan, unknown) = make_plan(session, &args.sharding)?;
     let text = match args.format {
         PlanFormat::Text => plan_text(&plan, unknown.as_deref()),
         PlanFormat::Json => plan.to_json(),
@@ -103,17 +32,27 @@ pub fn plan(args: &PlanArgs, repo: &Path, loaded: &Loaded) -> anyhow::Result<u8>
     Ok(EXIT_GO)
 }
 
-/// `release-check run`: a whole run, or one shard's partial report.
-pub fn run(args: &RunArgs, repo: &Path, loaded: &Loaded) -> anyhow::Result<u8> {
-    let Some(id) = &args.shard else {
-        return crate::report(&args.report, repo, loaded);
-    };
-    if !args.report.gates.is_empty() || args.report.list_gates || args.report.explain.is_some() {
+/// Refuses the options of a whole run that `run --shard` cannot take:
+/// checked before the session is made, which `--gate` would shape.
+pub fn refuse_whole_run_flags(args: &RunArgs) -> anyhow::Result<()> {
+    if let Some(id) = &args.shard
+        && (!args.report.gates.is_empty() || args.report.list_gates || args.report.explain.is_some())
+    {
         bail!(
             "--shard {id}: --gate, --list-gates and --explain do not apply to a shard, which runs what the plan gives it"
         );
     }
-    let (plan, _) = make_plan(repo, loaded, &args.sharding)?;
+    Ok(())
+}
+
+/// `release-check run`: a whole run, or one shard's partial report. The
+/// shard runs the session's own gates, built once for the plan and the run.
+pub fn run(args: &RunArgs, mut session: Session) -> anyhow::Result<u8> {
+    let Some(id) = &args.shard else {
+        return crate::report(&args.report, &session);
+    };
+    refuse_whole_run_flags(args)?;
+    let (plan, _) = make_plan(&session, &args.sharding)?;
     let Some(planned) = plan.shard(id) else {
         let ids: Vec<&str> = plan.shards.iter().map(|s| s.id.as_str()).collect();
         // `wheels-7` where the plan has wheels-1..3: grouped by another plan.
@@ -138,24 +77,23 @@ pub fn run(args: &RunArgs, repo: &Path, loaded: &Loaded) -> anyhow::Result<u8> {
             ids.join(", ")
         );
     };
-    let crate::Prepared { gates, mut options, mut ctx } = crate::prepare(&args.report, repo, loaded)?;
-    let gates: Vec<_> = gates.into_iter().filter(|g| g.name() == planned.gate).collect();
+    let gates: Vec<_> = session.gates.iter().filter(|g| g.name() == planned.gate).cloned().collect();
     if !planned.units.is_empty() {
-        ctx.units = Some(planned.units.iter().cloned().collect());
+        session.ctx.units = Some(planned.units.iter().cloned().collect());
     }
     // Waivers are judged once, by `aggregate`, over the items of every shard,
     // and `aggregate` lists the gates that are off.
-    options.waivers.clear();
-    options.off.clear();
-    let mut report = gate_core::runner::run(&gates, &ctx, &options, repo.display().to_string());
-    report.config = loaded.source.to_string();
+    session.options.waivers.clear();
+    session.options.off.clear();
+    let mut report = gate_core::runner::run(&gates, &session.ctx, &session.options, session.repository());
+    report.config = session.loaded.source.to_string();
     report.shard = Some(plan.info(planned));
-    crate::emit(&report, &args.report.output, FormatArg::Json)
+    crate::emit(&report, &args.report.output, FormatArg::Json, &session)
 }
 
 /// `release-check aggregate`: merges the partial reports into the final report.
-pub fn aggregate(args: &AggregateArgs, repo: &Path, loaded: &Loaded) -> anyhow::Result<u8> {
-    let (plan, _) = make_plan(repo, loaded, &args.sharding)?;
+pub fn aggregate(args: &AggregateArgs, session: &Session) -> anyhow::Result<u8> {
+    let (plan, _) = make_plan(session, &args.sharding)?;
     let mut files = Vec::new();
     for input in &args.inputs {
         if input.is_dir() {
@@ -175,51 +113,31 @@ pub fn aggregate(args: &AggregateArgs, repo: &Path, loaded: &Loaded) -> anyhow::
             Err(error) => unread.push(error),
         }
     }
-    let mut ctx = Context::new(repo);
-    if let Some(when) = args.as_of {
-        ctx.now = when;
-    }
-    let waivers = loaded.config.run_options().waivers;
-    let mut report =
-        shard::aggregate(&plan, partials, &unread, &waivers, ctx.today(), repo.display().to_string());
-    report.config = loaded.source.to_string();
+    let ctx = &session.ctx;
+    let waivers = &session.options.waivers;
+    let mut report = shard::aggregate(&plan, partials, &unread, waivers, ctx.today(), session.repository());
+    report.config = session.loaded.source.to_string();
     report.as_of = ctx.now.to_string();
-    let turned_off = registry::turned_off(&loaded.config.gates);
-    for gate in registry::all_gates(&loaded.config.gates).iter().filter(|g| turned_off.contains(&g.name())) {
-        let name = gate.name();
-        report.gates.push(
-            gate_core::OffGate {
-                name: name.to_owned(),
-                verifies: gate.verifies().to_owned(),
-                why: format!("turned off in the configuration (`[gates.{name}] enabled = false`)"),
-            }
-            .report(),
-        );
-    }
-    crate::emit(&report, &args.output, FormatArg::Text)
+    // `aggregate` takes no `--gate`: the gates off are those the configuration turns off.
+    report.gates.extend(session.options.off.iter().map(gate_core::OffGate::report));
+    crate::emit(&report, &args.output, FormatArg::Text, session)
 }
 
-/// The plan of the checkout at `repo`, and why its commit is unknown if it is.
-fn make_plan(
-    repo: &Path,
-    loaded: &Loaded,
-    sharding: &ShardingArgs,
-) -> anyhow::Result<(Plan, Option<String>)> {
-    let turned_off = registry::turned_off(&loaded.config.gates);
-    let gates: Vec<_> = registry::all_gates(&loaded.config.gates)
-        .into_iter()
+/// The plan of the session's checkout, and why its commit is unknown if it
+/// is: every gate the configuration does not turn off, with its units.
+fn make_plan(session: &Session, sharding: &ShardingArgs) -> anyhow::Result<(Plan, Option<String>)> {
+    let turned_off = registry::turned_off(&session.gates_config);
+    let units: Vec<(&str, Vec<String>)> = session
+        .all
+        .iter()
         .filter(|g| !turned_off.contains(&g.name()))
+        .map(|g| (g.name(), g.units(&session.ctx)))
         .collect();
-    let mut ctx = Context::new(repo);
-    if let Some(jobs) = loaded.config.run.jobs() {
-        ctx.jobs = jobs;
-    }
-    let units: Vec<(&str, Vec<String>)> = gates.iter().map(|g| (g.name(), g.units(&ctx))).collect();
-    let (commit, unknown) = match crate::commit::local_commit(repo) {
+    let (commit, unknown) = match crate::commit::local_commit(&session.repo) {
         Ok(judged) => (judged.sha, None),
         Err(why) => (UNKNOWN_COMMIT.to_owned(), Some(why.0)),
     };
-    let config = match &loaded.source {
+    let config = match &session.loaded.source {
         Source::File(path) | Source::CargoWorkspace(path) => shard::sha256_hex(
             &std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?,
         ),

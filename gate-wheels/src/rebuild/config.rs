@@ -3,7 +3,7 @@
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
 
-use gate_core::{CheckInfo, HumanDuration, Severity};
+use gate_core::HumanDuration;
 use serde::{Deserialize, Deserializer};
 
 /// `[gates.wheels.rebuild]` in the configuration.
@@ -103,24 +103,24 @@ fn epoch<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::E
     Ok(Some(epoch))
 }
 
-/// The checks of the rebuild, part of the wheels gate's checks.
-pub(crate) const CHECKS: [CheckInfo; 3] = [
-    CheckInfo {
-        id: "rebuild",
-        default_severity: Severity::Blocker,
-        summary: "The wheel rebuilt from its hash-pinned sdist is byte-identical to the committed wheel (opt-in: [gates.wheels.rebuild]).",
-        remedy: "Read the differences in the evidence: fix the build (a timestamp, a path, a mode, a build dependency) or commit the rebuilt wheel and sign the sums file again.",
-    },
-    CheckInfo {
-        id: "rebuild-unstable",
-        default_severity: Severity::Blocker,
-        summary: "Two builds of the same sdist, under conditions that must not matter (build path, HOME, time zone, locale, umask, environment, CPUs, clock, file order), give the same wheel.",
-        remedy: "Make the build reproducible: the evidence names the variation that changed the bytes and what differs (build time, random values, paths, file order).",
-    },
-    CheckInfo {
-        id: "rebuild-failed",
-        default_severity: Severity::Blocker,
-        summary: "The wheel could be rebuilt: interpreter found, build environment made and left unchanged, sdist pinned and downloaded, build finished within the timeout.",
-        remedy: "Read the reason and the build log's tail (the full log's path is in the evidence), fix the cause, and run again.",
-    },
-];
+gate_core::check_catalogue! {
+    /// The checks of the rebuild, part of the wheels gate's checks; the only
+    /// way the rebuild builds its items.
+    pub(crate) enum Check {
+        Rebuild = "rebuild" {
+            severity: Blocker,
+            summary: "The wheel rebuilt from its hash-pinned sdist is byte-identical to the committed wheel (opt-in: [gates.wheels.rebuild]).",
+            remedy: "Read the differences in the evidence: fix the build (a timestamp, a path, a mode, a build dependency) or commit the rebuilt wheel and sign the sums file again.",
+        },
+        Unstable = "rebuild-unstable" {
+            severity: Blocker,
+            summary: "Two builds of the same sdist, under conditions that must not matter (build path, HOME, time zone, locale, umask, environment, CPUs, clock, file order), give the same wheel.",
+            remedy: "Make the build reproducible: the evidence names the variation that changed the bytes and what differs (build time, random values, paths, file order).",
+        },
+        Failed = "rebuild-failed" {
+            severity: Blocker,
+            summary: "The wheel could be rebuilt: interpreter found, build environment made and left unchanged, sdist pinned and downloaded, build finished within the timeout.",
+            remedy: "Read the reason and the build log's tail (the full log's path is in the evidence), fix the cause, and run again.",
+        },
+    }
+}

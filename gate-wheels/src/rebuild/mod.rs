@@ -50,7 +50,7 @@ use rayon::prelude::*;
 use crate::layout::{WheelSet, wheel_subject};
 use crate::requirements::{self, Requirement};
 use crate::sums;
-pub(crate) use config::CHECKS;
+pub(crate) use config::Check;
 pub use config::Config;
 use env::{BuildEnv, EnvError};
 use job::{Builder, Memo};
@@ -88,7 +88,7 @@ impl Job<'_> {
     }
 
     fn failed(&self, reason: impl Into<String>) -> Item {
-        Item::error("rebuild-failed", self.subject(), reason)
+        Check::Failed.error(self.subject(), reason)
     }
 }
 
@@ -138,8 +138,7 @@ pub(crate) fn run(ctx: &Context, config: &Config, sets: &[(&WheelSet, Vec<sums::
     // a sharded run reports it once.
     if sets.first().is_some_and(|(set, _)| ctx.wants(&set.sums)) {
         for (wanted, _) in config.wheels.iter().zip(&matched).filter(|(_, m)| !**m) {
-            items.push(Item::error(
-                "rebuild-failed",
+            items.push(Check::Failed.error(
                 wanted,
                 format!(
                     "asked to rebuild `{wanted}`, but no sums file lists a wheel of that file or project name"
@@ -458,30 +457,26 @@ fn judge(shared: &Shared, job: &Job, python: &Interpreter, built: &cache::Built,
     let plan = &shared.plan;
     let built_name = built.first.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let item = if built_name != job.entry.name {
-        Item::fail("rebuild", &subject, format!("the build produced {built_name}, not {}", job.entry.name))
+        Check::Rebuild
+            .fail(&subject, format!("the build produced {built_name}, not {}", job.entry.name))
             .with(Evidence::hash("sha256", expected.clone(), Some(built.first_sha256.clone())))
     } else if built.first_sha256 != built.second_sha256 {
         let differences = explain(&built.first, &built.second);
         let explained = built.explained.as_deref().unwrap_or("not explained");
-        Item::fail(
-            "rebuild-unstable",
-            &subject,
-            format!("unstable between builds: {explained}: {}", summary_of(&differences)),
-        )
-        .with(Evidence::hash("sha256", built.first_sha256.clone(), Some(built.second_sha256.clone())))
-        .with(Evidence::fact("explained", explained))
-        .with_all(differences)
+        Check::Unstable
+            .fail(&subject, format!("unstable between builds: {explained}: {}", summary_of(&differences)))
+            .with(Evidence::hash("sha256", built.first_sha256.clone(), Some(built.second_sha256.clone())))
+            .with(Evidence::fact("explained", explained))
+            .with_all(differences)
     } else if built.first_sha256 != *expected {
         let differences = explain(&committed, &built.first);
-        Item::fail(
-            "rebuild",
-            &subject,
-            format!("differs from the committed wheel: {}", summary_of(&differences)),
-        )
-        .with(Evidence::hash("sha256", expected.clone(), Some(built.first_sha256.clone())))
-        .with_all(differences)
+        Check::Rebuild
+            .fail(&subject, format!("differs from the committed wheel: {}", summary_of(&differences)))
+            .with(Evidence::hash("sha256", expected.clone(), Some(built.first_sha256.clone())))
+            .with_all(differences)
     } else {
-        Item::pass("rebuild", &subject, "reproducible: both builds and the committed wheel are identical")
+        Check::Rebuild
+            .pass(&subject, "reproducible: both builds and the committed wheel are identical")
             .with(Evidence::hash("sha256", expected.clone(), Some(built.first_sha256.clone())))
     };
     let item = item

@@ -45,10 +45,10 @@ fn test_helpers_compiled_into_production_are_found() {
 fn raw_item_constructors_are_counted_outside_comments() {
     let code = "let a = Item::fail(\"pin\", s, r);\nlet b = gate_core::Item::pass(\n    \"pin\", s, r);\n\
                 outcome.push(Item::error(\"x\", \"\", e).at(l)); outcome.push(Item::warn(c, s, r));\n\
-                Item::skipped(c, s, r)\n";
-    assert_eq!(raw_items(code), 5);
+                Item::skipped(c, s, r)\nlet n = Item::new(Status::Fail, \"pin\", s, r);\n";
+    assert_eq!(raw_items(code), 6);
     let clean = "Check::Pin.fail(s, r);\nlet f = Item::severity;\nitems.map(Item::with);\n\
-                 // Item::fail(\"pin\", …) in a comment\nMyItem::pass(x);\n";
+                 // Item::fail(\"pin\", …) in a comment\nMyItem::pass(x);\nItem::newest(x);\n";
     assert_eq!(raw_items(clean), 0);
 }
 
