@@ -316,10 +316,29 @@ impl Challenge {
     }
 }
 
+/// Why a `WWW-Authenticate` header value is not a list of challenges.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChallengeError {
+    /// No scheme where a challenge starts.
+    #[error("expected an authentication scheme at character {0}")]
+    NoScheme(usize),
+    /// A quoted value without its closing quote.
+    #[error("unterminated quoted value of `{0}`")]
+    Unterminated(String),
+    /// Something other than `,` or the end after a parameter's value.
+    #[error("unexpected `{found}` after the value of `{name}`")]
+    Unexpected {
+        /// What was found.
+        found: char,
+        /// The parameter before it.
+        name: String,
+    },
+}
+
 /// Parses a `WWW-Authenticate` header value (RFC 9110 §11.6.1): one or more
 /// challenges, each a scheme and comma-separated `name=value` parameters,
 /// values as tokens or quoted strings (which may hold commas and `\` escapes).
-pub fn parse_challenges(header: &str) -> Result<Vec<Challenge>, String> {
+pub fn parse_challenges(header: &str) -> Result<Vec<Challenge>, ChallengeError> {
     fn is_tchar(c: char) -> bool {
         c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c)
     }
@@ -347,7 +366,7 @@ pub fn parse_challenges(header: &str) -> Result<Vec<Challenge>, String> {
         }
         let scheme = token(&mut at);
         if scheme.is_empty() {
-            return Err(format!("expected an authentication scheme at character {}", at + 1));
+            return Err(ChallengeError::NoScheme(at + 1));
         }
         let mut challenge = Challenge { scheme, params: Vec::new() };
         loop {
@@ -367,7 +386,7 @@ pub fn parse_challenges(header: &str) -> Result<Vec<Challenge>, String> {
                 let mut value = String::new();
                 loop {
                     match chars.get(at) {
-                        None => return Err(format!("unterminated quoted value of `{name}`")),
+                        None => return Err(ChallengeError::Unterminated(name)),
                         Some('"') => break,
                         Some('\\') => {
                             at += 1;
@@ -387,7 +406,7 @@ pub fn parse_challenges(header: &str) -> Result<Vec<Challenge>, String> {
             match chars.get(at) {
                 Some(',') => at += 1,
                 None => break,
-                Some(c) => return Err(format!("unexpected `{c}` after the value of `{name}`")),
+                Some(&found) => return Err(ChallengeError::Unexpected { found, name }),
             }
         }
         challenges.push(challenge);
@@ -529,7 +548,8 @@ impl Client {
             let mut challenges = Vec::new();
             for value in answer.header_all("www-authenticate") {
                 let text = value.ok_or_else(|| fail(Problem::Challenge("not ASCII".to_owned())))?;
-                challenges.extend(parse_challenges(text).map_err(|e| fail(Problem::Challenge(e)))?);
+                challenges
+                    .extend(parse_challenges(text).map_err(|e| fail(Problem::Challenge(e.to_string())))?);
             }
             let credentials = self.options.credentials.as_ref().filter(|c| c.registry == target.registry);
             let scheme = |name: &str| challenges.iter().find(|c| c.scheme.eq_ignore_ascii_case(name));

@@ -345,7 +345,7 @@ impl Gate for WheelsGate {
 }
 
 /// A key directory's keys, or why the directory was refused.
-type Keyring = Result<Vec<signature::PublicKey>, String>;
+type Keyring = Result<Vec<signature::PublicKey>, PathError>;
 
 /// Largest signature file read.
 const MAX_SIGNATURE_BYTES: u64 = 1024 * 1024;
@@ -359,7 +359,7 @@ fn keyring(repo: &Repo, ctx: &Context, dir: &str) -> (Option<Keyring>, Vec<Item>
         Err(PathError::Missing { .. }) => (None, Vec::new()),
         Err(e) => {
             let item = Check::Pubkey.error(dir, e.to_string()).at(Location::file(dir));
-            (Some(Err(e.to_string())), vec![item])
+            (Some(Err(e)), vec![item])
         }
         Ok(_) => {
             let (keys, mut problems) = signature::load_keys(&ctx.repo, dir);

@@ -26,6 +26,30 @@ use std::sync::{Mutex, PoisonError};
 use python_build::Interpreter;
 use python_build::step::{FIRST, Runner, StepError, fresh_dir, io};
 
+/// Why a shared build environment is no longer trusted.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum EnvChanged {
+    /// Its entries could not be read back.
+    #[error("cannot read {}: {error}", dir.display())]
+    Unreadable {
+        /// The environment.
+        dir: PathBuf,
+        /// What the system said.
+        error: String,
+    },
+    /// An entry differs from when the run began to use it.
+    #[error(
+        "the shared build environment {} changed while this build ran (by it, or by a build running at the same time), so no build of it is trusted: {differences}",
+        dir.display()
+    )]
+    Changed {
+        /// The environment.
+        dir: PathBuf,
+        /// What differs, entry by entry.
+        differences: String,
+    },
+}
+
 /// A prepared, sealed environment in use.
 #[derive(Debug)]
 pub struct BuildEnv {
@@ -34,7 +58,7 @@ pub struct BuildEnv {
     /// Each entry's state when this run began to use it.
     state: BTreeMap<String, State>,
     /// What changed, once a change was seen.
-    changed: Mutex<Option<String>>,
+    changed: Mutex<Option<EnvChanged>>,
     /// The lock held shared while this run uses it.
     _lock: File,
 }
@@ -153,21 +177,18 @@ impl BuildEnv {
 
     /// Whether the environment is as it was when this run began to use it;
     /// once changed, it stays refused for the rest of the run.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), EnvChanged> {
         let mut changed = self.changed.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(what) = &*changed {
             return Err(what.clone());
         }
-        let now = states(&self.dir).map_err(|e| format!("cannot read {}: {e}", self.dir.display()))?;
+        let now = states(&self.dir)
+            .map_err(|e| EnvChanged::Unreadable { dir: self.dir.clone(), error: e.to_string() })?;
         let differences = differences(&self.state, &now);
         if differences.is_empty() {
             return Ok(());
         }
-        let what = format!(
-            "the shared build environment {} changed while this build ran (by it, or by a build running at the same time), so no build of it is trusted: {}",
-            self.dir.display(),
-            differences.join(", ")
-        );
+        let what = EnvChanged::Changed { dir: self.dir.clone(), differences: differences.join(", ") };
         *changed = Some(what.clone());
         Err(what)
     }

@@ -84,7 +84,7 @@ impl Builder<'_> {
         let started = std::fs::write(&log, format!("# build {number}: {}\n", conditions.describe()));
         let built = started.map_err(io(format!("cannot write {}", log.display())));
         let built = built.and_then(|()| self.build_in(number, conditions, &log));
-        let checked = self.env.check().map_err(StepError::Unexpected);
+        let checked = self.env.check().map_err(|e| StepError::Unexpected(e.to_string()));
         match (built, checked) {
             (Ok(wheel), Ok(())) => Ok(wheel),
             (_, Err(error)) | (Err(error), _) => Err(Failed { error, log }),
@@ -146,9 +146,17 @@ impl Builder<'_> {
     /// Why build 1 and build 2 differ: a build with nothing varied, then
     /// one per variation alone, compared with build 1.
     pub fn explain(&self, first_sha256: &str) -> String {
-        let differs = |number: usize, conditions: &Conditions| -> Result<bool, String> {
-            let wheel = self.build(number, conditions).map_err(|f| f.error.to_string())?;
-            Ok(cache::file_sha256(&wheel).map_err(|e| e.to_string())? != first_sha256)
+        /// Why an explaining build gave no wheel to compare.
+        #[derive(Debug, thiserror::Error)]
+        enum NotCompared {
+            #[error(transparent)]
+            Build(StepError),
+            #[error(transparent)]
+            Hash(#[from] std::io::Error),
+        }
+        let differs = |number: usize, conditions: &Conditions| -> Result<bool, NotCompared> {
+            let wheel = self.build(number, conditions).map_err(|f| NotCompared::Build(f.error))?;
+            Ok(cache::file_sha256(&wheel)? != first_sha256)
         };
         match differs(3, &Conditions::base()) {
             Ok(true) => {

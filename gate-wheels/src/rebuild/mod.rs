@@ -92,15 +92,45 @@ impl Job<'_> {
     }
 }
 
+/// Why nothing of a run's shared preparation can be used by its jobs: the
+/// reason of every job's error item.
+#[derive(Debug, thiserror::Error)]
+enum SharedError {
+    /// No configured, XDG or home cache directory.
+    #[error("no cache directory: set cache-dir, XDG_CACHE_HOME or HOME")]
+    NoCacheDirectory,
+    /// No `SOURCE_DATE_EPOCH` configured and none from git.
+    #[error(
+        "no source-date-epoch configured, and the last commit's time is unknown ({why}); set source-date-epoch in [gates.wheels.rebuild]"
+    )]
+    NoEpoch {
+        /// Why git could not tell.
+        why: String,
+    },
+    /// A target interpreter was not found or did not answer.
+    #[error(transparent)]
+    Python(#[from] python::PythonError),
+    /// A file the jobs need could not be read.
+    #[error("{what} ({file}): {source}")]
+    Unreadable {
+        /// What the file is for.
+        what: &'static str,
+        /// The file, as configured.
+        file: String,
+        /// Why.
+        source: gate_core::files::ReadError,
+    },
+}
+
 /// What every job of a run shares, prepared once.
 struct Shared {
     repo: PathBuf,
-    cache_root: Result<PathBuf, String>,
+    cache_root: Result<PathBuf, SharedError>,
     refusal: Option<String>,
-    epoch: Result<i64, String>,
-    pythons: BTreeMap<String, Result<Interpreter, String>>,
-    build_requirements: Result<(PathBuf, Vec<u8>), String>,
-    requirements: Result<Vec<Requirement>, String>,
+    epoch: Result<i64, SharedError>,
+    pythons: BTreeMap<String, Result<Interpreter, SharedError>>,
+    build_requirements: Result<(PathBuf, Vec<u8>), SharedError>,
+    requirements: Result<Vec<Requirement>, SharedError>,
     source_args: Vec<String>,
     /// The `find-links` that are local directories.
     find_links: Vec<PathBuf>,
@@ -177,7 +207,7 @@ fn prepare(ctx: &Context, config: &Config) -> Shared {
             .map(PathBuf::from)
             .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))
             .map(|dir| dir.join("release-check"))
-            .ok_or_else(|| "no cache directory: set cache-dir, XDG_CACHE_HOME or HOME".to_owned()),
+            .ok_or(SharedError::NoCacheDirectory),
     }
     .map(|dir| dir.join("rebuild"));
     let root = std::fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false);
@@ -190,17 +220,25 @@ fn prepare(ctx: &Context, config: &Config) -> Shared {
         .iter()
         .map(|target| {
             let interpreter = python::resolve(target, &repo).and_then(|path| python::probe(&path));
-            (target.clone(), interpreter.map_err(|e| e.to_string()))
+            (target.clone(), interpreter.map_err(SharedError::from))
         })
         .collect();
     let build_requirements = {
         let path = repo.join(&config.build_requirements);
-        read_bounded(&path, 1024 * 1024)
-            .map(|bytes| (path, bytes))
-            .map_err(|e| format!("build requirements ({}): {e}", config.build_requirements))
+        read_bounded(&path, 1024 * 1024).map(|bytes| (path, bytes)).map_err(|source| {
+            SharedError::Unreadable {
+                what: "build requirements",
+                file: config.build_requirements.clone(),
+                source,
+            }
+        })
     };
     let requirements = read_bounded(&repo.join(&config.requirements), 16 * 1024 * 1024)
-        .map_err(|e| format!("sdist pins ({}): {e}", config.requirements))
+        .map_err(|source| SharedError::Unreadable {
+            what: "sdist pins",
+            file: config.requirements.clone(),
+            source,
+        })
         .map(|bytes| requirements::parse(&String::from_utf8_lossy(&bytes)).requirements);
     let mut source_args = Vec::new();
     match &config.index_url {
@@ -236,12 +274,8 @@ fn prepare(ctx: &Context, config: &Config) -> Shared {
 }
 
 /// The committer time of `HEAD` in `repo`, for `SOURCE_DATE_EPOCH`.
-fn last_commit_time(repo: &Path) -> Result<i64, String> {
-    let why = |e: String| {
-        format!(
-            "no source-date-epoch configured, and the last commit's time is unknown ({e}); set source-date-epoch in [gates.wheels.rebuild]"
-        )
-    };
+fn last_commit_time(repo: &Path) -> Result<i64, SharedError> {
+    let why = |why: String| SharedError::NoEpoch { why };
     let sh = xshell::Shell::new().map_err(|e| why(e.to_string()))?;
     let text = xshell::cmd!(sh, "git -C {repo} log -1 --format=%ct")
         .quiet()
@@ -308,14 +342,14 @@ fn prepare_job<'a>(shared: &'a Shared, job: &Job) -> Result<JobPlan<'a>, Box<Ite
     }
     let python = match shared.pythons.get(job.python) {
         Some(Ok(python)) => python,
-        Some(Err(e)) => return Err(fail(e)),
+        Some(Err(e)) => return Err(fail(&e.to_string())),
         None => return Err(fail("the interpreter was not probed")),
     };
-    let epoch = *shared.epoch.as_ref().map_err(|e| fail(e))?;
-    let cache_root = shared.cache_root.as_deref().map_err(|e| fail(e))?;
+    let epoch = *shared.epoch.as_ref().map_err(|e| fail(&e.to_string()))?;
+    let cache_root = shared.cache_root.as_deref().map_err(|e| fail(&e.to_string()))?;
     let (build_requirements_path, build_requirements) =
-        shared.build_requirements.as_ref().map_err(|e| fail(e))?;
-    let requirements = shared.requirements.as_ref().map_err(|e| fail(e))?;
+        shared.build_requirements.as_ref().map_err(|e| fail(&e.to_string()))?;
+    let requirements = shared.requirements.as_ref().map_err(|e| fail(&e.to_string()))?;
     let Some((name, version)) = requirements::wheel_release(&job.entry.name) else {
         return Err(fail("not a wheel file name (name-version-python-abi-platform.whl)"));
     };

@@ -80,7 +80,7 @@ pub fn fetch(
         }
         None => {
             let downloaded = download(pin, env, runner, source_args, &scratch, &log).map_err(failed)?;
-            env.check().map_err(|e| failed(StepError::Unexpected(e)))?;
+            env.check().map_err(|e| failed(StepError::Unexpected(e.to_string())))?;
             downloaded
         }
     };
