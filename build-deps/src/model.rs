@@ -301,7 +301,7 @@ impl Walker<'_> {
             ));
         };
         let pins = self.hook_pins(metadata)?;
-        let sdist = self.catalog.sdist_bytes(&info.sdist, &self.ctx.cancel)?;
+        let sdist = self.catalog.sdist_bytes(&info.sdist, &self.ctx.cancel).map_err(|e| e.to_string())?;
         let hooks = &self.analyser.hooks;
         // Online, pip keeps what it installs for the backend in the cache;
         // offline it is given only those files.
