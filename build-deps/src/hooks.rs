@@ -129,7 +129,7 @@ pub fn ask_backend(request: &HookRequest) -> Result<HookAnswer, String> {
         return Err("cancelled before the build backend was asked".to_owned());
     }
     let deadline = Instant::now() + request.timeout;
-    let identity = interpreter_identity(request.python)?;
+    let identity = interpreter_identity(request.python).map_err(|e| e.to_string())?;
     let sdist_sha256 = hex(&sha2::Sha256::digest(request.sdist));
     let key = cache_key(&[
         b"pep517 hooks",
@@ -164,10 +164,18 @@ pub fn ask_backend(request: &HookRequest) -> Result<HookAnswer, String> {
     Ok(answer)
 }
 
+/// The interpreter to ask in cannot be found.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot find the interpreter {}: {source}", python.display())]
+struct NoInterpreter {
+    python: PathBuf,
+    source: std::io::Error,
+}
+
 /// The interpreter as the cache knows it without running it: its resolved
 /// path, size and modification time.
-fn interpreter_identity(python: &Path) -> Result<String, String> {
-    let cannot = |e: std::io::Error| format!("cannot find the interpreter {}: {e}", python.display());
+fn interpreter_identity(python: &Path) -> Result<String, NoInterpreter> {
+    let cannot = |source| NoInterpreter { python: python.to_owned(), source };
     let real = std::fs::canonicalize(python).map_err(cannot)?;
     let meta = std::fs::metadata(&real).map_err(cannot)?;
     let modified =
@@ -224,7 +232,7 @@ fn ask(
     }
     let source = work.join("src");
     unpack(request.sdist_name, request.sdist, &source).map_err(|e| e.to_string())?;
-    let (backend, backend_path) = backend_of(request.sdist_name, &source)?;
+    let (backend, backend_path) = backend_of(request.sdist_name, &source).map_err(|e| e.to_string())?;
     let runner = Runner {
         work,
         venv: &work.join("venv"),
@@ -290,7 +298,10 @@ fn ask(
     }
     let metadata_dir = work.join("metadata");
     match hook("prepare_metadata_for_build_wheel", "metadata", &[&metadata_dir]) {
-        Ok(prepared) => Ok(answer(requires_dist(&backend, &metadata_dir, prepared.dist_info.as_deref()))),
+        Ok(prepared) => {
+            let run = requires_dist(&backend, &metadata_dir, prepared.dist_info.as_deref());
+            Ok(answer(run.map_err(|e| e.to_string())))
+        }
         Err((true, why)) => Err(why),
         Err((false, why)) => Ok(answer(Err(why))),
     }
@@ -308,18 +319,36 @@ fn failure(what: &str, e: StepError, log: &Path) -> (bool, String) {
     }
 }
 
+/// Why the `METADATA` that `prepare_metadata_for_build_wheel` wrote
+/// cannot be read.
+#[derive(Debug, thiserror::Error)]
+enum DistInfoError {
+    /// The hook returned something else than a directory name.
+    #[error(
+        "the backend {backend}'s prepare_metadata_for_build_wheel returned `{name}`, not the name of a .dist-info directory"
+    )]
+    NotDistInfo { backend: String, name: String },
+    #[error("{name}/METADATA: {source}")]
+    Read { name: String, source: gate_core::files::ReadError },
+    #[error("{name}/METADATA is not UTF-8")]
+    NotUtf8 { name: String },
+}
+
 /// The `Requires-Dist` of the `.dist-info` directory `dist_info` that
 /// `prepare_metadata_for_build_wheel` named.
-fn requires_dist(backend: &str, dir: &Path, dist_info: Option<&str>) -> Result<Vec<(String, u32)>, String> {
+fn requires_dist(
+    backend: &str,
+    dir: &Path,
+    dist_info: Option<&str>,
+) -> Result<Vec<(String, u32)>, DistInfoError> {
     let name = dist_info.unwrap_or_default();
     if !name.ends_with(".dist-info") || Path::new(name).components().count() != 1 || name.starts_with('.') {
-        return Err(format!(
-            "the backend {backend}'s prepare_metadata_for_build_wheel returned `{name}`, not the name of a .dist-info directory"
-        ));
+        return Err(DistInfoError::NotDistInfo { backend: backend.to_owned(), name: name.to_owned() });
     }
     let path = dir.join(name).join("METADATA");
-    let bytes = read_bounded(&path, MAX_TEXT).map_err(|e| format!("{name}/METADATA: {e}"))?;
-    let text = String::from_utf8(bytes).map_err(|_| format!("{name}/METADATA is not UTF-8"))?;
+    let bytes = read_bounded(&path, MAX_TEXT)
+        .map_err(|source| DistInfoError::Read { name: name.to_owned(), source })?;
+    let text = String::from_utf8(bytes).map_err(|_| DistInfoError::NotUtf8 { name: name.to_owned() })?;
     Ok(core_metadata(&text).requires_dist)
 }
 
@@ -371,43 +400,70 @@ fn install(
     runner.run(&runner.pip(&["install", "--no-warn-script-location", "-r", &file]), runner.work, FIRST, log)
 }
 
+/// Why the sdist's `pyproject.toml` names no usable backend; each message
+/// starts with `<sdist>!pyproject.toml`.
+#[derive(Debug, thiserror::Error)]
+enum BackendError {
+    #[error("{file}: {source}")]
+    Read { file: String, source: gate_core::files::ReadError },
+    #[error("{file}: not UTF-8")]
+    NotUtf8 { file: String },
+    /// The TOML parser's message.
+    #[error("{file}: invalid TOML: {message}")]
+    Toml { file: String, message: String },
+    /// `build-backend` is of this TOML type.
+    #[error("{file}: build-backend is a {found}, expected a string")]
+    NotAString { file: String, found: &'static str },
+    /// `backend-path` is no list of directories, or has `entry` outside the sdist.
+    #[error("{file}: expected backend-path to be a list of directories inside the sdist{}", found_entry(.entry.as_deref()))]
+    BackendPath { file: String, entry: Option<String> },
+}
+
+/// `, found `entry``, or nothing.
+fn found_entry(entry: Option<&str>) -> String {
+    entry.map_or(String::new(), |entry| format!(", found `{entry}`"))
+}
+
 /// The backend `pyproject.toml`'s `[build-system]` names (else PEP 517's
 /// default) and its `backend-path` as a JSON list, each entry inside the tree.
-fn backend_of(sdist: &str, source: &Path) -> Result<(String, String), String> {
+fn backend_of(sdist: &str, source: &Path) -> Result<(String, String), BackendError> {
     let path = source.join("pyproject.toml");
     if !path.exists() {
         return Ok((DEFAULT_BACKEND.to_owned(), "[]".to_owned()));
     }
     let file = format!("{sdist}!pyproject.toml");
-    let bytes = read_bounded(&path, MAX_TEXT).map_err(|e| format!("{file}: {e}"))?;
-    let text = String::from_utf8(bytes).map_err(|_| format!("{file}: not UTF-8"))?;
-    let table = text.parse::<toml::Table>().map_err(|e| format!("{file}: invalid TOML: {}", e.message()))?;
+    let bytes =
+        read_bounded(&path, MAX_TEXT).map_err(|source| BackendError::Read { file: file.clone(), source })?;
+    let text = String::from_utf8(bytes).map_err(|_| BackendError::NotUtf8 { file: file.clone() })?;
+    let table = text
+        .parse::<toml::Table>()
+        .map_err(|e| BackendError::Toml { file: file.clone(), message: e.message().to_owned() })?;
     let build_system = table.get("build-system").and_then(toml::Value::as_table);
     let backend = match build_system.and_then(|b| b.get("build-backend")) {
         None => DEFAULT_BACKEND.to_owned(),
         Some(toml::Value::String(backend)) => backend.clone(),
         Some(other) => {
-            return Err(format!("{file}: build-backend is a {}, expected a string", other.type_str()));
+            return Err(BackendError::NotAString { file, found: other.type_str() });
         }
     };
     let mut entries: Vec<String> = Vec::new();
     if let Some(value) = build_system.and_then(|b| b.get("backend-path")) {
         let expected =
-            || format!("{file}: expected backend-path to be a list of directories inside the sdist");
+            |entry: Option<&String>| BackendError::BackendPath { file: file.clone(), entry: entry.cloned() };
         match value {
             // pip iterates what it finds: a string is its characters, so
             // `"."` is `["."]`.
             toml::Value::String(path) => entries.extend(path.chars().map(String::from)),
             toml::Value::Array(list) => {
                 for entry in list {
-                    entries.push(entry.as_str().ok_or_else(expected)?.to_owned());
+                    entries.push(entry.as_str().ok_or_else(|| expected(None))?.to_owned());
                 }
             }
-            _ => return Err(expected()),
+            _ => return Err(expected(None)),
         }
         for entry in &entries {
             if !Path::new(entry).components().all(|c| matches!(c, Component::Normal(_) | Component::CurDir)) {
-                return Err(format!("{}, found `{entry}`", expected()));
+                return Err(expected(Some(entry)));
             }
         }
     }
@@ -691,9 +747,9 @@ mod tests {
         // flit_core 2.3.0 writes a string; pip iterates it.
         assert_eq!(read("\".\"").unwrap(), ("flit_core.build_thyself".to_owned(), "[\".\"]".to_owned()));
         assert_eq!(read("[\".\", \"tools\"]").unwrap().1, "[\".\",\"tools\"]");
-        let error = read("\"/x\"").unwrap_err();
+        let error = read("\"/x\"").unwrap_err().to_string();
         assert!(error.contains("found `/`"), "{error}");
-        assert!(read("3").unwrap_err().contains("expected backend-path to be a list"));
+        assert!(read("3").unwrap_err().to_string().contains("expected backend-path to be a list"));
         std::fs::remove_file(dir.path().join("pyproject.toml")).unwrap();
         assert_eq!(
             backend_of("a-1.tar.gz", dir.path()).unwrap(),
