@@ -44,7 +44,18 @@ pub(crate) struct ReleaseInfo {
     /// The sdist analysed.
     pub sdist: DistFile,
     /// Its needs, or why they cannot be read (a `build-metadata` error).
-    pub metadata: Result<Metadata, String>,
+    pub metadata: Result<Metadata, SdistError>,
+}
+
+/// Why an sdist's needs cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum SdistError {
+    /// The sdist cannot be read.
+    #[error(transparent)]
+    Archive(#[from] archive::ArchiveError),
+    /// What it says does not parse.
+    #[error(transparent)]
+    Metadata(#[from] metadata::MetadataError),
 }
 
 /// A read release, shared; an error item when it cannot be read at all.
@@ -181,10 +192,11 @@ impl Catalog {
         let bytes = self
             .sdist_bytes(sdist, cancel)
             .map_err(|e| Box::new(Check::Index.error(&subject, e.to_string())))?;
-        let metadata = archive::sdist_files(&sdist.filename, &bytes).and_then(|files| {
-            let metadata_file = metadata_file.as_ref().map(|(n, t)| (n.as_str(), t.as_str()));
-            metadata::read(&sdist.filename, metadata_file, &files).map_err(|e| e.to_string())
-        });
+        let metadata =
+            archive::read_sdist(&sdist.filename, &bytes).map_err(SdistError::from).and_then(|files| {
+                let metadata_file = metadata_file.as_ref().map(|(n, t)| (n.as_str(), t.as_str()));
+                Ok(metadata::read(&sdist.filename, metadata_file, &files)?)
+            });
         let metadata = metadata.map(|mut metadata| {
             metadata.fallbacks.splice(0..0, unread);
             if let Err(why) = &metadata.run {

@@ -243,7 +243,7 @@ impl Walker<'_> {
     /// The run-time needs of `release` on this Python: static, else the
     /// build backend's answer.
     fn run_needs(&self, release: &Release, info: &ReleaseInfo) -> Needs {
-        let metadata = info.metadata.as_ref().map_err(Clone::clone)?;
+        let metadata = info.metadata.as_ref().map_err(ToString::to_string)?;
         match &metadata.run {
             Ok(needs) => Ok(needs.clone()),
             Err(why) => {
