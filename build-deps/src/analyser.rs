@@ -126,7 +126,7 @@ impl<'a> Analyser<'a> {
         for target in &config.target_pythons {
             match target.probe(&ctx.repo) {
                 Ok((markers, interpreter)) => targets.push((target.name.clone(), markers, interpreter)),
-                Err(why) => outcome.push(Check::BuildMetadata.error(&target.name, why)),
+                Err(why) => outcome.push(Check::BuildMetadata.error(&target.name, why.to_string())),
             }
         }
         if targets.is_empty() {
@@ -191,7 +191,7 @@ impl<'a> Analyser<'a> {
         let cache = match cache {
             Ok(cache) => cache,
             Err(reason) => {
-                outcome.push(Check::Index.error("", reason));
+                outcome.push(Check::Index.error("", reason.to_string()));
                 return None;
             }
         };
@@ -213,11 +213,17 @@ impl<'a> Analyser<'a> {
     }
 }
 
+/// Neither `XDG_CACHE_HOME` nor `HOME` is set, and no `cache-dir` is
+/// configured.
+#[derive(Debug, thiserror::Error)]
+#[error("no cache directory: set cache-dir, XDG_CACHE_HOME or HOME")]
+struct NoCacheDir;
+
 /// `$XDG_CACHE_HOME/release-check/index`, else `~/.cache/release-check/index`.
-fn default_cache_dir() -> Result<PathBuf, String> {
+fn default_cache_dir() -> Result<PathBuf, NoCacheDir> {
     let non_empty = |name| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
     non_empty("XDG_CACHE_HOME")
         .or_else(|| non_empty("HOME").map(|home| home.join(".cache")))
         .map(|dir| dir.join("release-check").join("index"))
-        .ok_or_else(|| "no cache directory: set cache-dir, XDG_CACHE_HOME or HOME".to_owned())
+        .ok_or(NoCacheDir)
 }

@@ -16,6 +16,91 @@ pub(crate) const MAX_UNPACKED: u64 = 1024 * 1024 * 1024;
 /// Largest GNU long name or PAX extended header read.
 const MAX_EXTENDED_HEADER: u64 = 64 * 1024;
 
+/// Why an sdist cannot be read; each message starts with the sdist's name.
+#[derive(Debug, thiserror::Error)]
+pub enum ArchiveError {
+    /// Neither a `.tar.gz` nor a `.zip`.
+    #[error("{name}: only .tar.gz and .zip sdists are read")]
+    NotAnSdist {
+        /// The sdist's file name.
+        name: String,
+    },
+    /// The tar archive unpacks to more than the limit.
+    #[error("{name}: unpacks to more than {limit} bytes")]
+    TooLarge {
+        /// The sdist's file name.
+        name: String,
+        /// The limit, in bytes.
+        limit: u64,
+    },
+    /// A tar header cannot be read.
+    #[error("{name}: not a gzip-compressed tar archive, or truncated: {source}")]
+    NotTarGz {
+        /// The sdist's file name.
+        name: String,
+        /// What reading found.
+        source: std::io::Error,
+    },
+    /// A tar header's size field is not a number.
+    #[error("{name}: a tar header's size is not octal")]
+    BadSize {
+        /// The sdist's file name.
+        name: String,
+    },
+    /// A GNU long name or PAX header is larger than is read.
+    #[error("{name}: an extended header of {size} bytes before {path}")]
+    LongHeader {
+        /// The sdist's file name.
+        name: String,
+        /// Its declared size.
+        size: u64,
+        /// The member it comes before.
+        path: String,
+    },
+    /// Reading the tar stream failed.
+    #[error("{name}: {source}")]
+    Read {
+        /// The sdist's file name.
+        name: String,
+        /// What reading found.
+        source: std::io::Error,
+    },
+    /// A wanted member is larger than [`MAX_MEMBER`].
+    #[error("{name}: {path} is larger than {MAX_MEMBER} bytes")]
+    LargeMember {
+        /// The sdist's file name.
+        name: String,
+        /// The member.
+        path: String,
+    },
+    /// A wanted member is not text.
+    #[error("{name}: {path} is not UTF-8 text")]
+    NotUtf8 {
+        /// The sdist's file name.
+        name: String,
+        /// The member.
+        path: String,
+    },
+    /// The zip archive cannot be read.
+    #[error("{name}: not a usable zip archive: {source}")]
+    Zip {
+        /// The sdist's file name.
+        name: String,
+        /// What the zip reader found.
+        source: zip::result::ZipError,
+    },
+    /// A member of the zip archive cannot be read.
+    #[error("{name}: {path}: {source}")]
+    ZipMember {
+        /// The sdist's file name.
+        name: String,
+        /// The member.
+        path: String,
+        /// What reading found.
+        source: std::io::Error,
+    },
+}
+
 /// One member of a tar archive, as its headers say.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct TarMember {
@@ -36,27 +121,29 @@ pub(crate) struct TarMember {
 /// each member with a reader of at most its declared size (what it leaves
 /// unread is skipped) and returns whether to go on. Never allocates from a
 /// declared size; refuses an archive that unpacks to more than `limit` bytes.
-pub(crate) fn walk_tar(
+/// The error is `visit`'s, or the archive's made into one.
+pub(crate) fn walk_tar<E: From<ArchiveError>>(
     name: &str,
     bytes: &[u8],
     limit: u64,
-    mut visit: impl FnMut(&TarMember, &mut dyn Read) -> Result<bool, String>,
-) -> Result<(), String> {
+    mut visit: impl FnMut(&TarMember, &mut dyn Read) -> Result<bool, E>,
+) -> Result<(), E> {
+    let name = || name.to_owned();
+    let read = |source| ArchiveError::Read { name: name(), source };
     let mut reader = flate2::read::GzDecoder::new(bytes).take(limit);
     let mut header = [0u8; 512];
     let (mut long_name, mut long_link): (Option<String>, Option<String>) = (None, None);
     loop {
         if let Err(e) = reader.read_exact(&mut header) {
             if reader.limit() == 0 {
-                return Err(format!("{name}: unpacks to more than {limit} bytes"));
+                return Err(ArchiveError::TooLarge { name: name(), limit }.into());
             }
-            return Err(format!("{name}: not a gzip-compressed tar archive, or truncated: {e}"));
+            return Err(ArchiveError::NotTarGz { name: name(), source: e }.into());
         }
         if header.iter().all(|&b| b == 0) {
             return Ok(());
         }
-        let size =
-            octal(&header[124..136]).ok_or_else(|| format!("{name}: a tar header's size is not octal"))?;
+        let size = octal(&header[124..136]).ok_or_else(|| ArchiveError::BadSize { name: name() })?;
         let mode = octal(&header[100..108]).unwrap_or(0o644) as u32;
         let path = match long_name.take() {
             Some(path) => path,
@@ -70,10 +157,10 @@ pub(crate) fn walk_tar(
         let mut member = (&mut reader).take(size);
         if matches!(kind, b'L' | b'K' | b'x' | b'g') {
             if size > MAX_EXTENDED_HEADER {
-                return Err(format!("{name}: an extended header of {size} bytes before {path}"));
+                return Err(ArchiveError::LongHeader { name: name(), size, path }.into());
             }
             let mut text = Vec::new();
-            member.read_to_end(&mut text).map_err(|e| format!("{name}: {e}"))?;
+            member.read_to_end(&mut text).map_err(read)?;
             match kind {
                 b'L' => long_name = Some(field_text(&text)),
                 b'K' => long_link = Some(field_text(&text)),
@@ -83,10 +170,9 @@ pub(crate) fn walk_tar(
         } else if !visit(&TarMember { path, kind, mode, size, link }, &mut member)? {
             return Ok(());
         }
-        std::io::copy(&mut member, &mut std::io::sink()).map_err(|e| format!("{name}: {e}"))?;
+        std::io::copy(&mut member, &mut std::io::sink()).map_err(read)?;
         let padding = size.div_ceil(512) * 512 - size;
-        std::io::copy(&mut (&mut reader).take(padding), &mut std::io::sink())
-            .map_err(|e| format!("{name}: {e}"))?;
+        std::io::copy(&mut (&mut reader).take(padding), &mut std::io::sink()).map_err(read)?;
     }
 }
 
@@ -167,12 +253,14 @@ impl Collector {
         &mut self,
         name: &str,
         path: &str,
-        read: impl FnOnce() -> Result<Option<Vec<u8>>, String>,
-    ) -> Result<(), String> {
+        read: impl FnOnce() -> Result<Option<Vec<u8>>, ArchiveError>,
+    ) -> Result<(), ArchiveError> {
         let Some(which) = wanted(path) else { return Ok(()) };
-        let text = |bytes: Option<Vec<u8>>| -> Result<String, String> {
-            let bytes = bytes.ok_or_else(|| format!("{name}: {path} is larger than {MAX_MEMBER} bytes"))?;
-            String::from_utf8(bytes).map_err(|_| format!("{name}: {path} is not UTF-8 text"))
+        let text = |bytes: Option<Vec<u8>>| -> Result<String, ArchiveError> {
+            let (name, path) = (name.to_owned(), path.to_owned());
+            let bytes =
+                bytes.ok_or_else(|| ArchiveError::LargeMember { name: name.clone(), path: path.clone() })?;
+            String::from_utf8(bytes).map_err(|_| ArchiveError::NotUtf8 { name, path })
         };
         match which {
             Wanted::PkgInfo if self.files.pkg_info.is_none() => self.files.pkg_info = Some(text(read()?)?),
@@ -212,13 +300,18 @@ impl Collector {
 
 /// Reads the members that say what an sdist needs ([`SdistFiles`]) from a
 /// `.tar.gz` or `.zip`, streaming, never trusting a declared size for an
-/// allocation.
+/// allocation. The error is [`read_sdist`]'s, as text.
 pub fn sdist_files(name: &str, bytes: &[u8]) -> Result<SdistFiles, String> {
+    read_sdist(name, bytes).map_err(|e| e.to_string())
+}
+
+/// [`sdist_files`], the error typed.
+pub fn read_sdist(name: &str, bytes: &[u8]) -> Result<SdistFiles, ArchiveError> {
     if name.ends_with(".zip") {
         return zip_sdist_files(name, bytes);
     }
     if !name.ends_with(".tar.gz") {
-        return Err(format!("{name}: only .tar.gz and .zip sdists are read"));
+        return Err(ArchiveError::NotAnSdist { name: name.to_owned() });
     }
     let mut collector = Collector::default();
     walk_tar(name, bytes, MAX_UNPACKED, |member, contents| {
@@ -228,7 +321,9 @@ pub fn sdist_files(name: &str, bytes: &[u8]) -> Result<SdistFiles, String> {
                     return Ok(None);
                 }
                 let mut text = Vec::new();
-                contents.read_to_end(&mut text).map_err(|e| format!("{name}: {e}"))?;
+                contents
+                    .read_to_end(&mut text)
+                    .map_err(|source| ArchiveError::Read { name: name.to_owned(), source })?;
                 Ok(Some(text))
             })?;
         }
@@ -239,8 +334,8 @@ pub fn sdist_files(name: &str, bytes: &[u8]) -> Result<SdistFiles, String> {
 
 /// [`sdist_files`] of a `.zip` sdist (older setuptools made them): each
 /// wanted member is read through a limit, whatever size it declares.
-fn zip_sdist_files(name: &str, bytes: &[u8]) -> Result<SdistFiles, String> {
-    let bad = |e: zip::result::ZipError| format!("{name}: not a usable zip archive: {e}");
+fn zip_sdist_files(name: &str, bytes: &[u8]) -> Result<SdistFiles, ArchiveError> {
+    let bad = |source| ArchiveError::Zip { name: name.to_owned(), source };
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(bad)?;
     let mut collector = Collector::default();
     for index in 0..archive.len() {
@@ -251,10 +346,9 @@ fn zip_sdist_files(name: &str, bytes: &[u8]) -> Result<SdistFiles, String> {
         }
         collector.take(name, &path, || {
             let mut text = Vec::new();
-            (&mut member)
-                .take(MAX_MEMBER + 1)
-                .read_to_end(&mut text)
-                .map_err(|e| format!("{name}: {path}: {e}"))?;
+            (&mut member).take(MAX_MEMBER + 1).read_to_end(&mut text).map_err(|source| {
+                ArchiveError::ZipMember { name: name.to_owned(), path: path.clone(), source }
+            })?;
             Ok((text.len() as u64 <= MAX_MEMBER).then_some(text))
         })?;
     }
@@ -305,10 +399,10 @@ mod tests {
                     member.size,
                     std::io::copy(contents, &mut std::io::sink()).unwrap(),
                 ));
-                Ok(true)
+                Ok::<_, ArchiveError>(true)
             })
         };
-        let error = read(4096).unwrap_err();
+        let error = read(4096).unwrap_err().to_string();
         assert_eq!(error, "a-1.tar.gz: unpacks to more than 4096 bytes");
         read(1 << 20).unwrap();
         assert_eq!(seen[1], ("a-1/big".to_owned(), 8192, 8192));

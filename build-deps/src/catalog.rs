@@ -17,7 +17,7 @@ use pep508_rs::pep440_rs::Version;
 use rayon::prelude::*;
 
 use super::archive;
-use super::index::{DistFile, Index, ProjectPage};
+use super::index::{DistFile, Index, IndexError, ProjectPage};
 use super::metadata::{self, Metadata};
 use pip_requirements::normalise_name;
 
@@ -44,7 +44,18 @@ pub(crate) struct ReleaseInfo {
     /// The sdist analysed.
     pub sdist: DistFile,
     /// Its needs, or why they cannot be read (a `build-metadata` error).
-    pub metadata: Result<Metadata, String>,
+    pub metadata: Result<Metadata, SdistError>,
+}
+
+/// Why an sdist's needs cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum SdistError {
+    /// The sdist cannot be read.
+    #[error(transparent)]
+    Archive(#[from] archive::ArchiveError),
+    /// What it says does not parse.
+    #[error(transparent)]
+    Metadata(#[from] metadata::MetadataError),
 }
 
 /// A read release, shared; an error item when it cannot be read at all.
@@ -61,6 +72,20 @@ type Once<T> = Mutex<HashMap<String, Arc<OnceLock<T>>>>;
 fn slot<T>(map: &Once<T>, key: &str) -> Arc<OnceLock<T>> {
     let mut map = map.lock().unwrap_or_else(PoisonError::into_inner);
     Arc::clone(map.entry(key.to_owned()).or_default())
+}
+
+/// Why the wheel standing in for an sdist's run-time needs cannot.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum StandInError {
+    /// The index did not give its core metadata file.
+    #[error("the stand-in {wheel}.metadata is unusable: {source}")]
+    Unusable { wheel: String, source: IndexError },
+    /// The core metadata file is not text.
+    #[error("{url} is not UTF-8")]
+    NotUtf8 { url: String },
+    /// Its `Requires-Dist` does not parse.
+    #[error(transparent)]
+    Metadata(#[from] metadata::MetadataError),
 }
 
 /// The releases read so far, and how to read more. Each page and each
@@ -141,8 +166,8 @@ impl Catalog {
     }
 
     /// The bytes of `sdist`, from the index (its cache first).
-    pub fn sdist_bytes(&self, sdist: &DistFile, cancel: &CancelToken) -> Result<Vec<u8>, String> {
-        self.index.file(&sdist.url, sdist.sha256.as_deref(), cancel).map_err(|e| e.to_string())
+    pub fn sdist_bytes(&self, sdist: &DistFile, cancel: &CancelToken) -> Result<Vec<u8>, IndexError> {
+        self.index.file(&sdist.url, sdist.sha256.as_deref(), cancel)
     }
 
     fn read_one(
@@ -164,11 +189,14 @@ impl Catalog {
             }
             None => (None, None),
         };
-        let bytes = self.sdist_bytes(sdist, cancel).map_err(|e| Box::new(Check::Index.error(&subject, e)))?;
-        let metadata = archive::sdist_files(&sdist.filename, &bytes).and_then(|files| {
-            let metadata_file = metadata_file.as_ref().map(|(n, t)| (n.as_str(), t.as_str()));
-            metadata::read(&sdist.filename, metadata_file, &files).map_err(|e| e.to_string())
-        });
+        let bytes = self
+            .sdist_bytes(sdist, cancel)
+            .map_err(|e| Box::new(Check::Index.error(&subject, e.to_string())))?;
+        let metadata =
+            archive::read_sdist(&sdist.filename, &bytes).map_err(SdistError::from).and_then(|files| {
+                let metadata_file = metadata_file.as_ref().map(|(n, t)| (n.as_str(), t.as_str()));
+                Ok(metadata::read(&sdist.filename, metadata_file, &files)?)
+            });
         let metadata = metadata.map(|mut metadata| {
             metadata.fallbacks.splice(0..0, unread);
             if let Err(why) = &metadata.run {
@@ -195,7 +223,7 @@ impl Catalog {
         release: &Release,
         page: &ProjectPage,
         cancel: &CancelToken,
-    ) -> Result<Option<(String, Vec<metadata::Dependency>)>, String> {
+    ) -> Result<Option<(String, Vec<metadata::Dependency>)>, StandInError> {
         let mut wheels: Vec<&DistFile> = page
             .files
             .iter()
@@ -211,10 +239,9 @@ impl Catalog {
         let text = self
             .index
             .file(&url, hash, cancel)
-            .map_err(|e| format!("the stand-in {}.metadata is unusable: {e}", wheel.filename))?;
-        let text = String::from_utf8(text).map_err(|_| format!("{url} is not UTF-8"))?;
-        let run = metadata::from_wheel_metadata(&format!("{}.metadata", wheel.filename), &text)
-            .map_err(|e| e.to_string())?;
+            .map_err(|source| StandInError::Unusable { wheel: wheel.filename.clone(), source })?;
+        let text = String::from_utf8(text).map_err(|_| StandInError::NotUtf8 { url })?;
+        let run = metadata::from_wheel_metadata(&format!("{}.metadata", wheel.filename), &text)?;
         Ok(Some((wheel.filename.clone(), run)))
     }
 }

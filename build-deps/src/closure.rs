@@ -9,7 +9,7 @@
 //! reads them back from that report.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::str::FromStr as _;
 
 use gate_core::{Evidence, Item, Location, Report, Severity};
@@ -49,41 +49,93 @@ pub struct Recorded {
     pub as_of: jiff::Timestamp,
 }
 
+/// Why the closure recorded in a baseline report cannot be read; each
+/// message is located in the report file.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordedError {
+    /// The report cannot be read.
+    #[error(transparent)]
+    Read(#[from] gate_core::files::ReadError),
+    /// The file is not a release-check JSON report.
+    #[error("{}:{}:{}: a release-check JSON report expected: {source}", path.display(), source.line(), source.column())]
+    NotAReport {
+        /// The report file.
+        path: PathBuf,
+        /// What the JSON parser found.
+        source: serde_json::Error,
+    },
+    /// The report has no `build-closure` item.
+    #[error(
+        "{}: no `{CHECK}` item: the report was written without [gates.wheels.build-deps] configured, or by a release-check without this check",
+        path.display()
+    )]
+    NoItem {
+        /// The report file.
+        path: PathBuf,
+    },
+    /// The `build-closure` item lacks a fact.
+    #[error("{}: the `{CHECK}` item has no `{label}` fact", path.display())]
+    NoFact {
+        /// The report file.
+        path: PathBuf,
+        /// The missing fact's label.
+        label: &'static str,
+    },
+    /// The `as of` fact is not a time.
+    #[error("{}: `as of` `{value}` is not an RFC 3339 time: {source}", path.display())]
+    BadTime {
+        /// The report file.
+        path: PathBuf,
+        /// The fact's text.
+        value: String,
+        /// Why it does not parse.
+        source: jiff::Error,
+    },
+    /// A closure entry is not `name==version`.
+    #[error("{}: closure entry `{entry}` is not `name==version`", path.display())]
+    BadEntry {
+        /// The report file.
+        path: PathBuf,
+        /// The entry's text.
+        entry: String,
+    },
+}
+
 /// Reads the closure recorded in the JSON report at `path`; the error says
 /// what is wrong, located in the file.
-pub fn recorded(path: &Path) -> Result<Recorded, String> {
-    let shown = path.display();
-    let bytes = read_bounded(path, MAX_REPORT).map_err(|e| e.to_string())?;
-    let report: Report = serde_json::from_slice(&bytes).map_err(|e| {
-        format!("{shown}:{}:{}: a release-check JSON report expected: {e}", e.line(), e.column())
-    })?;
+pub fn recorded(path: &Path) -> Result<Recorded, RecordedError> {
+    let bytes = read_bounded(path, MAX_REPORT)?;
+    let report: Report = serde_json::from_slice(&bytes)
+        .map_err(|source| RecordedError::NotAReport { path: path.to_owned(), source })?;
     let item = report
         .gates
         .iter()
         .flat_map(|gate| &gate.items)
         .find(|item| item.check == CHECK)
-        .ok_or_else(|| {
-            format!(
-                "{shown}: no `{CHECK}` item: the report was written without [gates.wheels.build-deps] configured, or by a release-check without this check"
-            )
-        })?;
-    let fact = |label: &str| {
-        item.evidence.iter().find_map(|evidence| match evidence {
-            Evidence::Fact { label: l, value } if l == label => Some(value.as_str()),
-            _ => None,
-        })
+        .ok_or_else(|| RecordedError::NoItem { path: path.to_owned() })?;
+    let fact = |label: &'static str| {
+        item.evidence
+            .iter()
+            .find_map(|evidence| match evidence {
+                Evidence::Fact { label: l, value } if l == label => Some(value.as_str()),
+                _ => None,
+            })
+            .ok_or_else(|| RecordedError::NoFact { path: path.to_owned(), label })
     };
-    let text = fact("closure").ok_or_else(|| format!("{shown}: the `{CHECK}` item has no `closure` fact"))?;
-    let as_of = fact("as of").ok_or_else(|| format!("{shown}: the `{CHECK}` item has no `as of` fact"))?;
-    let as_of =
-        as_of.parse().map_err(|e| format!("{shown}: `as of` `{as_of}` is not an RFC 3339 time: {e}"))?;
+    let text = fact("closure")?;
+    let as_of = fact("as of")?;
+    let as_of = as_of.parse().map_err(|source| RecordedError::BadTime {
+        path: path.to_owned(),
+        value: as_of.to_owned(),
+        source,
+    })?;
     let mut closure = Closure::new();
     for entry in text.split(", ").filter(|e| !e.is_empty()) {
         let parsed = entry
             .split_once("==")
             .and_then(|(name, version)| Some((name.to_owned(), Version::from_str(version).ok()?)));
-        let (name, version) =
-            parsed.ok_or_else(|| format!("{shown}: closure entry `{entry}` is not `name==version`"))?;
+        let (name, version) = parsed
+            .ok_or_else(|| RecordedError::BadEntry { path: path.to_owned(), entry: entry.to_owned() })?;
         closure.entry(name).or_default().insert(version);
     }
     Ok(Recorded { closure, as_of })
@@ -95,7 +147,9 @@ pub fn recorded(path: &Path) -> Result<Recorded, String> {
 pub(crate) fn compare(repo: &Path, baseline: &str, closure: &Closure) -> Vec<Item> {
     let recorded = match recorded(&repo.join(baseline)) {
         Ok(recorded) => recorded,
-        Err(reason) => return vec![Check::Closure.error(baseline, reason).at(Location::file(baseline))],
+        Err(reason) => {
+            return vec![Check::Closure.error(baseline, reason.to_string()).at(Location::file(baseline))];
+        }
     };
     let since = format!("since the baseline {baseline} (as of {})", recorded.as_of);
     let mut items = Vec::new();

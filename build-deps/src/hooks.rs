@@ -28,7 +28,7 @@ use gate_core::files::read_bounded;
 use serde::{Deserialize, Serialize};
 use sha2::Digest as _;
 
-use super::archive::{self, MAX_UNPACKED};
+use super::archive::{self, ArchiveError, MAX_UNPACKED};
 use super::sources::core_metadata;
 use gate_core::digest::{cache_key, hex};
 use python_build::interpreter::{self as python, Interpreter};
@@ -129,7 +129,7 @@ pub fn ask_backend(request: &HookRequest) -> Result<HookAnswer, String> {
         return Err("cancelled before the build backend was asked".to_owned());
     }
     let deadline = Instant::now() + request.timeout;
-    let identity = interpreter_identity(request.python)?;
+    let identity = interpreter_identity(request.python).map_err(|e| e.to_string())?;
     let sdist_sha256 = hex(&sha2::Sha256::digest(request.sdist));
     let key = cache_key(&[
         b"pep517 hooks",
@@ -164,10 +164,18 @@ pub fn ask_backend(request: &HookRequest) -> Result<HookAnswer, String> {
     Ok(answer)
 }
 
+/// The interpreter to ask in cannot be found.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot find the interpreter {}: {source}", python.display())]
+struct NoInterpreter {
+    python: PathBuf,
+    source: std::io::Error,
+}
+
 /// The interpreter as the cache knows it without running it: its resolved
 /// path, size and modification time.
-fn interpreter_identity(python: &Path) -> Result<String, String> {
-    let cannot = |e: std::io::Error| format!("cannot find the interpreter {}: {e}", python.display());
+fn interpreter_identity(python: &Path) -> Result<String, NoInterpreter> {
+    let cannot = |source| NoInterpreter { python: python.to_owned(), source };
     let real = std::fs::canonicalize(python).map_err(cannot)?;
     let meta = std::fs::metadata(&real).map_err(cannot)?;
     let modified =
@@ -223,8 +231,8 @@ fn ask(
             .map_err(|e| format!("cannot create {}: {e}", work.display()))?;
     }
     let source = work.join("src");
-    unpack(request.sdist_name, request.sdist, &source)?;
-    let (backend, backend_path) = backend_of(request.sdist_name, &source)?;
+    unpack(request.sdist_name, request.sdist, &source).map_err(|e| e.to_string())?;
+    let (backend, backend_path) = backend_of(request.sdist_name, &source).map_err(|e| e.to_string())?;
     let runner = Runner {
         work,
         venv: &work.join("venv"),
@@ -290,7 +298,10 @@ fn ask(
     }
     let metadata_dir = work.join("metadata");
     match hook("prepare_metadata_for_build_wheel", "metadata", &[&metadata_dir]) {
-        Ok(prepared) => Ok(answer(requires_dist(&backend, &metadata_dir, prepared.dist_info.as_deref()))),
+        Ok(prepared) => {
+            let run = requires_dist(&backend, &metadata_dir, prepared.dist_info.as_deref());
+            Ok(answer(run.map_err(|e| e.to_string())))
+        }
         Err((true, why)) => Err(why),
         Err((false, why)) => Ok(answer(Err(why))),
     }
@@ -308,18 +319,36 @@ fn failure(what: &str, e: StepError, log: &Path) -> (bool, String) {
     }
 }
 
+/// Why the `METADATA` that `prepare_metadata_for_build_wheel` wrote
+/// cannot be read.
+#[derive(Debug, thiserror::Error)]
+enum DistInfoError {
+    /// The hook returned something else than a directory name.
+    #[error(
+        "the backend {backend}'s prepare_metadata_for_build_wheel returned `{name}`, not the name of a .dist-info directory"
+    )]
+    NotDistInfo { backend: String, name: String },
+    #[error("{name}/METADATA: {source}")]
+    Read { name: String, source: gate_core::files::ReadError },
+    #[error("{name}/METADATA is not UTF-8")]
+    NotUtf8 { name: String },
+}
+
 /// The `Requires-Dist` of the `.dist-info` directory `dist_info` that
 /// `prepare_metadata_for_build_wheel` named.
-fn requires_dist(backend: &str, dir: &Path, dist_info: Option<&str>) -> Result<Vec<(String, u32)>, String> {
+fn requires_dist(
+    backend: &str,
+    dir: &Path,
+    dist_info: Option<&str>,
+) -> Result<Vec<(String, u32)>, DistInfoError> {
     let name = dist_info.unwrap_or_default();
     if !name.ends_with(".dist-info") || Path::new(name).components().count() != 1 || name.starts_with('.') {
-        return Err(format!(
-            "the backend {backend}'s prepare_metadata_for_build_wheel returned `{name}`, not the name of a .dist-info directory"
-        ));
+        return Err(DistInfoError::NotDistInfo { backend: backend.to_owned(), name: name.to_owned() });
     }
     let path = dir.join(name).join("METADATA");
-    let bytes = read_bounded(&path, MAX_TEXT).map_err(|e| format!("{name}/METADATA: {e}"))?;
-    let text = String::from_utf8(bytes).map_err(|_| format!("{name}/METADATA is not UTF-8"))?;
+    let bytes = read_bounded(&path, MAX_TEXT)
+        .map_err(|source| DistInfoError::Read { name: name.to_owned(), source })?;
+    let text = String::from_utf8(bytes).map_err(|_| DistInfoError::NotUtf8 { name: name.to_owned() })?;
     Ok(core_metadata(&text).requires_dist)
 }
 
@@ -371,43 +400,70 @@ fn install(
     runner.run(&runner.pip(&["install", "--no-warn-script-location", "-r", &file]), runner.work, FIRST, log)
 }
 
+/// Why the sdist's `pyproject.toml` names no usable backend; each message
+/// starts with `<sdist>!pyproject.toml`.
+#[derive(Debug, thiserror::Error)]
+enum BackendError {
+    #[error("{file}: {source}")]
+    Read { file: String, source: gate_core::files::ReadError },
+    #[error("{file}: not UTF-8")]
+    NotUtf8 { file: String },
+    /// The TOML parser's message.
+    #[error("{file}: invalid TOML: {message}")]
+    Toml { file: String, message: String },
+    /// `build-backend` is of this TOML type.
+    #[error("{file}: build-backend is a {found}, expected a string")]
+    NotAString { file: String, found: &'static str },
+    /// `backend-path` is no list of directories, or has `entry` outside the sdist.
+    #[error("{file}: expected backend-path to be a list of directories inside the sdist{}", found_entry(.entry.as_deref()))]
+    BackendPath { file: String, entry: Option<String> },
+}
+
+/// `, found `entry``, or nothing.
+fn found_entry(entry: Option<&str>) -> String {
+    entry.map_or(String::new(), |entry| format!(", found `{entry}`"))
+}
+
 /// The backend `pyproject.toml`'s `[build-system]` names (else PEP 517's
 /// default) and its `backend-path` as a JSON list, each entry inside the tree.
-fn backend_of(sdist: &str, source: &Path) -> Result<(String, String), String> {
+fn backend_of(sdist: &str, source: &Path) -> Result<(String, String), BackendError> {
     let path = source.join("pyproject.toml");
     if !path.exists() {
         return Ok((DEFAULT_BACKEND.to_owned(), "[]".to_owned()));
     }
     let file = format!("{sdist}!pyproject.toml");
-    let bytes = read_bounded(&path, MAX_TEXT).map_err(|e| format!("{file}: {e}"))?;
-    let text = String::from_utf8(bytes).map_err(|_| format!("{file}: not UTF-8"))?;
-    let table = text.parse::<toml::Table>().map_err(|e| format!("{file}: invalid TOML: {}", e.message()))?;
+    let bytes =
+        read_bounded(&path, MAX_TEXT).map_err(|source| BackendError::Read { file: file.clone(), source })?;
+    let text = String::from_utf8(bytes).map_err(|_| BackendError::NotUtf8 { file: file.clone() })?;
+    let table = text
+        .parse::<toml::Table>()
+        .map_err(|e| BackendError::Toml { file: file.clone(), message: e.message().to_owned() })?;
     let build_system = table.get("build-system").and_then(toml::Value::as_table);
     let backend = match build_system.and_then(|b| b.get("build-backend")) {
         None => DEFAULT_BACKEND.to_owned(),
         Some(toml::Value::String(backend)) => backend.clone(),
         Some(other) => {
-            return Err(format!("{file}: build-backend is a {}, expected a string", other.type_str()));
+            return Err(BackendError::NotAString { file, found: other.type_str() });
         }
     };
     let mut entries: Vec<String> = Vec::new();
     if let Some(value) = build_system.and_then(|b| b.get("backend-path")) {
         let expected =
-            || format!("{file}: expected backend-path to be a list of directories inside the sdist");
+            |entry: Option<&String>| BackendError::BackendPath { file: file.clone(), entry: entry.cloned() };
         match value {
             // pip iterates what it finds: a string is its characters, so
             // `"."` is `["."]`.
             toml::Value::String(path) => entries.extend(path.chars().map(String::from)),
             toml::Value::Array(list) => {
                 for entry in list {
-                    entries.push(entry.as_str().ok_or_else(expected)?.to_owned());
+                    entries.push(entry.as_str().ok_or_else(|| expected(None))?.to_owned());
                 }
             }
-            _ => return Err(expected()),
+            _ => return Err(expected(None)),
         }
         for entry in &entries {
             if !Path::new(entry).components().all(|c| matches!(c, Component::Normal(_) | Component::CurDir)) {
-                return Err(format!("{}, found `{entry}`", expected()));
+                return Err(expected(Some(entry)));
             }
         }
     }
@@ -422,12 +478,70 @@ enum Kind<'a> {
     Dir,
     Symlink(&'a str),
     Hardlink(&'a str),
-    /// A device, a FIFO, a socket: its description.
-    Special(String),
+    /// A device, a FIFO, a socket.
+    Special(Refusal),
+}
+
+/// Why an sdist is not unpacked; each message starts with the sdist's name.
+#[derive(Debug, thiserror::Error)]
+enum UnpackError {
+    /// The archive cannot be read.
+    #[error(transparent)]
+    Archive(#[from] ArchiveError),
+    /// Neither a `.tar.gz` nor a `.zip`.
+    #[error("{sdist}: only .tar.gz and .zip sdists can be unpacked")]
+    NotAnSdist { sdist: String },
+    /// The directory to unpack into cannot be made.
+    #[error("cannot create {}: {source}", root.display())]
+    Root { root: PathBuf, source: std::io::Error },
+    /// Too many members.
+    #[error("{sdist}: more than {MAX_ENTRIES} members")]
+    TooMany { sdist: String },
+    /// A member that would leave the root, or is no file, directory or link.
+    #[error("{sdist}: the member `{member}` is refused: {why}")]
+    Refused { sdist: String, member: String, why: Refusal },
+    /// Writing a member failed.
+    #[error("{sdist}: cannot unpack `{member}`: {source}")]
+    Failed { sdist: String, member: String, source: std::io::Error },
+}
+
+/// Why one member is refused.
+#[derive(Debug, thiserror::Error)]
+enum Refusal {
+    #[error("an absolute name")]
+    Absolute,
+    #[error("a `..` in its name")]
+    DotDot,
+    /// Under another top directory than the first member's.
+    #[error("outside the top directory `{0}/`")]
+    OutsideTop(String),
+    #[error("it would be written through the link `{}`", .0.display())]
+    ThroughLink(PathBuf),
+    /// A tar member of this type flag.
+    #[error("a special file (tar type `{}`)", .0.escape_ascii())]
+    TarSpecial(u8),
+    /// A zip member of this Unix mode.
+    #[error("a special file (mode {0:o})")]
+    ZipSpecial(u32),
+    /// A symbolic link to this target.
+    #[error("a link to `{0}`, outside the sdist")]
+    AbsoluteLink(String),
+    /// A hard link whose target is refused.
+    #[error("a link to {0}")]
+    LinkTo(Box<Refusal>),
+    #[error("a link to the top directory")]
+    LinkToTop,
+    /// A hard link to this member, which is no file.
+    #[error("a hard link to `{0}`, not a file")]
+    NotAFile(String),
+    #[error("a link outside the sdist")]
+    LinkOutside,
+    #[error("a link to nothing")]
+    LinkToNothing,
 }
 
 /// Unpacks the sdist `name` into `root`, without its top directory.
-fn unpack(name: &str, bytes: &[u8], root: &Path) -> Result<(), String> {
+fn unpack(name: &str, bytes: &[u8], root: &Path) -> Result<(), UnpackError> {
     let mut unpacker = Unpacker::new(name, root)?;
     if name.ends_with(".tar.gz") {
         archive::walk_tar(name, bytes, MAX_UNPACKED, |member, contents| {
@@ -436,12 +550,12 @@ fn unpack(name: &str, bytes: &[u8], root: &Path) -> Result<(), String> {
                 b'5' => Kind::Dir,
                 b'2' => Kind::Symlink(&member.link),
                 b'1' => Kind::Hardlink(&member.link),
-                other => Kind::Special(format!("a special file (tar type `{}`)", other.escape_ascii())),
+                other => Kind::Special(Refusal::TarSpecial(other)),
             };
             unpacker.add(&member.path, kind, contents).map(|()| true)
         })?;
     } else if name.ends_with(".zip") {
-        let bad = |e: zip::result::ZipError| format!("{name}: not a usable zip archive: {e}");
+        let bad = |source| ArchiveError::Zip { name: name.to_owned(), source };
         let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(bad)?;
         for index in 0..archive.len() {
             let mut file = archive.by_index(index).map_err(bad)?;
@@ -449,22 +563,21 @@ fn unpack(name: &str, bytes: &[u8], root: &Path) -> Result<(), String> {
             let mode = file.unix_mode().unwrap_or(0);
             if file.is_symlink() {
                 let mut target = String::new();
-                (&mut file)
-                    .take(4096)
-                    .read_to_string(&mut target)
-                    .map_err(|e| format!("{name}: {path}: {e}"))?;
+                (&mut file).take(4096).read_to_string(&mut target).map_err(|source| {
+                    ArchiveError::ZipMember { name: name.to_owned(), path: path.clone(), source }
+                })?;
                 unpacker.add(&path, Kind::Symlink(&target), &mut std::io::empty())?;
             } else if file.is_dir() {
                 unpacker.add(&path, Kind::Dir, &mut std::io::empty())?;
             } else if !matches!(mode & 0o170_000, 0 | 0o100_000) {
-                let kind = Kind::Special(format!("a special file (mode {mode:o})"));
+                let kind = Kind::Special(Refusal::ZipSpecial(mode));
                 unpacker.add(&path, kind, &mut std::io::empty())?;
             } else {
                 unpacker.add(&path, Kind::File { executable: mode & 0o111 != 0 }, &mut file)?;
             }
         }
     } else {
-        return Err(format!("{name}: only .tar.gz and .zip sdists can be unpacked"));
+        return Err(UnpackError::NotAnSdist { sdist: name.to_owned() });
     }
     unpacker.finish()
 }
@@ -483,26 +596,26 @@ struct Unpacker<'a> {
 }
 
 impl<'a> Unpacker<'a> {
-    fn new(sdist: &'a str, root: &Path) -> Result<Self, String> {
-        let cannot = |e: std::io::Error| format!("cannot create {}: {e}", root.display());
+    fn new(sdist: &'a str, root: &Path) -> Result<Self, UnpackError> {
+        let cannot = |source| UnpackError::Root { root: root.to_owned(), source };
         std::fs::create_dir_all(root).map_err(cannot)?;
         let root = std::fs::canonicalize(root).map_err(cannot)?;
         Ok(Self { sdist, root, top: None, written: 0, entries: 0, links: Vec::new() })
     }
 
     /// `member` relative to the top directory; `None` for the top directory.
-    fn relative(&mut self, member: &str) -> Result<Option<PathBuf>, String> {
+    fn relative(&mut self, member: &str) -> Result<Option<PathBuf>, Refusal> {
         if member.starts_with('/') {
-            return Err("an absolute name".to_owned());
+            return Err(Refusal::Absolute);
         }
         let parts: Vec<&str> = member.split('/').filter(|p| !p.is_empty() && *p != ".").collect();
         if parts.contains(&"..") {
-            return Err("a `..` in its name".to_owned());
+            return Err(Refusal::DotDot);
         }
         let Some((top, rest)) = parts.split_first() else { return Ok(None) };
         match &self.top {
             None => self.top = Some((*top).to_owned()),
-            Some(first) if first != top => return Err(format!("outside the top directory `{first}/`")),
+            Some(first) if first != top => return Err(Refusal::OutsideTop(first.clone())),
             Some(_) => {}
         }
         Ok((!rest.is_empty()).then(|| rest.iter().collect()))
@@ -510,13 +623,13 @@ impl<'a> Unpacker<'a> {
 
     /// Refuses `relative` when an existing directory on its way, or itself,
     /// is a symbolic link.
-    fn no_link_on_the_way(&self, relative: &Path) -> Result<(), String> {
+    fn no_link_on_the_way(&self, relative: &Path) -> Result<(), Refusal> {
         let mut at = PathBuf::new();
         for part in relative.components() {
             at.push(part);
             match std::fs::symlink_metadata(self.root.join(&at)) {
                 Ok(meta) if meta.file_type().is_symlink() => {
-                    return Err(format!("it would be written through the link `{}`", at.display()));
+                    return Err(Refusal::ThroughLink(at));
                 }
                 Ok(_) => {}
                 Err(_) => return Ok(()),
@@ -526,12 +639,12 @@ impl<'a> Unpacker<'a> {
     }
 
     /// Writes one member.
-    fn add(&mut self, member: &str, kind: Kind, contents: &mut dyn Read) -> Result<(), String> {
+    fn add(&mut self, member: &str, kind: Kind, contents: &mut dyn Read) -> Result<(), UnpackError> {
         let sdist = self.sdist;
-        let refused = |why: String| format!("{sdist}: the member `{member}` is refused: {why}");
+        let refused = |why| UnpackError::Refused { sdist: sdist.to_owned(), member: member.to_owned(), why };
         self.entries += 1;
         if self.entries > MAX_ENTRIES {
-            return Err(format!("{sdist}: more than {MAX_ENTRIES} members"));
+            return Err(UnpackError::TooMany { sdist: sdist.to_owned() });
         }
         let Some(relative) = self.relative(member).map_err(refused)? else { return Ok(()) };
         if let Kind::Special(what) = kind {
@@ -539,7 +652,8 @@ impl<'a> Unpacker<'a> {
         }
         self.no_link_on_the_way(&relative).map_err(refused)?;
         let dest = self.root.join(&relative);
-        let failed = |e: std::io::Error| format!("{sdist}: cannot unpack `{member}`: {e}");
+        let failed =
+            |source| UnpackError::Failed { sdist: sdist.to_owned(), member: member.to_owned(), source };
         if let Some(parent) = dest.parent() {
             std::fs::create_dir_all(parent).map_err(failed)?;
         }
@@ -555,18 +669,18 @@ impl<'a> Unpacker<'a> {
             }
             Kind::Symlink(target) => {
                 if target.is_empty() || target.starts_with('/') {
-                    return Err(refused(format!("a link to `{target}`, outside the sdist")));
+                    return Err(refused(Refusal::AbsoluteLink((*target).to_owned())));
                 }
                 std::os::unix::fs::symlink(target, &dest).map_err(failed)?;
                 self.links.push((member.to_owned(), dest));
             }
             Kind::Hardlink(target) => {
-                let source = self.relative(target).map_err(|why| refused(format!("a link to {why}")))?;
-                let source = source.ok_or_else(|| refused("a link to the top directory".to_owned()))?;
+                let source = self.relative(target).map_err(|why| refused(Refusal::LinkTo(Box::new(why))))?;
+                let source = source.ok_or_else(|| refused(Refusal::LinkToTop))?;
                 self.no_link_on_the_way(&source).map_err(refused)?;
                 let mut from = File::open(self.root.join(&source)).map_err(failed)?;
                 if !from.metadata().map_err(failed)?.is_file() {
-                    return Err(refused(format!("a hard link to `{target}`, not a file")));
+                    return Err(refused(Refusal::NotAFile((*target).to_owned())));
                 }
                 let mut file = File::create(&dest).map_err(failed)?;
                 self.copy(&mut from, &mut file).map_err(failed)?;
@@ -589,23 +703,14 @@ impl<'a> Unpacker<'a> {
     }
 
     /// Checks that every link made leads to something inside the root.
-    fn finish(self) -> Result<(), String> {
+    fn finish(self) -> Result<(), UnpackError> {
         for (member, link) in &self.links {
-            match std::fs::canonicalize(link) {
-                Ok(target) if target.starts_with(&self.root) => {}
-                Ok(_) => {
-                    return Err(format!(
-                        "{}: the member `{member}` is refused: a link outside the sdist",
-                        self.sdist
-                    ));
-                }
-                Err(_) => {
-                    return Err(format!(
-                        "{}: the member `{member}` is refused: a link to nothing",
-                        self.sdist
-                    ));
-                }
-            }
+            let why = match std::fs::canonicalize(link) {
+                Ok(target) if target.starts_with(&self.root) => continue,
+                Ok(_) => Refusal::LinkOutside,
+                Err(_) => Refusal::LinkToNothing,
+            };
+            return Err(UnpackError::Refused { sdist: self.sdist.to_owned(), member: member.clone(), why });
         }
         Ok(())
     }
@@ -621,9 +726,11 @@ mod tests {
         let mut unpacker = Unpacker::new("a-1.tar.gz", root.path()).unwrap();
         assert_eq!(unpacker.relative("a-1/").unwrap(), None);
         assert_eq!(unpacker.relative("./a-1//x/./y").unwrap(), Some(PathBuf::from("x/y")));
-        assert!(unpacker.relative("b-1/x").unwrap_err().contains("outside the top directory `a-1/`"));
-        assert!(unpacker.relative("a-1/../x").unwrap_err().contains("`..`"));
-        assert!(unpacker.relative("/a-1/x").unwrap_err().contains("absolute"));
+        assert!(
+            unpacker.relative("b-1/x").unwrap_err().to_string().contains("outside the top directory `a-1/`")
+        );
+        assert!(unpacker.relative("a-1/../x").unwrap_err().to_string().contains("`..`"));
+        assert!(unpacker.relative("/a-1/x").unwrap_err().to_string().contains("absolute"));
     }
 
     #[test]
@@ -640,9 +747,9 @@ mod tests {
         // flit_core 2.3.0 writes a string; pip iterates it.
         assert_eq!(read("\".\"").unwrap(), ("flit_core.build_thyself".to_owned(), "[\".\"]".to_owned()));
         assert_eq!(read("[\".\", \"tools\"]").unwrap().1, "[\".\",\"tools\"]");
-        let error = read("\"/x\"").unwrap_err();
+        let error = read("\"/x\"").unwrap_err().to_string();
         assert!(error.contains("found `/`"), "{error}");
-        assert!(read("3").unwrap_err().contains("expected backend-path to be a list"));
+        assert!(read("3").unwrap_err().to_string().contains("expected backend-path to be a list"));
         std::fs::remove_file(dir.path().join("pyproject.toml")).unwrap();
         assert_eq!(
             backend_of("a-1.tar.gz", dir.path()).unwrap(),
@@ -657,7 +764,8 @@ mod tests {
         unpacker.written = MAX_UNPACKED - 10;
         let error = unpacker
             .add("a-1/big", Kind::File { executable: false }, &mut std::io::repeat(0).take(11))
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("more than 1073741824 bytes"), "{error}");
         // Never more than one byte past the limit was written.
         assert_eq!(std::fs::metadata(root.path().join("big")).unwrap().len(), 11);

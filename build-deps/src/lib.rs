@@ -41,7 +41,7 @@ use gate_core::{Context, GateOutcome};
 use analyser::Analyser;
 pub use checks::Check;
 pub use config::Config;
-pub use python::TargetPython;
+pub use python::{TargetError, TargetPython};
 
 /// Runs the analysis, adding its items and notes to `outcome`: the wheels
 /// gate's `[gates.wheels.build-deps]`.

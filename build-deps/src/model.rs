@@ -24,6 +24,7 @@ use pep508_rs::pep440_rs::{Version, VersionSpecifiers};
 
 use super::catalog::{self, Catalog, Release, ReleaseInfo};
 use super::hooks::{self, HookRequest};
+use super::index::IndexError;
 use super::metadata::{self, Dependency, HookNeeds, Metadata, Source};
 use super::pip::{self, Mode};
 use super::resolve::{self, Resolution, Target};
@@ -164,9 +165,36 @@ impl Analyser<'_> {
     }
 }
 
+/// Why a release's build backend gave no answer on one Python.
+#[derive(Debug, Clone, thiserror::Error)]
+enum AskError {
+    /// The target has a version but no interpreter to run the backend in.
+    #[error(
+        "the build backend could not be asked (PEP 517 hooks): no interpreter for the target Python {label}"
+    )]
+    NoInterpreter { label: String },
+    /// The backend's own build environment cannot be resolved: the
+    /// reason of its first problem.
+    #[error("its build environment cannot be resolved: {reason}")]
+    Unresolved { reason: String },
+    /// The backend's own build environment needs the release.
+    #[error("the build backend of {release} cannot be asked: its own build environment needs it")]
+    Cycle { release: Release },
+    /// The sdist cannot be fetched.
+    #[error(transparent)]
+    Sdist(#[from] IndexError),
+    /// The backend was asked and gave no answer: why, as
+    /// [`hooks::ask_backend`] says.
+    #[error("asking the build backend: {0}")]
+    Backend(String),
+    /// The answer does not parse.
+    #[error(transparent)]
+    Metadata(#[from] metadata::MetadataError),
+}
+
 /// The build backends' answers of one Python, by release, and the releases
 /// whose backend is being asked.
-type Asked = (HashMap<Release, Result<HookNeeds, String>>, BTreeSet<Release>);
+type Asked = (HashMap<Release, Result<HookNeeds, AskError>>, BTreeSet<Release>);
 
 /// What a release needs at run time on one Python, or why it is unknown.
 type Needs = Result<Vec<Dependency>, String>;
@@ -215,13 +243,17 @@ impl Walker<'_> {
     /// The run-time needs of `release` on this Python: static, else the
     /// build backend's answer.
     fn run_needs(&self, release: &Release, info: &ReleaseInfo) -> Needs {
-        let metadata = info.metadata.as_ref().map_err(Clone::clone)?;
+        let metadata = info.metadata.as_ref().map_err(ToString::to_string)?;
         match &metadata.run {
             Ok(needs) => Ok(needs.clone()),
-            Err(why) => self.hook_needs(release, info, metadata).and_then(|asked| match &asked.run {
-                Ok(needs) => Ok(needs.clone()),
-                Err(e) => Err(format!("{why}; {e}")),
-            }),
+            Err(why) => {
+                self.hook_needs(release, info, metadata).map_err(|e| e.to_string()).and_then(|asked| {
+                    match &asked.run {
+                        Ok(needs) => Ok(needs.clone()),
+                        Err(e) => Err(format!("{why}; {e}")),
+                    }
+                })
+            }
         }
     }
 
@@ -251,7 +283,7 @@ impl Walker<'_> {
 
     /// The pins a backend is asked with: the resolved isolated environment,
     /// or for a legacy build the environment pip runs in.
-    fn hook_pins(&self, metadata: &Metadata) -> Result<Vec<String>, String> {
+    fn hook_pins(&self, metadata: &Metadata) -> Result<Vec<String>, AskError> {
         let (mode, _) =
             self.python.pip.mode(&metadata.build_system, &self.python.outer, self.config().build_isolation);
         let outer = &self.python.outer.pins;
@@ -263,7 +295,7 @@ impl Walker<'_> {
         }
         let env = self.environment(&self.build_requires(metadata));
         if let Some(problem) = env.problems.first() {
-            return Err(format!("its build environment cannot be resolved: {}", problem.reason));
+            return Err(AskError::Unresolved { reason: problem.reason.clone() });
         }
         Ok(env.members.values().map(|m| format!("{}=={}", m.release.name, m.release.version)).collect())
     }
@@ -274,16 +306,14 @@ impl Walker<'_> {
         release: &Release,
         info: &ReleaseInfo,
         metadata: &Metadata,
-    ) -> Result<HookNeeds, String> {
+    ) -> Result<HookNeeds, AskError> {
         {
             let asked = lock(&self.asked);
             if let Some(found) = asked.0.get(release) {
                 return found.clone();
             }
             if asked.1.contains(release) {
-                return Err(format!(
-                    "the build backend of {release} cannot be asked: its own build environment needs it"
-                ));
+                return Err(AskError::Cycle { release: release.clone() });
             }
         }
         lock(&self.asked).1.insert(release.clone());
@@ -293,12 +323,9 @@ impl Walker<'_> {
         asked.0.entry(release.clone()).or_insert(answer).clone()
     }
 
-    fn ask(&self, info: &ReleaseInfo, metadata: &Metadata) -> Result<HookNeeds, String> {
+    fn ask(&self, info: &ReleaseInfo, metadata: &Metadata) -> Result<HookNeeds, AskError> {
         let Some(python) = &self.python.interpreter else {
-            return Err(format!(
-                "the build backend could not be asked (PEP 517 hooks): no interpreter for the target Python {}",
-                self.python.label
-            ));
+            return Err(AskError::NoInterpreter { label: self.python.label.clone() });
         };
         let pins = self.hook_pins(metadata)?;
         let sdist = self.catalog.sdist_bytes(&info.sdist, &self.ctx.cancel)?;
@@ -322,8 +349,8 @@ impl Walker<'_> {
             cache_dir: &hooks.cache,
             cancel: &self.ctx.cancel,
         };
-        let answer = hooks::ask_backend(&request).map_err(|e| format!("asking the build backend: {e}"))?;
-        let needs = metadata::from_hooks(&info.sdist.filename, &answer).map_err(|e| e.to_string())?;
+        let answer = hooks::ask_backend(&request).map_err(AskError::Backend)?;
+        let needs = metadata::from_hooks(&info.sdist.filename, &answer)?;
         Ok(needs)
     }
 
@@ -335,7 +362,7 @@ impl Walker<'_> {
         info: &ReleaseInfo,
         metadata: &Metadata,
         env: &Resolution,
-    ) -> Result<Vec<Dependency>, String> {
+    ) -> Result<Vec<Dependency>, AskError> {
         let asked = lock(&self.asked).0.get(release).cloned();
         if let Some(Ok(answer)) = asked {
             return Ok(answer.build);
@@ -492,7 +519,7 @@ impl Walker<'_> {
                 }
             }
             Err(why) => {
-                analysis.problems.push(Check::BuildMetadata.error(release.to_string(), why));
+                analysis.problems.push(Check::BuildMetadata.error(release.to_string(), why.to_string()));
                 analysis.unread.insert(release.to_string());
             }
         }

@@ -32,6 +32,27 @@ pub struct TargetPython {
     defaults: Option<MarkerEnvironment>,
 }
 
+/// Why a target Python is not one, or gives no marker environment.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum TargetError {
+    /// The configured name is neither a version nor an interpreter.
+    #[error(
+        "expected a Python version such as \"3.9\" or \"3.9.18\", an interpreter path or a command such as \"python3.9\", found `{name}`"
+    )]
+    NotATarget {
+        /// As written in the configuration.
+        name: String,
+    },
+    /// The target's interpreter exists but cannot answer.
+    #[error("target Python `{name}`: {source}")]
+    Unanswered {
+        /// As written in the configuration.
+        name: String,
+        /// Why it cannot answer.
+        source: PythonError,
+    },
+}
+
 /// Where a target's markers come from.
 enum Source {
     /// A real interpreter, asked.
@@ -49,16 +70,12 @@ impl<'de> Deserialize<'de> for TargetPython {
 
 impl TargetPython {
     /// The target `name` names, checked as configuration is.
-    pub fn new(name: &str) -> Result<Self, String> {
+    pub fn new(name: &str) -> Result<Self, TargetError> {
         let interpreter = name.contains('/') || name.starts_with("python") || name.starts_with("pypy");
         if interpreter {
             return Ok(Self { name: name.to_owned(), defaults: None });
         }
-        let expected = || {
-            format!(
-                "expected a Python version such as \"3.9\" or \"3.9.18\", an interpreter path or a command such as \"python3.9\", found `{name}`"
-            )
-        };
+        let expected = || TargetError::NotATarget { name: name.to_owned() };
         let parts: Vec<&str> = name.split('.').collect();
         if !(2..=3).contains(&parts.len())
             || parts.iter().any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()))
@@ -100,25 +117,25 @@ impl TargetPython {
     /// process, within 20 s), or a version's documented defaults when no
     /// interpreter provides it. An interpreter that exists but cannot
     /// answer is an error, for a version too.
-    pub fn environment(&self, repo: &Path) -> Result<MarkerEnvironment, String> {
+    pub fn environment(&self, repo: &Path) -> Result<MarkerEnvironment, TargetError> {
         self.environment_in(repo, python::pyenv_root().as_deref())
     }
 
-    fn environment_in(&self, repo: &Path, pyenv: Option<&Path>) -> Result<MarkerEnvironment, String> {
+    fn environment_in(&self, repo: &Path, pyenv: Option<&Path>) -> Result<MarkerEnvironment, TargetError> {
         match self.source(repo, pyenv) {
             Ok(Source::Interpreter(interpreter)) => Ok(interpreter.markers),
             Ok(Source::Defaults(defaults, _)) => Ok(defaults),
-            Err(e) => Err(format!("target Python `{}`: {e}", self.name)),
+            Err(source) => Err(TargetError::Unanswered { name: self.name.clone(), source }),
         }
     }
 
     /// The marker environment, and the interpreter that gave it when there
     /// is one ([`TargetPython::environment`]).
-    pub fn probe(&self, repo: &Path) -> Result<(MarkerEnvironment, Option<Interpreter>), String> {
+    pub fn probe(&self, repo: &Path) -> Result<(MarkerEnvironment, Option<Interpreter>), TargetError> {
         match self.source(repo, python::pyenv_root().as_deref()) {
             Ok(Source::Interpreter(interpreter)) => Ok((interpreter.markers.clone(), Some(interpreter))),
             Ok(Source::Defaults(defaults, _)) => Ok((defaults, None)),
-            Err(e) => Err(format!("target Python `{}`: {e}", self.name)),
+            Err(source) => Err(TargetError::Unanswered { name: self.name.clone(), source }),
         }
     }
 
@@ -190,7 +207,10 @@ mod tests {
         );
         assert_eq!(old.describe_in(repo, None), "3.7 (no pyenv root to look in: documented defaults)");
         for bad in ["3", "3.x", "3..9", "3.9.1.2", "cpython3"] {
-            assert!(TargetPython::new(bad).unwrap_err().contains("expected a Python version"), "{bad}");
+            assert!(
+                TargetPython::new(bad).unwrap_err().to_string().contains("expected a Python version"),
+                "{bad}"
+            );
         }
     }
 
@@ -216,7 +236,7 @@ mod tests {
 
         script(root.path(), "versions/3.9.1/bin/python", "exit 3\n");
         let broken = TargetPython::new("3.9").unwrap();
-        let error = broken.environment_in(repo, pyenv).unwrap_err();
+        let error = broken.environment_in(repo, pyenv).unwrap_err().to_string();
         assert!(error.starts_with("target Python `3.9`: ") && error.contains("(exit status: 3)"), "{error}");
         assert!(broken.describe_in(repo, pyenv).starts_with("3.9 (cannot be asked: "));
     }
@@ -229,12 +249,13 @@ mod tests {
         assert!(marker("python_version >= \"3\" and os_name == \"posix\"").evaluate(&environment, &[]));
         assert_eq!(python3.interpreter(repo), Some(PathBuf::from("python3")));
         let missing = TargetPython::new("bin/no-such-python").unwrap();
-        let error = missing.environment(repo).unwrap_err();
+        let error = missing.environment(repo).unwrap_err().to_string();
         assert!(error.starts_with("target Python `bin/no-such-python`: cannot run"), "{error}");
         assert_eq!(missing.interpreter(repo), None);
         let dir = tempfile::tempdir().unwrap();
         script(dir.path(), "bin/python", "echo not json\n");
-        let not_python = TargetPython::new("bin/python").unwrap().environment(dir.path()).unwrap_err();
+        let not_python =
+            TargetPython::new("bin/python").unwrap().environment(dir.path()).unwrap_err().to_string();
         assert!(not_python.contains("did not describe itself"), "{not_python}");
     }
 }

@@ -221,7 +221,7 @@ fn pass(
                     chosen.push((release, dependency, parent, extras, choice.pinned));
                 }
                 Err(reason) => {
-                    resolution.problems.push(Check::Index.error(&name, reason));
+                    resolution.problems.push(Check::Index.error(&name, reason.to_string()));
                     resolution.unread.push(name);
                 }
             }
@@ -265,11 +265,49 @@ struct Choice {
     notes: Vec<String>,
 }
 
+/// No sdist of a name fits the specs and the target.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "no sdist of {name}{matching} uploaded before {as_of} on {url}{other_python}",
+    matching = matching(.specs),
+    other_python = other_python(*.excluded, .python),
+)]
+struct NoSdist {
+    name: String,
+    /// The specs' texts.
+    specs: Vec<String>,
+    as_of: jiff::Timestamp,
+    /// The project page.
+    url: String,
+    /// How many sdists match the specs but require another Python.
+    excluded: usize,
+    /// The target's full version.
+    python: Version,
+}
+
+/// ` matching `a` and `b``, or nothing without specs.
+fn matching(specs: &[String]) -> String {
+    match specs.is_empty() {
+        true => String::new(),
+        false => {
+            format!(" matching {}", specs.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(" and "))
+        }
+    }
+}
+
+/// ` (n matching ones require another Python than 3.7.16)`, or nothing.
+fn other_python(excluded: usize, python: &Version) -> String {
+    match excluded {
+        0 => String::new(),
+        n => format!(" ({n} matching ones require another Python than {python})"),
+    }
+}
+
 /// The version pip takes of `name` from `page` for `target`: the newest
 /// sdist uploaded before the moment that every spec allows, whose
 /// `Requires-Python` admits the target, not yanked unless a spec pins it,
 /// not a pre-release unless nothing else matches.
-fn choose(page: &ProjectPage, name: &str, specs: &[Spec], target: Target) -> Result<Choice, String> {
+fn choose(page: &ProjectPage, name: &str, specs: &[Spec], target: Target) -> Result<Choice, NoSdist> {
     let mut sdists: Vec<(Version, &DistFile)> = page
         .as_of(target.as_of)
         .filter_map(|file| Some((sdist_version(name, &file.filename)?, file)))
@@ -301,19 +339,14 @@ fn choose(page: &ProjectPage, name: &str, specs: &[Spec], target: Target) -> Res
         (None, None) => None,
     };
     let Some((version, file)) = chosen else {
-        let excluded = sdists.iter().filter(|(v, f)| matches(v) && !admits(f)).count();
-        let what = match specs.is_empty() {
-            true => format!("no sdist of {name}"),
-            false => format!(
-                "no sdist of {name} matching {}",
-                specs.iter().map(|s| format!("`{}`", s.text)).collect::<Vec<_>>().join(" and ")
-            ),
-        };
-        let python = match excluded {
-            0 => String::new(),
-            n => format!(" ({n} matching ones require another Python than {})", target.python),
-        };
-        return Err(format!("{what} uploaded before {} on {}{python}", target.as_of, page.url));
+        return Err(NoSdist {
+            name: name.to_owned(),
+            specs: specs.iter().map(|s| s.text.clone()).collect(),
+            as_of: target.as_of,
+            url: page.url.clone(),
+            excluded: sdists.iter().filter(|(v, f)| matches(v) && !admits(f)).count(),
+            python: target.python.clone(),
+        });
     };
     let notes = usable
         .iter()
