@@ -33,13 +33,7 @@ fn only<'a>(outcome: &'a GateOutcome, check: &str) -> Vec<&'a Item> {
 }
 
 fn location(item: &Item) -> String {
-    item.evidence
-        .iter()
-        .find_map(|e| match e {
-            Evidence::Location(l) => Some(l.to_string()),
-            _ => None,
-        })
-        .unwrap_or_default()
+    test_support::locations(item).into_iter().next().unwrap_or_default()
 }
 
 #[test]
