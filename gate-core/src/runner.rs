@@ -365,12 +365,18 @@ fn gate_report(
             (GateRunStatus::Panicked, outcome, Duration::ZERO)
         }
     };
+    // This gate's overrides by check, so that no item formats a key.
+    let severity_of: BTreeMap<&str, Severity> = options
+        .severity
+        .iter()
+        .filter_map(|(key, &severity)| Some((key.strip_prefix(name)?.strip_prefix('/')?, severity)))
+        .collect();
     let items = outcome
         .items
         .into_iter()
         .map(|mut item| {
             item.id = item.id_in(name);
-            let configured = options.severity.get(&format!("{name}/{}", item.check));
+            let configured = severity_of.get(item.check.as_str());
             if let (Some(&severity), false) = (configured, item.status == crate::Status::Error) {
                 item.severity = severity;
             }

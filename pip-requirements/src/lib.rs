@@ -15,7 +15,7 @@
 use std::str::FromStr as _;
 
 use pep508_rs::VersionOrUrl;
-use pep508_rs::pep440_rs::{Operator, Version};
+use pep508_rs::pep440_rs::{LocalSegment, Operator, PrereleaseKind, Version, VersionSpecifiers};
 
 /// A malformed line: of a requirements file, or of any line-oriented file
 /// parsed the same way (the wheels gate's sums files).
@@ -374,7 +374,7 @@ fn parse_line(line: &LogicalLine, file: &mut RequirementsFile) {
                         [only] if *only.operator() == Operator::Equal => Some(only.version().clone()),
                         _ => None,
                     };
-                    (exact, specifiers.to_string(), marker_text(source))
+                    (exact, specifiers_text(specifiers), marker_text(source))
                 }
                 // The URL may hold a `;`: the marker is after it.
                 Some(VersionOrUrl::Url(UrlAsWritten(url))) => {
@@ -385,7 +385,7 @@ fn parse_line(line: &LogicalLine, file: &mut RequirementsFile) {
             };
             let (line_number, column) = line.locate(start);
             file.requirements.push(Requirement {
-                name: parsed.name.to_string(),
+                name: parsed.name.as_ref().to_owned(),
                 version,
                 specifier,
                 marker,
@@ -622,6 +622,88 @@ pub fn normalise_name(name: &str) -> String {
     normalised
 }
 
+/// `version` as PEP 440 normalises it: the text `Version`'s `Display`
+/// writes, `1!2.0rc1.post3.dev4+local.7`, made without its intermediate
+/// strings (it cost a tenth of a pin check).
+pub fn version_text(version: &Version) -> String {
+    fn number(text: &mut String, n: u64) {
+        let mut digits = [0u8; 20];
+        let mut at = digits.len();
+        let mut n = n;
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        text.extend(digits[at..].iter().map(|&d| char::from(d)));
+    }
+    let mut text = String::with_capacity(16);
+    if version.epoch() != 0 {
+        number(&mut text, version.epoch());
+        text.push('!');
+    }
+    for (i, &part) in version.release().iter().enumerate() {
+        if i > 0 {
+            text.push('.');
+        }
+        number(&mut text, part);
+    }
+    if let Some(pre) = version.pre() {
+        text.push_str(match pre.kind {
+            PrereleaseKind::Alpha => "a",
+            PrereleaseKind::Beta => "b",
+            PrereleaseKind::Rc => "rc",
+        });
+        number(&mut text, pre.number);
+    }
+    if let Some(post) = version.post() {
+        text.push_str(".post");
+        number(&mut text, post);
+    }
+    if let Some(dev) = version.dev() {
+        text.push_str(".dev");
+        number(&mut text, dev);
+    }
+    for (i, segment) in version.local().iter().enumerate() {
+        text.push(if i == 0 { '+' } else { '.' });
+        match segment {
+            LocalSegment::String(segment) => text.push_str(segment),
+            LocalSegment::Number(n) => number(&mut text, *n),
+        }
+    }
+    text
+}
+
+/// `specifiers` as `VersionSpecifiers`' `Display` writes them (`>=1.0, <2`),
+/// each version by [`version_text`].
+pub fn specifiers_text(specifiers: &VersionSpecifiers) -> String {
+    let mut text = String::new();
+    for (i, specifier) in specifiers.iter().enumerate() {
+        if i > 0 {
+            text.push_str(", ");
+        }
+        #[allow(deprecated)] // `===` is deprecated in pep440_rs, not in pip
+        text.push_str(match specifier.operator() {
+            Operator::Equal | Operator::EqualStar => "==",
+            Operator::ExactEqual => "===",
+            Operator::NotEqual | Operator::NotEqualStar => "!=",
+            Operator::TildeEqual => "~=",
+            Operator::LessThan => "<",
+            Operator::LessThanEqual => "<=",
+            Operator::GreaterThan => ">",
+            Operator::GreaterThanEqual => ">=",
+        });
+        text.push_str(&version_text(specifier.version()));
+        if matches!(specifier.operator(), Operator::EqualStar | Operator::NotEqualStar) {
+            text.push_str(".*");
+        }
+    }
+    text
+}
+
 /// A normalised name and a PEP 440 version, when `version` is one.
 pub fn release(name: &str, version: &str) -> Option<(String, Version)> {
     Some((normalise_name(name), Version::from_str(version).ok()?))
@@ -630,9 +712,12 @@ pub fn release(name: &str, version: &str) -> Option<(String, Version)> {
 /// The normalised name and version of a wheel file name,
 /// `{distribution}-{version}(-{build})?-{python}-{abi}-{platform}.whl`.
 pub fn wheel_release(file_name: &str) -> Option<(String, Version)> {
-    let parts: Vec<&str> = file_name.strip_suffix(".whl")?.split('-').collect();
-    match parts[..] {
-        [name, version, _, _, _] | [name, version, _, _, _, _] => release(name, version),
+    let stem = file_name.strip_suffix(".whl")?;
+    let mut parts = stem.split('-');
+    let (name, version) = (parts.next()?, parts.next()?);
+    // Three or four more parts: python, abi and platform, after a build tag.
+    match parts.count() {
+        3 | 4 => release(name, version),
         _ => None,
     }
 }
@@ -644,6 +729,43 @@ mod tests {
     const A: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
     const B: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
     const C: &str = "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc";
+
+    #[test]
+    fn versions_and_specifiers_are_written_as_pep440_rs_writes_them() {
+        for text in [
+            "0",
+            "1.0",
+            "1.0.0",
+            "01.002",
+            "1!2.3",
+            "2.0a1",
+            "2.0b2",
+            "2.0rc3",
+            "2.0c4",
+            "2.0.post5",
+            "2.0-5",
+            "2.0.dev6",
+            "2.0a1.post2.dev3",
+            "1.0+local",
+            "1.0+local.7.x",
+            "1.0+Ubuntu-1",
+            "18446744073709551615",
+            "v1.2",
+            "1.2.3.4.5.6",
+            "2.0pre1",
+            "2.0.preview2",
+            "2.0rev3",
+        ] {
+            let version = Version::from_str(text).unwrap();
+            assert_eq!(version_text(&version), version.to_string(), "{text}");
+        }
+        for text in
+            ["==1.0", ">=1.0,<2", "~=1.4.5", "!=1.3.*", "==2.*", "===1.0", ">1, <=3.0rc1, !=2.5.post1"]
+        {
+            let specifiers = VersionSpecifiers::from_str(text).unwrap();
+            assert_eq!(specifiers_text(&specifiers), specifiers.to_string(), "{text}");
+        }
+    }
 
     fn errors(text: &str) -> Vec<(u32, u32, String)> {
         parse(text).errors.into_iter().map(|e| (e.line, e.column, e.message)).collect()

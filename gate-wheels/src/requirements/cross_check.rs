@@ -14,7 +14,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use gate_core::{Evidence, Item, Location, Severity};
 use pep508_rs::pep440_rs::Version;
 use pip_requirements::{
-    HashAlgorithm, OptionKind, Requirement, RequirementsFile, SyntaxError, release, wheel_release,
+    HashAlgorithm, OptionKind, Requirement, RequirementsFile, SyntaxError, release, version_text,
+    wheel_release,
 };
 
 use crate::Check;
@@ -66,9 +67,6 @@ fn work(units: usize) {
     let _ = units;
 }
 
-/// A release as indexed: kind, normalised name and version.
-type ReleaseKey = (DistributionKind, String, Version);
-
 /// The listed distributions of one sums file, indexed; indexes are into
 /// `all`, each list in list order.
 struct Listed<'a> {
@@ -76,8 +74,9 @@ struct Listed<'a> {
     /// The release of each of `all` (an index into `releases`), when its
     /// file name names one.
     release_of: Vec<Option<usize>>,
-    /// Each release's index into `releases`.
-    release_ids: HashMap<ReleaseKey, usize>,
+    /// Each release's index into `releases`, by normalised name, then kind
+    /// and version: a lookup by name borrows it rather than copying it.
+    release_ids: HashMap<String, HashMap<(DistributionKind, Version), usize>>,
     /// Each release's files.
     releases: Vec<Vec<usize>>,
     /// (release, SHA-256) → the release's files with that hash.
@@ -93,7 +92,7 @@ impl<'a> Listed<'a> {
         let all: Vec<ListedDistribution<'a>> = sums.iter().filter_map(classify).collect();
         work(sums.len());
         let mut release_of = Vec::with_capacity(all.len());
-        let mut release_ids: HashMap<ReleaseKey, usize> = HashMap::new();
+        let mut release_ids: HashMap<String, HashMap<(DistributionKind, Version), usize>> = HashMap::new();
         let mut releases: Vec<Vec<usize>> = Vec::new();
         let mut by_release_hash: HashMap<(usize, &'a str), Vec<usize>> = HashMap::new();
         let mut wheels_by_name: HashMap<String, Vec<usize>> = HashMap::new();
@@ -102,8 +101,11 @@ impl<'a> Listed<'a> {
             let entry: &'a Entry = distribution.entry;
             by_hash.entry(&entry.sha256).or_default().push(index);
             let id = distribution.release.as_ref().map(|(name, version)| {
-                let key = (distribution.kind, name.clone(), version.clone());
-                let id = *release_ids.entry(key).or_insert(releases.len());
+                let of_name = match release_ids.get_mut(name.as_str()) {
+                    Some(of_name) => of_name,
+                    None => release_ids.entry(name.clone()).or_default(),
+                };
+                let id = *of_name.entry((distribution.kind, version.clone())).or_insert(releases.len());
                 if id == releases.len() {
                     releases.push(Vec::new());
                 }
@@ -122,7 +124,7 @@ impl<'a> Listed<'a> {
     /// The release `name==version` of `kind`, if any file of it is listed.
     fn release_id(&self, kind: DistributionKind, name: &str, version: &Version) -> Option<usize> {
         work(1);
-        self.release_ids.get(&(kind, name.to_owned(), version.clone())).copied()
+        self.release_ids.get(name)?.get(&(kind, version.clone())).copied()
     }
 
     /// The files of a release.
@@ -411,7 +413,7 @@ impl<'a> CheckContext<'a> {
             );
             return pinned_hashes(with_marker(Check::PinUnpinned.fail(subject, reason).at(at)));
         };
-        let subject = format!("{}/{}=={version}", self.req_path, requirement.name);
+        let subject = [self.req_path, "/", &requirement.name, "==", &version_text(version)].concat();
         let pinned: Vec<&str> = requirement.sha256_hashes().collect();
         let is_pinned: HashSet<&'a str> = requirement.sha256_hashes().collect();
         let wheel_release = release_of(DistributionKind::Wheel, version);
@@ -466,7 +468,7 @@ impl<'a> CheckContext<'a> {
                     .listed
                     .shown(versions)
                     .filter_map(|w| w.release.as_ref())
-                    .map(|(_, v)| v.to_string());
+                    .map(|(_, v)| version_text(v));
                 item = item.with(Evidence::fact("wheel versions listed", listing(shown, versions.len())));
             }
             for sdist in self.listed.shown(self.listed.members(sdist_release)) {
