@@ -16,6 +16,11 @@ use std::process::ExitCode;
 use clap::Parser as _;
 use flags::{Task, Xtask};
 
+/// The allocator the `release-check` binary uses, so that the benchmarks
+/// that run a gate in this process time what the binary would do.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let xtask = match Xtask::try_parse() {
         Ok(xtask) => xtask,
