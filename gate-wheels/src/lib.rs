@@ -9,6 +9,7 @@
 //! files, without downloading anything.
 
 mod digest;
+mod hashing;
 mod layout;
 pub mod lfs;
 mod pins;
@@ -18,11 +19,11 @@ pub mod signature;
 pub mod sums;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use gate_core::{CheckInfo, Context, Evidence, Gate, GateOutcome, Item, Location, Severity, Status};
+use hashing::Hashing;
 use layout::{Repo, wheel_subject};
-use rayon::prelude::*;
 use serde::{Deserialize, Deserializer};
 
 pub use digest::sha256_file;
@@ -605,30 +606,6 @@ impl WheelsGate {
     }
 }
 
-/// The wheels of a set still to hash: where they are, and the sums file
-/// lines of the entries to hash, in name order.
-struct Hashing {
-    wheels_dir: PathBuf,
-    listed: Vec<u32>,
-}
-
-impl Hashing {
-    /// The `hash` items of the set's wheels, hashed on the current rayon pool.
-    fn items(&self, ctx: &Context, set: &WheelSet, entries: &[sums::Entry]) -> Vec<Item> {
-        let cancelled = || ctx.cancel.is_cancelled();
-        // Small files take microseconds each: they are named together, and
-        // only a file too large for a pointer is named on its own.
-        ctx.working_on(format!("checking the hashes of {} wheels listed in {}", self.listed.len(), set.sums));
-        let activity = |subject: &str| ctx.working_on(format!("checking the hash of {subject}"));
-        // Entries are in line order, one per line.
-        let entry = |line: u32| &entries[entries.partition_point(|e| e.line < line)];
-        self.listed
-            .par_iter()
-            .map(|&line| check_wheel(&self.wheels_dir, set, &set.sums, entry(line), &cancelled, &activity))
-            .collect()
-    }
-}
-
 /// The warning of a sums file not sorted in byte order, if it is not.
 fn order_item(entries: &[sums::Entry], sums_name: &str) -> Option<Item> {
     let (before, after, count) = sums::order_inversions(entries)?;
@@ -685,133 +662,11 @@ fn list_files(dir: &Path) -> std::io::Result<Vec<String>> {
     Ok(names)
 }
 
-/// The whole of a file of at most [`lfs::MAX_POINTER_BYTES`], read into
-/// `buffer` with no other system call than open, read and close; a file
-/// that has grown past the buffer is an error rather than half-read.
-fn read_small<'b>(path: &Path, buffer: &'b mut [u8]) -> std::io::Result<&'b [u8]> {
-    use std::io::Read as _;
-    let mut file = std::fs::File::open(path)?;
-    let mut filled = 0;
-    loop {
-        match file.read(&mut buffer[filled..]) {
-            Ok(0) => return Ok(&buffer[..filled]),
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-        if filled == buffer.len() {
-            return Err(std::io::Error::other("the file grew while it was read"));
-        }
-    }
-}
-
-/// The item of one listed wheel: missing, refused, or its hash compared.
-/// Its type is checked before it is opened: a symbolic link (inside the
-/// repository or not), FIFO, socket, device or directory is an error.
-fn check_wheel(
-    wheels_dir: &Path,
-    set: &WheelSet,
-    sums_name: &str,
-    entry: &sums::Entry,
-    cancelled: &(dyn Fn() -> bool + Sync),
-    activity: &(dyn Fn(&str) + Sync),
-) -> Item {
-    let subject = wheel_subject(set, &entry.name);
-    let listed_at = Location::at(sums_name, entry.line, 1);
-    if entry.name.contains(['/', '\\', '\0']) || entry.name == ".." || entry.name == "." {
-        return Check::UnsafePath
-            .fail(subject, "listed name is a path, not a file name in the wheels directory")
-            .at(listed_at);
-    }
-    let path: PathBuf = wheels_dir.join(&entry.name);
-    let metadata = match std::fs::symlink_metadata(&path) {
-        Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Check::Missing
-                .fail(subject, format!("listed in {sums_name} but not present"))
-                .at(listed_at);
-        }
-        Err(e) => return Check::Hash.error(subject, format!("cannot read: {e}")).at(listed_at),
-    };
-    if !metadata.file_type().is_file() {
-        let kind = layout::kind(&metadata.file_type());
-        return Check::UnsafePath
-            .error(
-                &subject,
-                format!(
-                    "{subject} is a {kind}, not a regular file; refusing to open it: commit the wheel itself"
-                ),
-            )
-            .with(Evidence::hash("sha256", entry.sha256.clone(), None))
-            .at(listed_at);
-    }
-    // A small file is read once, into the stack: as an LFS pointer if it is
-    // one, else hashed from the bytes already read.
-    let mut buffer = [0u8; lfs::MAX_POINTER_BYTES as usize + 1];
-    let small = (metadata.len() <= lfs::MAX_POINTER_BYTES).then(|| read_small(&path, &mut buffer));
-    if let Some(Ok(bytes)) = &small
-        && let Some(pointer) = lfs::parse(bytes).transpose()
-    {
-        let pointer = match pointer {
-            Ok(pointer) => pointer,
-            Err(e) => return lfs::invalid_item(&subject, &e).at(listed_at),
-        };
-        let evidence = Evidence::hash("sha256", entry.sha256.clone(), Some(pointer.oid.clone()));
-        let size = Evidence::fact("LFS object size", pointer.size.to_string());
-        return if pointer.oid == entry.sha256 {
-            Check::Hash.pass(subject, "Git LFS pointer names the listed SHA-256 (object not downloaded)")
-        } else {
-            Check::Hash.fail(subject, format!("Git LFS pointer's oid differs from {sums_name}"))
-        }
-        .with(evidence)
-        .with(size)
-        .at(listed_at);
-    }
-    if small.is_none() {
-        // Worth naming if the gate times out: a large file takes a while.
-        activity(&subject);
-    }
-    let hashed = match small {
-        Some(Ok(bytes)) => {
-            use sha2::Digest as _;
-            Ok((hex(&sha2::Sha256::digest(bytes)), bytes.len() as u64))
-        }
-        _ => sha256_file(&path, cancelled).map_err(|e| e.to_string()),
-    };
-    match hashed {
-        Ok((actual, size)) => {
-            let item = if actual == entry.sha256 {
-                Check::Hash.pass(subject, "SHA-256 matches")
-            } else {
-                Check::Hash.fail(subject, format!("SHA-256 differs from {sums_name}"))
-            };
-            item.with(Evidence::hash("sha256", entry.sha256.clone(), Some(actual)))
-                .with(Evidence::fact("size", format!("{size} bytes")))
-                .at(listed_at)
-        }
-        Err(reason) => Check::Hash
-            .error(subject, reason)
-            .with(Evidence::hash("sha256", entry.sha256.clone(), None))
-            .at(listed_at),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use test_support::example;
 
     use super::*;
-
-    #[test]
-    fn a_small_file_is_read_whole_and_one_past_the_buffer_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut buffer = [0u8; 8];
-        let (small, large) = (dir.path().join("small"), dir.path().join("large"));
-        std::fs::write(&small, b"1234567").unwrap();
-        std::fs::write(&large, b"12345678").unwrap();
-        assert_eq!(read_small(&small, &mut buffer).unwrap(), b"1234567");
-        assert!(read_small(&large, &mut buffer).is_err(), "8 bytes do not fit a pointer's buffer of 8");
-    }
 
     /// Every item of a run, as `id status reason`, sorted.
     fn items(outcome: &GateOutcome) -> Vec<String> {

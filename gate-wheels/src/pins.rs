@@ -1,6 +1,6 @@
 //! Which requirements files are checked against which sums file.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::BTreeSet;
 use std::path::Path;
 
 use gate_core::{Item, Location};
@@ -8,6 +8,7 @@ use gate_core::{Item, Location};
 use crate::Check;
 use crate::layout::{PathError, Repo, WheelSet};
 use crate::requirements;
+use crate::requirements::{Map, Set};
 use crate::sums::Entry;
 
 /// Requirements file names looked for at the root and beside each sums file.
@@ -82,8 +83,8 @@ pub fn associate(
     }
     // The first set in each sums file's directory, and, for each listed
     // hash, how many entries of each set list it: one pass over the lists.
-    let mut set_of_dir: HashMap<String, usize> = HashMap::new();
-    let mut sets_of_hash: HashMap<&str, HashMap<usize, usize>> = HashMap::new();
+    let mut set_of_dir: Map<String, usize> = Map::default();
+    let mut sets_of_hash: Map<&str, Map<usize, usize>> = Map::default();
     for (i, (set, entries)) in sets.iter().enumerate() {
         set_of_dir.entry(sums_dir(set)).or_insert(i);
         for entry in entries {
@@ -99,10 +100,10 @@ pub fn associate(
             let Ok(parsed) = &file else {
                 return Association { path, set: own, why: None, file };
             };
-            let pinned: HashSet<&str> = parsed.requirements.iter().flat_map(|r| r.sha256_hashes()).collect();
+            let pinned: Set<&str> = parsed.requirements.iter().flat_map(|r| r.sha256_hashes()).collect();
             // Only the sets sharing a hash are counted: a file costs its
             // own size, not the number of sets.
-            let mut shared: HashMap<usize, usize> = HashMap::new();
+            let mut shared: Map<usize, usize> = Map::default();
             for counts in pinned.iter().filter_map(|hash| sets_of_hash.get(hash)) {
                 for (&set, &count) in counts {
                     *shared.entry(set).or_default() += count;

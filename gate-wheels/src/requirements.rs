@@ -8,7 +8,7 @@
 mod cross_check;
 
 pub use cross_check::check;
-pub(crate) use cross_check::check_files;
+pub(crate) use cross_check::{Map, Set, check_files};
 pub use pip_requirements::{
     FileOption, HashAlgorithm, OptionKind, PinnedHash, Requirement, RequirementsFile, normalise_name, parse,
     wheel_release,

@@ -9,7 +9,7 @@
 //! against one sums file. What the requirements account for is recorded
 //! per release and per (release, hash), never per wheel.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 
 use gate_core::{Evidence, Item, Location, Severity};
 use pep508_rs::pep440_rs::Version;
@@ -20,6 +20,14 @@ use pip_requirements::{
 
 use crate::Check;
 use crate::sums::Entry;
+
+/// A hash map keyed by text from the repository (names, hashes). ahash, like
+/// std's SipHash, is keyed at random per map, so crafted names cannot make
+/// it quadratic; on 64-digit hex keys it costs a fraction of SipHash, which
+/// took a seventh of the wheels gate's instructions on a large sums file.
+pub(crate) type Map<K, V> = std::collections::HashMap<K, V, ahash::RandomState>;
+/// A hash set keyed as [`Map`].
+pub(crate) type Set<K> = std::collections::HashSet<K, ahash::RandomState>;
 
 /// What kind of distribution a listed file is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -76,15 +84,15 @@ struct Listed<'a> {
     release_of: Vec<Option<usize>>,
     /// Each release's index into `releases`, by normalised name, then kind
     /// and version: a lookup by name borrows it rather than copying it.
-    release_ids: HashMap<String, HashMap<(DistributionKind, Version), usize>>,
+    release_ids: Map<String, Map<(DistributionKind, Version), usize>>,
     /// Each release's files.
     releases: Vec<Vec<usize>>,
     /// (release, SHA-256) → the release's files with that hash.
-    by_release_hash: HashMap<(usize, &'a str), Vec<usize>>,
+    by_release_hash: Map<(usize, &'a str), Vec<usize>>,
     /// Normalised name → its wheels, whatever the version.
-    wheels_by_name: HashMap<String, Vec<usize>>,
+    wheels_by_name: Map<String, Vec<usize>>,
     /// SHA-256 → files.
-    by_hash: HashMap<&'a str, Vec<usize>>,
+    by_hash: Map<&'a str, Vec<usize>>,
 }
 
 impl<'a> Listed<'a> {
@@ -92,11 +100,11 @@ impl<'a> Listed<'a> {
         let all: Vec<ListedDistribution<'a>> = sums.iter().filter_map(classify).collect();
         work(sums.len());
         let mut release_of = Vec::with_capacity(all.len());
-        let mut release_ids: HashMap<String, HashMap<(DistributionKind, Version), usize>> = HashMap::new();
+        let mut release_ids: Map<String, Map<(DistributionKind, Version), usize>> = Map::default();
         let mut releases: Vec<Vec<usize>> = Vec::new();
-        let mut by_release_hash: HashMap<(usize, &'a str), Vec<usize>> = HashMap::new();
-        let mut wheels_by_name: HashMap<String, Vec<usize>> = HashMap::new();
-        let mut by_hash: HashMap<&'a str, Vec<usize>> = HashMap::new();
+        let mut by_release_hash: Map<(usize, &'a str), Vec<usize>> = Map::default();
+        let mut wheels_by_name: Map<String, Vec<usize>> = Map::default();
+        let mut by_hash: Map<&'a str, Vec<usize>> = Map::default();
         for (index, distribution) in all.iter().enumerate() {
             let entry: &'a Entry = distribution.entry;
             by_hash.entry(&entry.sha256).or_default().push(index);
@@ -166,8 +174,8 @@ fn first_of(groups: &[&[usize]]) -> Vec<usize> {
 /// each of them) and a release's wheels of one hash (a passing pin).
 #[derive(Default)]
 struct Coverage<'a> {
-    releases: HashSet<usize>,
-    hashes: HashSet<(usize, &'a str)>,
+    releases: Set<usize>,
+    hashes: Set<(usize, &'a str)>,
 }
 
 impl Coverage<'_> {
@@ -210,7 +218,7 @@ fn more(item: Item, total: usize) -> Item {
 /// Makes item subjects unique within one requirements file: a repeated
 /// subject gets the line it comes from.
 #[derive(Default)]
-struct Subjects(HashSet<(Check, String)>);
+struct Subjects(Set<(Check, String)>);
 
 impl Subjects {
     fn unique(&mut self, check: Check, subject: String, line: u32) -> String {
@@ -287,7 +295,7 @@ struct CheckContext<'a> {
     wheels_dir: &'a str,
     listed: &'a Listed<'a>,
     /// The requirements of each name, in file order.
-    requirements_by_name: HashMap<&'a str, Vec<&'a Requirement>>,
+    requirements_by_name: Map<&'a str, Vec<&'a Requirement>>,
 }
 
 impl<'a> CheckContext<'a> {
@@ -298,7 +306,7 @@ impl<'a> CheckContext<'a> {
         wheels_dir: &'a str,
         listed: &'a Listed<'a>,
     ) -> Self {
-        let mut requirements_by_name: HashMap<&str, Vec<&Requirement>> = HashMap::new();
+        let mut requirements_by_name: Map<&str, Vec<&Requirement>> = Map::default();
         for requirement in &file.requirements {
             requirements_by_name.entry(requirement.name.as_str()).or_default().push(requirement);
         }
@@ -415,7 +423,7 @@ impl<'a> CheckContext<'a> {
         };
         let subject = [self.req_path, "/", &requirement.name, "==", &version_text(version)].concat();
         let pinned: Vec<&str> = requirement.sha256_hashes().collect();
-        let is_pinned: HashSet<&'a str> = requirement.sha256_hashes().collect();
+        let is_pinned: Set<&'a str> = requirement.sha256_hashes().collect();
         let wheel_release = release_of(DistributionKind::Wheel, version);
         let sdist_release = release_of(DistributionKind::Sdist, version);
         let wheels = self.listed.members(wheel_release);
@@ -739,7 +747,7 @@ mod tests {
         let sums = [entry("foo-1.0-py3-none-any.whl", A, 1)];
         let items = check("r.txt", &file, &sums, "w", "s.txt", true);
         let ids: Vec<_> = items.iter().map(|i| i.id_in("wheels")).collect();
-        let unique: HashSet<_> = ids.iter().collect();
+        let unique: std::collections::HashSet<_> = ids.iter().collect();
         assert_eq!(unique.len(), ids.len(), "{ids:?}");
         assert_eq!(
             outline(&items),
