@@ -186,7 +186,7 @@ enum AskError {
     /// The backend was asked and gave no answer: why, as
     /// [`hooks::ask_backend`] says.
     #[error("asking the build backend: {0}")]
-    Backend(String),
+    Backend(Arc<hooks::HookError>),
     /// The answer does not parse.
     #[error(transparent)]
     Metadata(#[from] metadata::MetadataError),
@@ -349,7 +349,7 @@ impl Walker<'_> {
             cache_dir: &hooks.cache,
             cancel: &self.ctx.cancel,
         };
-        let answer = hooks::ask_backend(&request).map_err(AskError::Backend)?;
+        let answer = hooks::ask_backend(&request).map_err(|e| AskError::Backend(Arc::new(e)))?;
         let needs = metadata::from_hooks(&info.sdist.filename, &answer)?;
         Ok(needs)
     }
