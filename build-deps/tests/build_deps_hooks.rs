@@ -282,7 +282,7 @@ fn setup_requires_in_setup_py_are_build_needs() {
     assert!(why.contains("cannot install what get_requires_for_build_wheel asked for"), "{why}");
     assert!(why.contains("not-on-any-index"), "pip's output is quoted: {why}");
     let needs = metadata::from_hooks("stuck-1.0.tar.gz", &answer).unwrap();
-    assert!(needs.run.unwrap_err().starts_with("run-time dependencies unknown: "));
+    assert!(needs.run.unwrap_err().to_string().starts_with("run-time dependencies unknown: "));
 }
 
 /// An sdist whose backend is `module` of its own `backend/` directory.
