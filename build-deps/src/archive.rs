@@ -300,12 +300,7 @@ impl Collector {
 
 /// Reads the members that say what an sdist needs ([`SdistFiles`]) from a
 /// `.tar.gz` or `.zip`, streaming, never trusting a declared size for an
-/// allocation. The error is [`read_sdist`]'s, as text.
-pub fn sdist_files(name: &str, bytes: &[u8]) -> Result<SdistFiles, String> {
-    read_sdist(name, bytes).map_err(|e| e.to_string())
-}
-
-/// [`sdist_files`], the error typed.
+/// allocation.
 pub fn read_sdist(name: &str, bytes: &[u8]) -> Result<SdistFiles, ArchiveError> {
     if name.ends_with(".zip") {
         return zip_sdist_files(name, bytes);
@@ -332,7 +327,7 @@ pub fn read_sdist(name: &str, bytes: &[u8]) -> Result<SdistFiles, ArchiveError> 
     Ok(collector.finish())
 }
 
-/// [`sdist_files`] of a `.zip` sdist (older setuptools made them): each
+/// [`read_sdist`] of a `.zip` sdist (older setuptools made them): each
 /// wanted member is read through a limit, whatever size it declares.
 fn zip_sdist_files(name: &str, bytes: &[u8]) -> Result<SdistFiles, ArchiveError> {
     let bad = |source| ArchiveError::Zip { name: name.to_owned(), source };
@@ -424,17 +419,17 @@ mod tests {
             ("old-1.0/setup.cfg", b"[options]\ninstall_requires = six\n"),
             ("old-1.0/docs/setup.cfg", b"not this one"),
         ]);
-        let files = sdist_files("old-1.0.zip", &sdist).unwrap();
+        let files = read_sdist("old-1.0.zip", &sdist).unwrap();
         assert_eq!(files.setup_cfg.as_deref(), Some("[options]\ninstall_requires = six\n"));
         assert!(files.pkg_info.unwrap().starts_with("Metadata-Version: 1.1"));
         assert_eq!(files.pyproject, None);
         let huge = vec![b'#'; MAX_MEMBER as usize + 1];
         let sdist = zip(&[("old-1.0/pyproject.toml", &huge)]);
-        let error = sdist_files("old-1.0.zip", &sdist).unwrap_err();
+        let error = read_sdist("old-1.0.zip", &sdist).unwrap_err().to_string();
         assert!(error.contains("pyproject.toml is larger than"), "{error}");
         // A setup.py too large to read is still there.
         let sdist = zip(&[("old-1.0/setup.py", &huge)]);
-        assert_eq!(sdist_files("old-1.0.zip", &sdist).unwrap().setup_py.as_deref(), Some(""));
+        assert_eq!(read_sdist("old-1.0.zip", &sdist).unwrap().setup_py.as_deref(), Some(""));
     }
 
     #[test]
@@ -447,21 +442,22 @@ mod tests {
             ("w-1/lonely.egg-info/requires.txt", b"no PKG-INFO here\n"),
             ("w-1/setup.py", b"from setuptools import setup\nsetup()\n"),
         ]);
-        let files = sdist_files("w-1.zip", &sdist).unwrap();
+        let files = read_sdist("w-1.zip", &sdist).unwrap();
         let egg_info = files.egg_info.unwrap();
         assert_eq!(egg_info.dir, "src/w.egg-info");
         assert_eq!(egg_info.requires.as_deref(), Some("six\n[:python_version < \"3\"]\nfutures\n"));
         assert!(files.setup_py.unwrap().contains("setup()"));
         // An egg-info without requires.txt: the distribution requires nothing.
         let sdist = zip(&[("c-1/c.egg-info/PKG-INFO", b"Name: c\n")]);
-        let egg_info = sdist_files("c-1.zip", &sdist).unwrap().egg_info.unwrap();
+        let egg_info = read_sdist("c-1.zip", &sdist).unwrap().egg_info.unwrap();
         assert_eq!((egg_info.dir.as_str(), egg_info.requires), ("c.egg-info", None));
     }
 
     #[test]
     fn garbage_is_not_an_sdist() {
-        assert!(sdist_files("x.tar.gz", b"garbage").unwrap_err().contains("not a gzip"));
-        assert!(sdist_files("x.zip", b"garbage").unwrap_err().contains("not a usable zip archive"));
-        assert!(sdist_files("x.tar.bz2", b"").unwrap_err().contains("only .tar.gz and .zip"));
+        let error = |name: &str, bytes: &[u8]| read_sdist(name, bytes).unwrap_err().to_string();
+        assert!(error("x.tar.gz", b"garbage").contains("not a gzip"));
+        assert!(error("x.zip", b"garbage").contains("not a usable zip archive"));
+        assert!(error("x.tar.bz2", b"").contains("only .tar.gz and .zip"));
     }
 }

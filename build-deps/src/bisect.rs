@@ -128,6 +128,39 @@ fn after(t: jiff::Timestamp) -> jiff::Timestamp {
     t.checked_add(jiff::SignedDuration::from_nanos(1)).unwrap_or(t)
 }
 
+/// Why a bisection found nothing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BisectError {
+    /// The good moment is not before the bad one.
+    #[error("the good moment {good} must be before the bad moment {bad}")]
+    Backwards {
+        /// The good moment.
+        good: jiff::Timestamp,
+        /// The bad moment.
+        bad: jiff::Timestamp,
+    },
+    /// The analysis cannot run at all.
+    #[error("the analysis cannot run: {}", .reasons.join("; "))]
+    CannotRun {
+        /// The reasons of the items that say why.
+        reasons: Vec<String>,
+    },
+    /// The run was cancelled.
+    #[error("cancelled")]
+    Cancelled,
+    /// The findings change between the moments, but no upload between
+    /// them changes them.
+    #[error(
+        "the findings change between {good} and {bad}, but at no upload time between them: the index changed otherwise (a yank, a deleted file), or it answered differently"
+    )]
+    NoUpload {
+        /// The good moment.
+        good: jiff::Timestamp,
+        /// The bad moment.
+        bad: jiff::Timestamp,
+    },
+}
+
 /// Bisects the analysis of `config` between `good` and `bad` (`good <
 /// bad`); the error says why no analysis could run.
 pub fn bisect(
@@ -135,14 +168,14 @@ pub fn bisect(
     config: &Config,
     good: jiff::Timestamp,
     bad: jiff::Timestamp,
-) -> Result<Bisection, String> {
+) -> Result<Bisection, BisectError> {
     if good >= bad {
-        return Err(format!("the good moment {good} must be before the bad moment {bad}"));
+        return Err(BisectError::Backwards { good, bad });
     }
     let mut setup = GateOutcome::default();
     let Some(analyser) = Analyser::new(ctx, config, &mut setup) else {
         let reasons: Vec<String> = setup.items.iter().map(|i| i.reason.clone()).collect();
-        return Err(format!("the analysis cannot run: {}", reasons.join("; ")));
+        return Err(BisectError::CannotRun { reasons });
     };
     let before = analyser.at(ctx, good);
     let after_all = analyser.at(ctx, bad);
@@ -191,7 +224,7 @@ pub fn bisect(
     let mut bad_side = (after_all, bad_findings);
     while start < end {
         if ctx.cancel.is_cancelled() {
-            return Err("cancelled".to_owned());
+            return Err(BisectError::Cancelled);
         }
         let mid = start + (end - start) / 2;
         let analysis = analyser.at(ctx, after(moments[mid]));
@@ -208,9 +241,7 @@ pub fn bisect(
     // `end == moments.len()` would mean only `bad` itself differs, though
     // nothing was uploaded between the last candidate and it.
     let Some(&uploaded) = moments.get(end) else {
-        return Err(format!(
-            "the findings change between {good} and {bad}, but at no upload time between them: the index changed otherwise (a yank, a deleted file), or it answered differently"
-        ));
+        return Err(BisectError::NoUpload { good, bad });
     };
     bisection.change = Some(describe(&analyser, &good_side, &bad_side, uploaded, uploads[&uploaded].clone()));
     Ok(bisection)

@@ -18,7 +18,7 @@ use rayon::prelude::*;
 
 use super::archive;
 use super::index::{DistFile, Index, IndexError, ProjectPage};
-use super::metadata::{self, Metadata};
+use super::metadata::{self, Metadata, NeedsUnknown, StandInError};
 use pip_requirements::normalise_name;
 
 use crate::checks::Check;
@@ -47,15 +47,21 @@ pub(crate) struct ReleaseInfo {
     pub metadata: Result<Metadata, SdistError>,
 }
 
-/// Why an sdist's needs cannot be read.
-#[derive(Debug, thiserror::Error)]
+/// Why an sdist's needs cannot be read; shared, as the needs are.
+#[derive(Debug, Clone, thiserror::Error)]
 pub(crate) enum SdistError {
     /// The sdist cannot be read.
     #[error(transparent)]
-    Archive(#[from] archive::ArchiveError),
+    Archive(Arc<archive::ArchiveError>),
     /// What it says does not parse.
     #[error(transparent)]
     Metadata(#[from] metadata::MetadataError),
+}
+
+impl From<archive::ArchiveError> for SdistError {
+    fn from(error: archive::ArchiveError) -> Self {
+        Self::Archive(Arc::new(error))
+    }
 }
 
 /// A read release, shared; an error item when it cannot be read at all.
@@ -72,20 +78,6 @@ type Once<T> = Mutex<HashMap<String, Arc<OnceLock<T>>>>;
 fn slot<T>(map: &Once<T>, key: &str) -> Arc<OnceLock<T>> {
     let mut map = map.lock().unwrap_or_else(PoisonError::into_inner);
     Arc::clone(map.entry(key.to_owned()).or_default())
-}
-
-/// Why the wheel standing in for an sdist's run-time needs cannot.
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum StandInError {
-    /// The index did not give its core metadata file.
-    #[error("the stand-in {wheel}.metadata is unusable: {source}")]
-    Unusable { wheel: String, source: IndexError },
-    /// The core metadata file is not text.
-    #[error("{url} is not UTF-8")]
-    NotUtf8 { url: String },
-    /// Its `Requires-Dist` does not parse.
-    #[error(transparent)]
-    Metadata(#[from] metadata::MetadataError),
 }
 
 /// The releases read so far, and how to read more. Each page and each
@@ -208,7 +200,9 @@ impl Catalog {
                         metadata.run = Ok(run);
                     }
                     Ok(None) => {}
-                    Err(e) => metadata.run = Err(format!("{why}; {e}")),
+                    Err(stand_in) => {
+                        metadata.run = Err(NeedsUnknown::StandIn { why: Box::new(why.clone()), stand_in })
+                    }
                 }
             }
             metadata

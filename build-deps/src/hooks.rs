@@ -28,6 +28,11 @@ use gate_core::files::read_bounded;
 use serde::{Deserialize, Serialize};
 use sha2::Digest as _;
 
+mod error;
+
+pub use self::error::{
+    BackendError, DistInfoError, HookError, HookFailure, PrepareError, Refusal, StepFailure, UnpackError,
+};
 use super::archive::{self, ArchiveError, MAX_UNPACKED};
 use super::sources::core_metadata;
 use gate_core::digest::{cache_key, hex};
@@ -76,7 +81,7 @@ main()
 "#;
 
 /// What one sdist's build backend says it needs, asked in one interpreter.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HookAnswer {
     /// What `get_requires_for_build_wheel` adds to the build requirements,
     /// in its order (none when the backend has no such hook, as PEP 517 says).
@@ -84,7 +89,7 @@ pub struct HookAnswer {
     /// Each `Requires-Dist` of the `METADATA` that
     /// `prepare_metadata_for_build_wheel` wrote, with its 1-based line; an
     /// error saying why when that hook could not be asked.
-    pub run: Result<Vec<(String, u32)>, String>,
+    pub run: Result<Vec<(String, u32)>, PrepareError>,
     /// The backend, `setuptools.build_meta:__legacy__`.
     pub backend: String,
     /// The interpreter, `CPython 3.9.18 at <path>`.
@@ -124,12 +129,12 @@ pub struct HookRequest<'a> {
 /// time, from the cache when the same question was answered before. An
 /// error says why there is no answer: a refused sdist, pip or the backend
 /// failing (with the last lines of its output), the timeout, a cancelled run.
-pub fn ask_backend(request: &HookRequest) -> Result<HookAnswer, String> {
+pub fn ask_backend(request: &HookRequest) -> Result<HookAnswer, HookError> {
     if request.cancel.is_cancelled() {
-        return Err("cancelled before the build backend was asked".to_owned());
+        return Err(HookError::Cancelled);
     }
     let deadline = Instant::now() + request.timeout;
-    let identity = interpreter_identity(request.python).map_err(|e| e.to_string())?;
+    let identity = interpreter_identity(request.python)?;
     let sdist_sha256 = hex(&sha2::Sha256::digest(request.sdist));
     let key = cache_key(&[
         b"pep517 hooks",
@@ -144,7 +149,7 @@ pub fn ask_backend(request: &HookRequest) -> Result<HookAnswer, String> {
     if let Some(answer) = load(&entry) {
         return Ok(answer);
     }
-    let python = python::probe(request.python).map_err(|e| e.to_string())?;
+    let python = python::probe(request.python)?;
     static ASKS: AtomicUsize = AtomicUsize::new(0);
     let work = hooks_dir.join("work").join(format!(
         "{}-{}-{}",
@@ -156,26 +161,18 @@ pub fn ask_backend(request: &HookRequest) -> Result<HookAnswer, String> {
     // The logs' last lines are in the answer's errors; the work directory goes.
     let _ = std::fs::remove_dir_all(&work);
     let answer = answer?;
-    if answer.run.is_ok() {
-        let json = serde_json::to_vec(&answer).map_err(|e| format!("cannot encode the answer: {e}"))?;
+    if let Some(cached) = Cached::of(&answer) {
+        let json = serde_json::to_vec(&cached).map_err(HookError::Encode)?;
         gate_core::files::write_cache_entry(&entry, &json)
-            .map_err(|e| format!("cannot store the answer in {}: {e}", hooks_dir.display()))?;
+            .map_err(|source| HookError::Store { dir: hooks_dir, source })?;
     }
     Ok(answer)
 }
 
-/// The interpreter to ask in cannot be found.
-#[derive(Debug, thiserror::Error)]
-#[error("cannot find the interpreter {}: {source}", python.display())]
-struct NoInterpreter {
-    python: PathBuf,
-    source: std::io::Error,
-}
-
 /// The interpreter as the cache knows it without running it: its resolved
 /// path, size and modification time.
-fn interpreter_identity(python: &Path) -> Result<String, NoInterpreter> {
-    let cannot = |source| NoInterpreter { python: python.to_owned(), source };
+fn interpreter_identity(python: &Path) -> Result<String, HookError> {
+    let cannot = |source| HookError::NoInterpreter { python: python.to_owned(), source };
     let real = std::fs::canonicalize(python).map_err(cannot)?;
     let meta = std::fs::metadata(&real).map_err(cannot)?;
     let modified =
@@ -203,7 +200,45 @@ fn pip_source(request: &HookRequest) -> Vec<String> {
 /// A cached answer, when there is a readable one.
 fn load(entry: &Path) -> Option<HookAnswer> {
     let bytes = read_bounded(entry, MAX_TEXT).ok()?;
-    serde_json::from_slice(&bytes).ok()
+    serde_json::from_slice::<Cached>(&bytes).ok().map(HookAnswer::from)
+}
+
+/// A complete answer as the cache stores it: `run` as `{"Ok": [...]}`, the
+/// form every release so far has written. Only complete answers are
+/// cached, so an entry of any other form (`{"Err": ...}`) is not read, and
+/// the backend is asked again.
+#[derive(Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct Cached {
+    build: Vec<String>,
+    run: CachedRun,
+    backend: String,
+    python: String,
+}
+
+/// The run-time needs of a complete answer.
+#[derive(Debug, PartialEq, Eq, Serialize, Deserialize)]
+enum CachedRun {
+    Ok(Vec<(String, u32)>),
+}
+
+impl Cached {
+    /// `answer` as cached, when it is complete.
+    fn of(answer: &HookAnswer) -> Option<Self> {
+        let run = CachedRun::Ok(answer.run.as_ref().ok()?.clone());
+        Some(Self {
+            build: answer.build.clone(),
+            run,
+            backend: answer.backend.clone(),
+            python: answer.python.clone(),
+        })
+    }
+}
+
+impl From<Cached> for HookAnswer {
+    fn from(cached: Cached) -> Self {
+        let CachedRun::Ok(run) = cached.run;
+        Self { build: cached.build, run: Ok(run), backend: cached.backend, python: cached.python }
+    }
 }
 
 /// What [`HOOKS`] writes.
@@ -224,15 +259,15 @@ fn ask(
     python: &Interpreter,
     work: &Path,
     deadline: Instant,
-) -> Result<HookAnswer, String> {
-    fresh_dir(work).map_err(|e| format!("cannot make the work directory: {e}"))?;
+) -> Result<HookAnswer, HookError> {
+    fresh_dir(work).map_err(HookError::WorkDir)?;
     for dir in ["home", "tmp", "hook", "metadata"] {
         std::fs::create_dir_all(work.join(dir))
-            .map_err(|e| format!("cannot create {}: {e}", work.display()))?;
+            .map_err(|source| HookError::Create { work: work.to_owned(), source })?;
     }
     let source = work.join("src");
-    unpack(request.sdist_name, request.sdist, &source).map_err(|e| e.to_string())?;
-    let (backend, backend_path) = backend_of(request.sdist_name, &source).map_err(|e| e.to_string())?;
+    unpack(request.sdist_name, request.sdist, &source)?;
+    let (backend, backend_path) = backend_of(request.sdist_name, &source)?;
     let runner = Runner {
         work,
         venv: &work.join("venv"),
@@ -243,14 +278,13 @@ fn ask(
         cancel: request.cancel,
     };
     let setup_log = work.join("setup.log");
-    let setup = |what: &str, e: StepError| failure(what, e, &setup_log).1;
+    let setup = |what: &str, e: StepError| HookError::Setup(failure(what, e, &setup_log));
     runner.make_venv(work, &setup_log).map_err(|e| setup("cannot make a virtual environment", e))?;
     install(&runner, request, "build-requirements", request.build_requires, &setup_log)
         .map_err(|e| setup("cannot install the build requirements", e))?;
     let script = work.join("hook").join("pep517_hooks.py");
-    std::fs::write(&script, HOOKS).map_err(|e| format!("cannot write {}: {e}", script.display()))?;
-    // Err((whether the ask is over: timed out or cancelled, why)).
-    let hook = |name: &str, mode: &str, extra: &[&Path]| -> Result<Reply, (bool, String)> {
+    std::fs::write(&script, HOOKS).map_err(|source| HookError::Script { script: script.clone(), source })?;
+    let hook = |name: &str, mode: &str, extra: &[&Path]| -> Result<Reply, HookFailure> {
         let (out, log) = (work.join(format!("{mode}.json")), work.join(format!("{mode}.log")));
         let mut args: Vec<OsString> = vec![
             runner.venv_python().into(),
@@ -262,76 +296,60 @@ fn ask(
             backend_path.clone().into(),
         ];
         args.extend(extra.iter().map(|p| p.as_os_str().to_owned()));
-        let what = format!("the backend {backend}, asked for {name}");
+        let (backend, hook) = (backend.clone(), name.to_owned());
         runner.run(&args, &source, FIRST, &log).map_err(|e| match e {
-            StepError::Failed { status, .. } => (
-                false,
-                format!(
-                    "the backend {backend} failed in {name} ({status}); last lines of its output:\n{}",
-                    log_tail(&log)
-                ),
-            ),
-            e => failure(&what, e, &log),
+            StepError::Failed { status, .. } => HookFailure::Failed {
+                backend: backend.clone(),
+                hook: hook.clone(),
+                status,
+                tail: log_tail(&log),
+            },
+            e => HookFailure::Step(failure(&format!("the backend {backend}, asked for {hook}"), e, &log)),
         })?;
-        let text = read_bounded(&out, MAX_TEXT).map_err(|e| (false, format!("{what}: its answer: {e}")))?;
-        serde_json::from_slice(&text)
-            .map_err(|e| (false, format!("{what}: its answer is not understood: {e}")))
+        let text = read_bounded(&out, MAX_TEXT).map_err(|e| HookFailure::Unread {
+            backend: backend.clone(),
+            hook: hook.clone(),
+            error: e.to_string(),
+        })?;
+        serde_json::from_slice(&text).map_err(|e| HookFailure::NotUnderstood {
+            backend,
+            hook,
+            error: e.to_string(),
+        })
     };
-    let requires = hook("get_requires_for_build_wheel", "requires", &[]).map_err(|(_, why)| why)?;
+    let requires = hook("get_requires_for_build_wheel", "requires", &[]).map_err(HookError::Hook)?;
     let build = requires.build.unwrap_or_default();
     let python_text = format!("{} at {}", requires.python, request.python.display());
     let answer =
         |run| HookAnswer { build: build.clone(), run, backend: backend.clone(), python: python_text.clone() };
     if !requires.prepare {
-        return Ok(answer(Err(format!(
-            "the backend {backend} has no prepare_metadata_for_build_wheel hook"
-        ))));
+        return Ok(answer(Err(PrepareError::NoHook { backend: backend.clone() })));
     }
     if let Err(e) = install(&runner, request, "hook-requirements", &build, &setup_log) {
         let what = "cannot install what get_requires_for_build_wheel asked for";
-        return match failure(what, e, &setup_log) {
-            (true, why) => Err(why),
-            (false, why) => {
-                Ok(answer(Err(format!("{why}\n(so prepare_metadata_for_build_wheel was not asked)"))))
-            }
+        let failed = failure(what, e, &setup_log);
+        return match failed.over {
+            true => Err(HookError::Setup(failed)),
+            false => Ok(answer(Err(PrepareError::NotAsked(failed)))),
         };
     }
     let metadata_dir = work.join("metadata");
     match hook("prepare_metadata_for_build_wheel", "metadata", &[&metadata_dir]) {
         Ok(prepared) => {
             let run = requires_dist(&backend, &metadata_dir, prepared.dist_info.as_deref());
-            Ok(answer(run.map_err(|e| e.to_string())))
+            Ok(answer(run.map_err(PrepareError::DistInfo)))
         }
-        Err((true, why)) => Err(why),
-        Err((false, why)) => Ok(answer(Err(why))),
+        Err(failed) if failed.is_over() => Err(HookError::Hook(failed)),
+        Err(failed) => Ok(answer(Err(PrepareError::Hook(failed)))),
     }
 }
 
 /// Why a step failed, and whether that ends the ask (the timeout passed or
 /// the run was cancelled); with the last lines of `log` when it ran and failed.
-fn failure(what: &str, e: StepError, log: &Path) -> (bool, String) {
-    match e {
-        StepError::TimedOut { .. } | StepError::Cancelled { .. } => (true, format!("{what}: {e}")),
-        StepError::Failed { .. } => {
-            (false, format!("{what}: {e}; last lines of its output:\n{}", log_tail(log)))
-        }
-        _ => (false, format!("{what}: {e}")),
-    }
-}
-
-/// Why the `METADATA` that `prepare_metadata_for_build_wheel` wrote
-/// cannot be read.
-#[derive(Debug, thiserror::Error)]
-enum DistInfoError {
-    /// The hook returned something else than a directory name.
-    #[error(
-        "the backend {backend}'s prepare_metadata_for_build_wheel returned `{name}`, not the name of a .dist-info directory"
-    )]
-    NotDistInfo { backend: String, name: String },
-    #[error("{name}/METADATA: {source}")]
-    Read { name: String, source: gate_core::files::ReadError },
-    #[error("{name}/METADATA is not UTF-8")]
-    NotUtf8 { name: String },
+fn failure(what: &str, e: StepError, log: &Path) -> StepFailure {
+    let over = matches!(e, StepError::TimedOut { .. } | StepError::Cancelled { .. });
+    let tail = matches!(e, StepError::Failed { .. }).then(|| log_tail(log));
+    StepFailure { what: what.to_owned(), error: e.to_string(), tail, over }
 }
 
 /// The `Requires-Dist` of the `.dist-info` directory `dist_info` that
@@ -347,7 +365,7 @@ fn requires_dist(
     }
     let path = dir.join(name).join("METADATA");
     let bytes = read_bounded(&path, MAX_TEXT)
-        .map_err(|source| DistInfoError::Read { name: name.to_owned(), source })?;
+        .map_err(|e| DistInfoError::Read { name: name.to_owned(), error: e.to_string() })?;
     let text = String::from_utf8(bytes).map_err(|_| DistInfoError::NotUtf8 { name: name.to_owned() })?;
     Ok(core_metadata(&text).requires_dist)
 }
@@ -398,30 +416,6 @@ fn install(
     write(&file, lines)?;
     let file = file.display().to_string();
     runner.run(&runner.pip(&["install", "--no-warn-script-location", "-r", &file]), runner.work, FIRST, log)
-}
-
-/// Why the sdist's `pyproject.toml` names no usable backend; each message
-/// starts with `<sdist>!pyproject.toml`.
-#[derive(Debug, thiserror::Error)]
-enum BackendError {
-    #[error("{file}: {source}")]
-    Read { file: String, source: gate_core::files::ReadError },
-    #[error("{file}: not UTF-8")]
-    NotUtf8 { file: String },
-    /// The TOML parser's message.
-    #[error("{file}: invalid TOML: {message}")]
-    Toml { file: String, message: String },
-    /// `build-backend` is of this TOML type.
-    #[error("{file}: build-backend is a {found}, expected a string")]
-    NotAString { file: String, found: &'static str },
-    /// `backend-path` is no list of directories, or has `entry` outside the sdist.
-    #[error("{file}: expected backend-path to be a list of directories inside the sdist{}", found_entry(.entry.as_deref()))]
-    BackendPath { file: String, entry: Option<String> },
-}
-
-/// `, found `entry``, or nothing.
-fn found_entry(entry: Option<&str>) -> String {
-    entry.map_or(String::new(), |entry| format!(", found `{entry}`"))
 }
 
 /// The backend `pyproject.toml`'s `[build-system]` names (else PEP 517's
@@ -480,64 +474,6 @@ enum Kind<'a> {
     Hardlink(&'a str),
     /// A device, a FIFO, a socket.
     Special(Refusal),
-}
-
-/// Why an sdist is not unpacked; each message starts with the sdist's name.
-#[derive(Debug, thiserror::Error)]
-enum UnpackError {
-    /// The archive cannot be read.
-    #[error(transparent)]
-    Archive(#[from] ArchiveError),
-    /// Neither a `.tar.gz` nor a `.zip`.
-    #[error("{sdist}: only .tar.gz and .zip sdists can be unpacked")]
-    NotAnSdist { sdist: String },
-    /// The directory to unpack into cannot be made.
-    #[error("cannot create {}: {source}", root.display())]
-    Root { root: PathBuf, source: std::io::Error },
-    /// Too many members.
-    #[error("{sdist}: more than {MAX_ENTRIES} members")]
-    TooMany { sdist: String },
-    /// A member that would leave the root, or is no file, directory or link.
-    #[error("{sdist}: the member `{member}` is refused: {why}")]
-    Refused { sdist: String, member: String, why: Refusal },
-    /// Writing a member failed.
-    #[error("{sdist}: cannot unpack `{member}`: {source}")]
-    Failed { sdist: String, member: String, source: std::io::Error },
-}
-
-/// Why one member is refused.
-#[derive(Debug, thiserror::Error)]
-enum Refusal {
-    #[error("an absolute name")]
-    Absolute,
-    #[error("a `..` in its name")]
-    DotDot,
-    /// Under another top directory than the first member's.
-    #[error("outside the top directory `{0}/`")]
-    OutsideTop(String),
-    #[error("it would be written through the link `{}`", .0.display())]
-    ThroughLink(PathBuf),
-    /// A tar member of this type flag.
-    #[error("a special file (tar type `{}`)", .0.escape_ascii())]
-    TarSpecial(u8),
-    /// A zip member of this Unix mode.
-    #[error("a special file (mode {0:o})")]
-    ZipSpecial(u32),
-    /// A symbolic link to this target.
-    #[error("a link to `{0}`, outside the sdist")]
-    AbsoluteLink(String),
-    /// A hard link whose target is refused.
-    #[error("a link to {0}")]
-    LinkTo(Box<Refusal>),
-    #[error("a link to the top directory")]
-    LinkToTop,
-    /// A hard link to this member, which is no file.
-    #[error("a hard link to `{0}`, not a file")]
-    NotAFile(String),
-    #[error("a link outside the sdist")]
-    LinkOutside,
-    #[error("a link to nothing")]
-    LinkToNothing,
 }
 
 /// Unpacks the sdist `name` into `root`, without its top directory.
@@ -719,6 +655,32 @@ impl<'a> Unpacker<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_cache_reads_what_older_releases_wrote_and_nothing_incomplete() {
+        let dir = tempfile::tempdir().unwrap();
+        let entry = dir.path().join("entry.json");
+        // A complete answer, as every release so far has written it.
+        let written = r#"{"build":["wheel"],"run":{"Ok":[["six",3],["attrs>=20",4]]},"backend":"setuptools.build_meta:__legacy__","python":"CPython 3.9.18 at python3.9"}"#;
+        std::fs::write(&entry, written).unwrap();
+        let answer = load(&entry).expect("an answer in the old form is read");
+        assert_eq!(answer.build, ["wheel"]);
+        assert_eq!(answer.run, Ok(vec![("six".to_owned(), 3), ("attrs>=20".to_owned(), 4)]));
+        assert_eq!(answer.backend, DEFAULT_BACKEND);
+        assert_eq!(answer.python, "CPython 3.9.18 at python3.9");
+        // What is written now is that same form.
+        let cached = Cached::of(&answer).unwrap();
+        let json: serde_json::Value = serde_json::to_value(&cached).unwrap();
+        assert_eq!(json, serde_json::from_str::<serde_json::Value>(written).unwrap());
+        // An incomplete answer is not cached, and an entry holding one is
+        // not read: the backend is asked again.
+        let incomplete =
+            HookAnswer { run: Err(PrepareError::NoHook { backend: "b".to_owned() }), ..answer.clone() };
+        assert_eq!(Cached::of(&incomplete), None);
+        std::fs::write(&entry, written.replace(r#"{"Ok":[["six",3],["attrs>=20",4]]}"#, r#"{"Err":"why"}"#))
+            .unwrap();
+        assert_eq!(load(&entry), None);
+    }
 
     #[test]
     fn member_names_stay_under_the_top_directory() {

@@ -26,7 +26,8 @@ use std::str::FromStr as _;
 use pep508_rs::MarkerTree;
 
 use super::archive::SdistFiles;
-use super::hooks::HookAnswer;
+use super::hooks::{HookAnswer, PrepareError};
+use super::index::IndexError;
 pub use super::sources::{CoreMetadata, core_metadata};
 use super::sources::{egg_info_requires, line_column, passes_keyword, setup_cfg_options, toml_strings};
 use pip_requirements::Requirement;
@@ -160,8 +161,9 @@ pub struct Metadata {
     /// Whether that `setup.py` passes `setup_requires` itself (so only the
     /// backend knows them).
     pub setup_py_setup_requires: bool,
-    /// At run time; an error saying why when no static source gives them.
-    pub run: Result<Vec<Dependency>, String>,
+    /// At run time; an error saying why when no static source gives them
+    /// (and, once the catalogue has looked, no wheel stands in).
+    pub run: Result<Vec<Dependency>, NeedsUnknown>,
     /// Sources passed over, and why (a dynamic field, an old Metadata-Version).
     pub fallbacks: Vec<String>,
 }
@@ -173,7 +175,62 @@ pub struct HookNeeds {
     pub build: Vec<Dependency>,
     /// The `Requires-Dist` of `prepare_metadata_for_build_wheel`, or why the
     /// backend could not say.
-    pub run: Result<Vec<Dependency>, String>,
+    pub run: Result<Vec<Dependency>, NeedsUnknown>,
+}
+
+/// Why what a distribution needs at run time is unknown: each message
+/// starts with `run-time dependencies unknown: `.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum NeedsUnknown {
+    /// No static source of the sdist gives them.
+    #[error("run-time dependencies unknown: {}", .reasons.join("; "))]
+    NoStaticSource {
+        /// Why each source was passed over, what the sdist lacks, and last
+        /// `no static source gives them`.
+        reasons: Vec<String>,
+    },
+    /// The build backend could not say ([`from_hooks`]).
+    #[error("run-time dependencies unknown: {0}")]
+    Backend(PrepareError),
+    /// No static source gives them, and the wheel that would stand in
+    /// cannot be used.
+    #[error("{why}; {stand_in}")]
+    StandIn {
+        /// Why no static source gives them.
+        why: Box<NeedsUnknown>,
+        /// Why the wheel cannot stand in.
+        stand_in: StandInError,
+    },
+    /// Neither the sdist nor its build backend says.
+    #[error("{why}; {backend}")]
+    NorBackend {
+        /// Why the sdist does not say.
+        why: Box<NeedsUnknown>,
+        /// Why the backend does not ([`HookNeeds::run`]).
+        backend: Box<NeedsUnknown>,
+    },
+}
+
+/// Why the wheel standing in for an sdist's run-time needs cannot.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StandInError {
+    /// The index did not give its core metadata file.
+    #[error("the stand-in {wheel}.metadata is unusable: {source}")]
+    Unusable {
+        /// The wheel's file name.
+        wheel: String,
+        /// What went wrong.
+        source: IndexError,
+    },
+    /// The core metadata file is not text.
+    #[error("{url} is not UTF-8")]
+    NotUtf8 {
+        /// The core metadata file's URL.
+        url: String,
+    },
+    /// Its `Requires-Dist` does not parse.
+    #[error(transparent)]
+    Metadata(#[from] MetadataError),
 }
 
 /// Parses requirements given as `(text, line)` into dependencies from
@@ -336,7 +393,7 @@ pub fn read(
             why.push("no egg-info".to_owned());
         }
         why.push("no static source gives them".to_owned());
-        format!("run-time dependencies unknown: {}", why.join("; "))
+        NeedsUnknown::NoStaticSource { reasons: why }
     });
     Ok(Metadata {
         build_system,
@@ -437,7 +494,7 @@ pub fn from_hooks(sdist: &str, answer: &HookAnswer) -> Result<HookNeeds, Metadat
             requires,
             Source::MetadataHook,
         )?),
-        Err(why) => Err(format!("run-time dependencies unknown: {why}")),
+        Err(why) => Err(NeedsUnknown::Backend(why.clone())),
     };
     Ok(HookNeeds { build, run })
 }
@@ -492,12 +549,37 @@ mod tests {
             pyproject: Some("[project]\nname = \"a\"\ndynamic = [\"dependencies\"]\n".to_owned()),
             ..SdistFiles::default()
         };
-        let why = read("a-1.tar.gz", None, &dynamic).unwrap().run.unwrap_err();
+        let why = read("a-1.tar.gz", None, &dynamic).unwrap().run.unwrap_err().to_string();
         assert!(
             why.contains("Dynamic")
                 && why.contains("[project] dynamic")
                 && why.ends_with("no static source gives them"),
             "{why}"
+        );
+    }
+
+    #[test]
+    fn unknown_needs_say_every_reason_in_order() {
+        let why = read("a-1.tar.gz", None, &SdistFiles::default()).unwrap().run.unwrap_err();
+        assert_eq!(
+            why.to_string(),
+            "run-time dependencies unknown: no PKG-INFO and no index metadata file; no egg-info; no static source gives them"
+        );
+        let url = "https://index.example/a-1.0-py3-none-any.whl.metadata";
+        let stand_in = NeedsUnknown::StandIn {
+            why: Box::new(why.clone()),
+            stand_in: StandInError::NotUtf8 { url: url.to_owned() },
+        };
+        assert_eq!(stand_in.to_string(), format!("{why}; {url} is not UTF-8"));
+        let backend =
+            NeedsUnknown::Backend(PrepareError::NoHook { backend: "flit_core.buildapi".to_owned() });
+        let neither =
+            NeedsUnknown::NorBackend { why: Box::new(stand_in.clone()), backend: Box::new(backend) };
+        assert_eq!(
+            neither.to_string(),
+            format!(
+                "{stand_in}; run-time dependencies unknown: the backend flit_core.buildapi has no prepare_metadata_for_build_wheel hook"
+            )
         );
     }
 

@@ -22,10 +22,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 use gate_core::{Context, Item};
 use pep508_rs::pep440_rs::{Version, VersionSpecifiers};
 
-use super::catalog::{self, Catalog, Release, ReleaseInfo};
+use super::catalog::{self, Catalog, Release, ReleaseInfo, SdistError};
 use super::hooks::{self, HookRequest};
 use super::index::IndexError;
-use super::metadata::{self, Dependency, HookNeeds, Metadata, Source};
+use super::metadata::{self, Dependency, HookNeeds, Metadata, NeedsUnknown, Source};
 use super::pip::{self, Mode};
 use super::resolve::{self, Resolution, Target};
 use crate::analyser::{Analyser, Python};
@@ -167,7 +167,7 @@ impl Analyser<'_> {
 
 /// Why a release's build backend gave no answer on one Python.
 #[derive(Debug, Clone, thiserror::Error)]
-enum AskError {
+pub(crate) enum AskError {
     /// The target has a version but no interpreter to run the backend in.
     #[error(
         "the build backend could not be asked (PEP 517 hooks): no interpreter for the target Python {label}"
@@ -186,7 +186,7 @@ enum AskError {
     /// The backend was asked and gave no answer: why, as
     /// [`hooks::ask_backend`] says.
     #[error("asking the build backend: {0}")]
-    Backend(String),
+    Backend(Arc<hooks::HookError>),
     /// The answer does not parse.
     #[error(transparent)]
     Metadata(#[from] metadata::MetadataError),
@@ -197,7 +197,21 @@ enum AskError {
 type Asked = (HashMap<Release, Result<HookNeeds, AskError>>, BTreeSet<Release>);
 
 /// What a release needs at run time on one Python, or why it is unknown.
-type Needs = Result<Vec<Dependency>, String>;
+type Needs = Result<Vec<Dependency>, RunNeedsError>;
+
+/// Why what a release needs at run time on one Python is unknown.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum RunNeedsError {
+    /// Its sdist cannot be read.
+    #[error(transparent)]
+    Sdist(#[from] SdistError),
+    /// No static source gives them, and the build backend gave no answer.
+    #[error(transparent)]
+    Ask(#[from] AskError),
+    /// Neither the sdist nor its build backend says.
+    #[error(transparent)]
+    Unknown(#[from] NeedsUnknown),
+}
 
 /// The walk of one Python.
 struct Walker<'a> {
@@ -243,16 +257,16 @@ impl Walker<'_> {
     /// The run-time needs of `release` on this Python: static, else the
     /// build backend's answer.
     fn run_needs(&self, release: &Release, info: &ReleaseInfo) -> Needs {
-        let metadata = info.metadata.as_ref().map_err(ToString::to_string)?;
-        match &metadata.run {
-            Ok(needs) => Ok(needs.clone()),
-            Err(why) => {
-                self.hook_needs(release, info, metadata).map_err(|e| e.to_string()).and_then(|asked| {
-                    match &asked.run {
-                        Ok(needs) => Ok(needs.clone()),
-                        Err(e) => Err(format!("{why}; {e}")),
-                    }
-                })
+        let metadata = info.metadata.as_ref().map_err(|e| e.clone())?;
+        let why = match &metadata.run {
+            Ok(needs) => return Ok(needs.clone()),
+            Err(why) => why,
+        };
+        match self.hook_needs(release, info, metadata)?.run {
+            Ok(needs) => Ok(needs),
+            Err(backend) => {
+                Err(NeedsUnknown::NorBackend { why: Box::new(why.clone()), backend: Box::new(backend) }
+                    .into())
             }
         }
     }
@@ -349,7 +363,7 @@ impl Walker<'_> {
             cache_dir: &hooks.cache,
             cancel: &self.ctx.cancel,
         };
-        let answer = hooks::ask_backend(&request).map_err(AskError::Backend)?;
+        let answer = hooks::ask_backend(&request).map_err(|e| AskError::Backend(Arc::new(e)))?;
         let needs = metadata::from_hooks(&info.sdist.filename, &answer)?;
         Ok(needs)
     }

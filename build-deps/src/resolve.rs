@@ -22,6 +22,7 @@ use pep508_rs::{ExtraName, MarkerEnvironment};
 use super::catalog::{self, Catalog, Release, sdist_version};
 use super::index::{DistFile, ProjectPage};
 use super::metadata::Dependency;
+use super::model::RunNeedsError;
 use pip_requirements::normalise_name;
 
 use crate::checks::Check;
@@ -106,7 +107,8 @@ impl Resolution {
 
 /// What the resolver asks about a chosen release: its run-time needs on
 /// the target, or why they are unknown.
-pub(crate) type RunNeeds<'f> = &'f dyn Fn(&Release, &catalog::ReleaseInfo) -> Result<Vec<Dependency>, String>;
+pub(crate) type RunNeeds<'f> =
+    &'f dyn Fn(&Release, &catalog::ReleaseInfo) -> Result<Vec<Dependency>, RunNeedsError>;
 
 /// Resolves `requirements` for `target`, reading releases through `catalog`.
 pub(crate) fn resolve(
@@ -233,7 +235,9 @@ fn pass(
                 Ok(found) => match run_needs(&release, found) {
                     Ok(needs) => next.extend(needs.into_iter().map(|d| (d, Some(name.clone())))),
                     Err(why) => {
-                        resolution.problems.push(Check::BuildMetadata.error(release.to_string(), why));
+                        resolution
+                            .problems
+                            .push(Check::BuildMetadata.error(release.to_string(), why.to_string()));
                         resolution.unread.push(release.to_string());
                     }
                 },

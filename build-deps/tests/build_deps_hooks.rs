@@ -176,6 +176,7 @@ impl<'a> Ask<'a> {
         }
     }
 
+    /// The answer, or the error's message.
     fn run(&self) -> Result<HookAnswer, String> {
         ask_backend(&HookRequest {
             python: self.python,
@@ -189,6 +190,7 @@ impl<'a> Ask<'a> {
             cache_dir: self.cache,
             cancel: &self.cancel,
         })
+        .map_err(|e| e.to_string())
     }
 }
 
@@ -276,11 +278,11 @@ fn setup_requires_in_setup_py_are_build_needs() {
     );
     let answer = Ask::new(&python3, "stuck-1.0.tar.gz", &stuck, &links, &cache).run().unwrap();
     assert!(answer.build.contains(&"not-on-any-index==1.0".to_owned()), "{:?}", answer.build);
-    let why = answer.run.clone().unwrap_err();
+    let why = answer.run.clone().unwrap_err().to_string();
     assert!(why.contains("cannot install what get_requires_for_build_wheel asked for"), "{why}");
     assert!(why.contains("not-on-any-index"), "pip's output is quoted: {why}");
     let needs = metadata::from_hooks("stuck-1.0.tar.gz", &answer).unwrap();
-    assert!(needs.run.unwrap_err().starts_with("run-time dependencies unknown: "));
+    assert!(needs.run.unwrap_err().to_string().starts_with("run-time dependencies unknown: "));
 }
 
 /// An sdist whose backend is `module` of its own `backend/` directory.
@@ -319,14 +321,14 @@ fn a_backend_that_raises_or_lacks_a_hook_says_so() {
     let answer = ask("bare", "bare_backend", bare).unwrap();
     assert_eq!(answer.build, ["buildhelper==1.0"]);
     assert_eq!(answer.backend, "bare_backend");
-    let why = answer.run.unwrap_err();
+    let why = answer.run.unwrap_err().to_string();
     assert!(why.contains("has no prepare_metadata_for_build_wheel hook"), "{why}");
 
     let failing_metadata = "def get_requires_for_build_wheel(config_settings=None):\n    return []\n\
                             def prepare_metadata_for_build_wheel(directory, config_settings=None):\n    \
                             raise ValueError('version unknown outside a git checkout')\n";
     let answer = ask("nogit", "nogit", failing_metadata).unwrap();
-    let why = answer.run.unwrap_err();
+    let why = answer.run.unwrap_err().to_string();
     assert!(why.contains("failed in prepare_metadata_for_build_wheel"), "{why}");
     assert!(why.contains("outside a git checkout"), "{why}");
 
