@@ -122,9 +122,25 @@ impl<'a> Analyser<'a> {
     /// problems go to `outcome`. `None` when no target Python can be
     /// analysed or the index cannot be used.
     pub(crate) fn new(ctx: &Context, config: &'a Config, outcome: &mut GateOutcome) -> Option<Self> {
+        let cache = match &config.cache_dir {
+            Some(dir) => Ok(ctx.repo.join(dir)),
+            None => default_cache_dir(),
+        };
+        // Every target's interpreter is asked at once (each answer through
+        // the cache, when there is one); problems are told in the
+        // configuration's order.
+        let probed: Vec<_> = std::thread::scope(|scope| {
+            let cache = cache.as_deref().ok();
+            let asking: Vec<_> = config
+                .target_pythons
+                .iter()
+                .map(|target| scope.spawn(move || target.probe(&ctx.repo, cache)))
+                .collect();
+            asking.into_iter().map(|asked| asked.join()).collect()
+        });
         let mut targets = Vec::new();
-        for target in &config.target_pythons {
-            match target.probe(&ctx.repo) {
+        for (target, probed) in config.target_pythons.iter().zip(probed) {
+            match probed.unwrap_or_else(|panic| std::panic::resume_unwind(panic)) {
                 Ok((markers, interpreter)) => targets.push((target.name.clone(), markers, interpreter)),
                 Err(why) => outcome.push(Check::BuildMetadata.error(&target.name, why.to_string())),
             }
@@ -184,10 +200,6 @@ impl<'a> Analyser<'a> {
                 Python { label, markers, version, interpreter: interpreter.map(|i| i.path), pip, outer }
             })
             .collect();
-        let cache = match &config.cache_dir {
-            Some(dir) => Ok(ctx.repo.join(dir)),
-            None => default_cache_dir(),
-        };
         let cache = match cache {
             Ok(cache) => cache,
             Err(reason) => {
