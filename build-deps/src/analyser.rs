@@ -122,9 +122,25 @@ impl<'a> Analyser<'a> {
     /// problems go to `outcome`. `None` when no target Python can be
     /// analysed or the index cannot be used.
     pub(crate) fn new(ctx: &Context, config: &'a Config, outcome: &mut GateOutcome) -> Option<Self> {
+        let cache = match &config.cache_dir {
+            Some(dir) => Ok(ctx.repo.join(dir)),
+            None => default_cache_dir(),
+        };
+        // Every target's interpreter is asked at once (each answer through
+        // the cache, when there is one); problems are told in the
+        // configuration's order.
+        let probed: Vec<_> = std::thread::scope(|scope| {
+            let cache = cache.as_deref().ok();
+            let asking: Vec<_> = config
+                .target_pythons
+                .iter()
+                .map(|target| scope.spawn(move || target.probe(&ctx.repo, cache)))
+                .collect();
+            asking.into_iter().map(|asked| asked.join()).collect()
+        });
         let mut targets = Vec::new();
-        for target in &config.target_pythons {
-            match target.probe(&ctx.repo) {
+        for (target, probed) in config.target_pythons.iter().zip(probed) {
+            match probed.unwrap_or_else(|panic| std::panic::resume_unwind(panic)) {
                 Ok((markers, interpreter)) => targets.push((target.name.clone(), markers, interpreter)),
                 Err(why) => outcome.push(Check::BuildMetadata.error(&target.name, why.to_string())),
             }
@@ -184,10 +200,6 @@ impl<'a> Analyser<'a> {
                 Python { label, markers, version, interpreter: interpreter.map(|i| i.path), pip, outer }
             })
             .collect();
-        let cache = match &config.cache_dir {
-            Some(dir) => Ok(ctx.repo.join(dir)),
-            None => default_cache_dir(),
-        };
         let cache = match cache {
             Ok(cache) => cache,
             Err(reason) => {
@@ -226,4 +238,44 @@ fn default_cache_dir() -> Result<PathBuf, NoCacheDir> {
         .or_else(|| non_empty("HOME").map(|home| home.join(".cache")))
         .map(|dir| dir.join("release-check").join("index"))
         .ok_or(NoCacheDir)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt as _;
+    use std::time::{Duration, Instant};
+
+    use super::*;
+
+    /// The target interpreters are asked at the same time, and a target that
+    /// cannot answer is told in the configuration's order.
+    #[test]
+    fn target_interpreters_are_asked_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in [
+            ("b", "sleep 1\nexec python3 \"$@\"\n"),
+            ("a", "sleep 1\nexec python3 \"$@\"\n"),
+            ("c", "sleep 1\nexit 3\n"),
+        ] {
+            let python = dir.path().join(name).join("python");
+            std::fs::create_dir_all(python.parent().unwrap()).unwrap();
+            std::fs::write(&python, format!("#!/bin/sh\n{text}")).unwrap();
+            std::fs::set_permissions(&python, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        std::fs::write(dir.path().join("requirements.txt"), "").unwrap();
+        std::fs::write(dir.path().join("build-requirements.txt"), "").unwrap();
+        let config: Config = toml::from_str(
+            "target-pythons = [\"c/python\", \"b/python\", \"a/python\"]\ncache-dir = \"cache\"\noffline = true\n",
+        )
+        .unwrap();
+        let ctx = Context::new(dir.path());
+        let mut outcome = GateOutcome::default();
+        let started = Instant::now();
+        let analyser = Analyser::new(&ctx, &config, &mut outcome).unwrap();
+        let took = started.elapsed();
+        assert!(took < Duration::from_millis(2500), "asked one after another: {took:?}");
+        assert_eq!(analyser.labels(), ["a/python", "b/python"]);
+        let errors: Vec<&str> = outcome.items.iter().map(|item| item.reason.as_str()).collect();
+        assert!(errors.len() == 1 && errors[0].contains("target Python `c/python`"), "{errors:?}");
+    }
 }

@@ -201,9 +201,20 @@ impl Index {
         let url = url.to_owned();
         let fail = |problem| IndexError { request: format!("GET {}", redact(&url)), problem };
         let cached = self.entry("pages", &url);
-        // The meta file holds the ETag, the content type and the body's
-        // SHA-256: a body torn by a crash (cache entries are not synced) is
-        // not cached. A meta file of two lines predates the hash.
+        // One file, `.page`, holds the ETag, the content type and the body's
+        // SHA-256, a line each, then the body: a page torn by a crash (cache
+        // entries are not synced) is not cached. One file, not two: creating
+        // a file was most of what a cold run cost. Earlier releases wrote a
+        // `.meta` file of these lines (two before the hash) beside a `.body`;
+        // those are still read.
+        let read_page = || -> Option<(String, String, Vec<u8>)> {
+            let page = std::fs::read(cached.with_extension("page")).ok()?;
+            let mut parts = page.splitn(4, |b| *b == b'\n');
+            let mut line = || parts.next().and_then(|l| std::str::from_utf8(l).ok()).map(str::to_owned);
+            let (etag, content_type, hash) = (line()?, line()?, line()?);
+            let body = parts.next()?;
+            (hash == hex(&Sha256::digest(body))).then(|| (etag, content_type, body.to_vec()))
+        };
         let read_cached = || -> Option<(String, String, Vec<u8>)> {
             let meta = std::fs::read_to_string(cached.with_extension("meta")).ok()?;
             let mut lines = meta.split('\n');
@@ -214,7 +225,7 @@ impl Index {
                 _ => Some((etag.to_owned(), content_type.trim_end().to_owned(), body)),
             }
         };
-        let previous = read_cached();
+        let previous = read_page().or_else(read_cached);
         let (content_type, body) = match (&previous, self.offline) {
             (Some((_, content_type, body)), true) => (content_type.clone(), body.clone()),
             (None, true) => return Err(fail(Problem::NotCached(self.cache.display().to_string()))),
@@ -227,14 +238,15 @@ impl Index {
                         let header = |name| answer.header(name).unwrap_or("").to_owned();
                         let (etag, content_type) = (header("etag"), header("content-type"));
                         let body = answer.read_body_up_to(self.limits.max_page)?;
-                        let meta = format!(
+                        let mut page = format!(
                             "{}\n{}\n{}\n",
-                            etag.replace('\n', ""),
-                            content_type.replace('\n', ""),
+                            etag.replace(['\n', '\r'], ""),
+                            content_type.replace(['\n', '\r'], ""),
                             hex(&Sha256::digest(&body))
-                        );
-                        write_cache_entry(&cached.with_extension("body"), &body)
-                            .and_then(|()| write_cache_entry(&cached.with_extension("meta"), meta.as_bytes()))
+                        )
+                        .into_bytes();
+                        page.extend_from_slice(&body);
+                        write_cache_entry(&cached.with_extension("page"), &page)
                             .map_err(|e| fail(Problem::Cache(e.to_string())))?;
                         (content_type, body)
                     }
@@ -541,6 +553,29 @@ pub fn join(base: &str, link: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A page is cached in one `.page` file, checked when read: offline,
+    /// a whole one is read, a torn one is not cached, and the `.meta` and
+    /// `.body` pair of earlier releases is still read.
+    #[test]
+    fn a_cached_page_is_one_checked_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = || Index::new("http://127.0.0.1:9/simple", dir.path(), true, Limits::default());
+        let body = br#"{"meta": {"api-version": "1.1"}, "files": [{"filename": "foo-1.0.tar.gz", "url": "foo-1.0.tar.gz", "hashes": {}}]}"#;
+        let entry = index().entry("pages", &index().project_url("foo"));
+        std::fs::create_dir_all(entry.parent().unwrap()).unwrap();
+        let head = format!("\"e1\"\napplication/vnd.pypi.simple.v1+json\n{}\n", hex(&Sha256::digest(body)));
+        let whole = [head.as_bytes(), body].concat();
+        let read = |index: Index| index.project("foo", &CancelToken::default()).map(|p| p.files.len());
+        std::fs::write(entry.with_extension("page"), &whole).unwrap();
+        assert_eq!(read(index()).unwrap(), 1);
+        std::fs::write(entry.with_extension("page"), &whole[..whole.len() - 1]).unwrap();
+        let torn = read(index()).unwrap_err().to_string();
+        assert!(torn.contains("offline, and not in the cache"), "{torn}");
+        std::fs::write(entry.with_extension("meta"), head).unwrap();
+        std::fs::write(entry.with_extension("body"), body).unwrap();
+        assert_eq!(read(index()).unwrap(), 1, "the earlier pair is not read");
+    }
 
     #[test]
     fn links_resolve_against_the_page() {

@@ -8,6 +8,7 @@ use pep508_rs::{MarkerEnvironment, MarkerEnvironmentBuilder};
 use serde::{Deserialize, Deserializer};
 
 use python_build::interpreter::{self as python, Interpreter, PythonError};
+use python_build::probe_cache::probe_cached;
 
 /// A target Python: a version (`3.7`, `3.9.18`), or an interpreter, a path
 /// (containing `/`, relative to the repository) or a command name starting
@@ -101,8 +102,9 @@ impl TargetPython {
         Ok(Self { name: name.to_owned(), defaults: Some(defaults) })
     }
 
-    /// Where the markers come from, a version looked up under `pyenv`.
-    fn source(&self, repo: &Path, pyenv: Option<&Path>) -> Result<Source, PythonError> {
+    /// Where the markers come from, a version looked up under `pyenv`; an
+    /// interpreter's answer through the cache in `cache`, when given.
+    fn source(&self, repo: &Path, pyenv: Option<&Path>, cache: Option<&Path>) -> Result<Source, PythonError> {
         let path = match &self.defaults {
             Some(defaults) => match python::in_pyenv(&self.name, pyenv) {
                 Ok(path) => path,
@@ -110,7 +112,11 @@ impl TargetPython {
             },
             None => python::resolve(&self.name, repo)?,
         };
-        python::probe(&path).map(Source::Interpreter)
+        match cache {
+            Some(cache) => probe_cached(&path, cache),
+            None => python::probe(&path),
+        }
+        .map(Source::Interpreter)
     }
 
     /// The marker environment: the one the interpreter reports (run once per
@@ -122,7 +128,7 @@ impl TargetPython {
     }
 
     fn environment_in(&self, repo: &Path, pyenv: Option<&Path>) -> Result<MarkerEnvironment, TargetError> {
-        match self.source(repo, pyenv) {
+        match self.source(repo, pyenv, None) {
             Ok(Source::Interpreter(interpreter)) => Ok(interpreter.markers),
             Ok(Source::Defaults(defaults, _)) => Ok(defaults),
             Err(source) => Err(TargetError::Unanswered { name: self.name.clone(), source }),
@@ -130,9 +136,15 @@ impl TargetPython {
     }
 
     /// The marker environment, and the interpreter that gave it when there
-    /// is one ([`TargetPython::environment`]).
-    pub fn probe(&self, repo: &Path) -> Result<(MarkerEnvironment, Option<Interpreter>), TargetError> {
-        match self.source(repo, python::pyenv_root().as_deref()) {
+    /// is one ([`TargetPython::environment`]). With a `cache` directory, an
+    /// interpreter that answered before and is unchanged since is not run
+    /// ([`probe_cached`]).
+    pub fn probe(
+        &self,
+        repo: &Path,
+        cache: Option<&Path>,
+    ) -> Result<(MarkerEnvironment, Option<Interpreter>), TargetError> {
+        match self.source(repo, python::pyenv_root().as_deref(), cache) {
             Ok(Source::Interpreter(interpreter)) => Ok((interpreter.markers.clone(), Some(interpreter))),
             Ok(Source::Defaults(defaults, _)) => Ok((defaults, None)),
             Err(source) => Err(TargetError::Unanswered { name: self.name.clone(), source }),
@@ -141,7 +153,7 @@ impl TargetPython {
 
     /// The real interpreter of this target, when there is one that answers.
     pub fn interpreter(&self, repo: &Path) -> Option<PathBuf> {
-        match self.source(repo, python::pyenv_root().as_deref()) {
+        match self.source(repo, python::pyenv_root().as_deref(), None) {
             Ok(Source::Interpreter(interpreter)) => Some(interpreter.path),
             _ => None,
         }
@@ -156,7 +168,7 @@ impl TargetPython {
 
     fn describe_in(&self, repo: &Path, pyenv: Option<&Path>) -> String {
         let name = &self.name;
-        match self.source(repo, pyenv) {
+        match self.source(repo, pyenv, None) {
             Ok(Source::Interpreter(i)) => format!(
                 "{name} ({} {} at {})",
                 i.markers.platform_python_implementation(),

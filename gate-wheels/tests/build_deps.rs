@@ -455,7 +455,7 @@ fn the_cache_is_revalidated_by_etag_and_offline_sends_nothing() {
             if path.is_dir() {
                 dirs.push(path);
             } else if path.parent().unwrap().ends_with("files") && path.extension().is_none()
-                || path.extension().is_some_and(|e| e == "body")
+                || path.extension().is_some_and(|e| e == "page")
             {
                 std::fs::write(&path, b"").unwrap();
                 torn += 1;

@@ -2,19 +2,25 @@
 //! analysis: a version is found under the pyenv root, anything else is a
 //! path or a command, and each interpreter is run once per process to learn
 //! both what the rebuild needs (version, ABI, platform tag, bundled pip) and
-//! its PEP 508 marker environment.
+//! its PEP 508 marker environment. [`crate::probe_cache::probe_cached`]
+//! keeps that answer on disk too, so that a later run starts no interpreter
+//! at all while the interpreter is unchanged.
 
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{Read as _, Seek as _};
+use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use gate_core::Evidence;
 use pep508_rs::MarkerEnvironment;
+use rustix::process::Signal;
 use serde::Deserialize;
+
+use crate::process::{kill_group, wait_in_thread};
 
 /// What an interpreter reports about itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,10 +121,10 @@ pub enum PythonError {
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Prints, as JSON, the ABI tag, the platform tag, the bundled pip wheel (and
-/// the installed pip package of its version, if any) and
-/// the PEP 508 marker environment (as PEP 508's reference code computes it).
-/// Python 2.7 and 3.3 and later.
-const PROBE: &str = r#"
+/// the installed pip package of its version, if any), the `purelib`
+/// directory and the PEP 508 marker environment (as PEP 508's reference
+/// code computes it). Python 2.7 and 3.3 and later.
+pub(crate) const PROBE: &str = r#"
 import glob, json, os, platform, sys, sysconfig
 def version(info):
     text = "%d.%d.%d" % (info.major, info.minor, info.micro)
@@ -129,14 +135,15 @@ abi = "%s%d%d%s" % ({"cpython": "cp", "pypy": "pp"}.get(name, name) or "cp",
     sys.version_info[0], sys.version_info[1], getattr(sys, "abiflags", ""))
 pips = sorted(glob.glob(os.path.join(os.path.dirname(os.__file__), "ensurepip", "_bundled", "pip-*.whl")))
 installed = ""
+purelib = sysconfig.get_paths()["purelib"]
 if pips:
-    purelib = sysconfig.get_paths()["purelib"]
     bundled = os.path.basename(pips[-1]).split("-")[1]
     if (os.path.isfile(os.path.join(purelib, "pip", "__init__.py"))
             and os.path.isdir(os.path.join(purelib, "pip-%s.dist-info" % bundled))):
         installed = os.path.join(purelib, "pip")
 print(json.dumps({
     "installed_pip": installed,
+    "purelib": purelib,
     "abi": abi,
     "platform_tag": sysconfig.get_platform().replace("-", "_").replace(".", "_"),
     "bundled_pip": pips[-1] if pips else "",
@@ -158,12 +165,31 @@ print(json.dumps({
 
 /// The probe's answer.
 #[derive(Deserialize)]
-struct Answer {
+pub(crate) struct Answer {
     abi: String,
     platform_tag: String,
-    bundled_pip: String,
+    /// The bundled pip wheel, or empty.
+    pub(crate) bundled_pip: String,
     installed_pip: String,
+    /// Where pip installs pure-Python packages.
+    pub(crate) purelib: String,
     markers: MarkerEnvironment,
+}
+
+impl Answer {
+    /// The interpreter at `path` as this answer describes it.
+    pub(crate) fn interpreter(self, path: &Path) -> Interpreter {
+        Interpreter {
+            path: path.to_owned(),
+            version: self.markers.python_full_version().to_string(),
+            implementation: self.markers.implementation_name().to_owned(),
+            platform: self.platform_tag,
+            abi: self.abi,
+            bundled_pip: (!self.bundled_pip.is_empty()).then(|| PathBuf::from(self.bundled_pip)),
+            installed_pip: (!self.installed_pip.is_empty()).then(|| PathBuf::from(self.installed_pip)),
+            markers: self.markers,
+        }
+    }
 }
 
 /// Finds the interpreter `target` names: a version (`3.11`, `3.11.7`) under
@@ -222,70 +248,73 @@ fn numbers(version: &str) -> Vec<u64> {
 /// process (within [`PROBE_TIMEOUT`]): later calls, from any thread, get
 /// the first answer, failures included.
 pub fn probe(path: &Path) -> Result<Interpreter, PythonError> {
+    answer_of(path).get_or_init(|| ask(path, PROBE_TIMEOUT).map(|(asked, _)| asked)).clone()
+}
+
+/// The answer slot of the interpreter at `path`, shared by every thread of
+/// the process.
+pub(crate) fn answer_of(path: &Path) -> Arc<OnceLock<Result<Interpreter, PythonError>>> {
     type Answers = Mutex<HashMap<PathBuf, Arc<OnceLock<Result<Interpreter, PythonError>>>>>;
     static ANSWERS: OnceLock<Answers> = OnceLock::new();
-    let answer = ANSWERS
+    // Cloned out of the map's lock: other interpreters are asked meanwhile.
+    ANSWERS
         .get_or_init(Answers::default)
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .entry(path.to_owned())
         .or_default()
-        .clone();
-    // Outside the map's lock: other interpreters are asked meanwhile.
-    answer.get_or_init(|| ask(path, PROBE_TIMEOUT)).clone()
+        .clone()
 }
 
-/// Runs the interpreter at `path` with [`PROBE`], killing it after `limit`.
-/// Its output goes to unnamed temporary files, not pipes, so that nothing
-/// it leaves running can keep the caller waiting.
-fn ask(path: &Path, limit: Duration) -> Result<Interpreter, PythonError> {
+/// The program [`ask`] runs for `path`: a relative path of more than one
+/// component made absolute (the probe runs in `/`); a command name as is,
+/// looked up on `PATH` when it starts.
+pub(crate) fn program(path: &Path) -> std::io::Result<PathBuf> {
+    match path.is_relative() && path.components().count() > 1 {
+        true => std::path::absolute(path),
+        false => Ok(path.to_owned()),
+    }
+}
+
+/// Runs the interpreter at `path` with [`PROBE`], killing its process group
+/// after `limit`: what it says, and its answer as printed. Its output goes
+/// to unnamed temporary files, not pipes, so that nothing it leaves running
+/// can keep the caller waiting; its end is noticed the moment it happens.
+pub(crate) fn ask(path: &Path, limit: Duration) -> Result<(Interpreter, String), PythonError> {
     let cannot_run = |e: std::io::Error| PythonError::Run { path: path.to_owned(), source: Arc::new(e) };
     let (mut stdout, mut stderr) =
         (tempfile::tempfile().map_err(cannot_run)?, tempfile::tempfile().map_err(cannot_run)?);
     // `-I` is Python 3.4 and later; `-E -s` run from `/` isolate 2.7 too: no
     // `PYTHON*` variables, no user site, no module of the working directory.
-    let program = match path.is_relative() && path.components().count() > 1 {
-        true => std::path::absolute(path).map_err(cannot_run)?,
-        false => path.to_owned(),
-    };
-    let mut child = Command::new(program)
+    let child = Command::new(program(path).map_err(cannot_run)?)
         .args(["-E", "-s", "-c", PROBE])
         .current_dir("/")
         .stdin(Stdio::null())
         .stdout(stdout.try_clone().map_err(cannot_run)?)
         .stderr(stderr.try_clone().map_err(cannot_run)?)
+        .process_group(0)
         .spawn()
         .map_err(cannot_run)?;
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().map_err(cannot_run)? {
-            break status;
-        }
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(PythonError::TimedOut { path: path.to_owned(), limit });
-        }
-        std::thread::sleep(Duration::from_millis(10));
+    let group = child.id();
+    let finished = wait_in_thread(child);
+    let Ok(status) = finished.recv_timeout(limit) else {
+        kill_group(group, Signal::KILL);
+        let _ = finished.recv();
+        return Err(PythonError::TimedOut { path: path.to_owned(), limit });
     };
+    // Whatever the probe left running in its group ends with it.
+    kill_group(group, Signal::KILL);
+    let status = status.map_err(cannot_run)?;
     let unusable =
         |detail: String| PythonError::Unusable { path: path.to_owned(), status: status.to_string(), detail };
     let errors = crate::log::tail(&read_start(&mut stderr), 5);
-    let answer: Answer = match (status.success(), serde_json::from_str(&read_start(&mut stdout))) {
+    let printed = read_start(&mut stdout);
+    let answer: Answer = match (status.success(), serde_json::from_str(&printed)) {
         (true, Ok(answer)) => answer,
         (true, Err(e)) => return Err(unusable(errors.unwrap_or_else(|| e.to_string()))),
         (false, _) => return Err(unusable(errors.unwrap_or_else(|| "nothing on standard error".to_owned()))),
     };
-    Ok(Interpreter {
-        path: path.to_owned(),
-        version: answer.markers.python_full_version().to_string(),
-        implementation: answer.markers.implementation_name().to_owned(),
-        platform: answer.platform_tag,
-        abi: answer.abi,
-        bundled_pip: (!answer.bundled_pip.is_empty()).then(|| PathBuf::from(answer.bundled_pip)),
-        installed_pip: (!answer.installed_pip.is_empty()).then(|| PathBuf::from(answer.installed_pip)),
-        markers: answer.markers,
-    })
+    Ok((answer.interpreter(path), printed))
 }
 
 /// The first 64 KiB of `file`, as text; empty when it cannot be read.
@@ -298,6 +327,7 @@ fn read_start(file: &mut File) -> String {
 #[cfg(test)]
 mod tests {
     use std::os::unix::fs::PermissionsExt as _;
+    use std::time::Instant;
 
     use super::*;
 
@@ -362,7 +392,7 @@ mod tests {
             &python,
             "for a; do [ \"$a\" = -I ] && { echo 'Unknown option: -I' >&2; exit 2; }; done\nexec python3 \"$@\"\n",
         );
-        let asked = ask(&python, PROBE_TIMEOUT).unwrap();
+        let (asked, _) = ask(&python, PROBE_TIMEOUT).unwrap();
         assert_eq!(asked.markers.os_name(), "posix");
     }
 

@@ -19,14 +19,14 @@ use std::fs::File;
 use std::io::Write as _;
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
+use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use gate_core::CancelToken;
-use rustix::process::{Pid, Signal, kill_process_group};
+use rustix::process::Signal;
 
 use crate::interpreter::Interpreter;
+use crate::process::{kill_group, wait_in_thread};
 
 /// The time zone and umask of a setup command (a virtual environment, pip);
 /// a build may run under conditions of its own.
@@ -298,24 +298,6 @@ impl Step<'_> {
 
 /// How often a running command's cancellation is checked.
 const CHECK: Duration = Duration::from_millis(50);
-
-/// Waits for `child` on a thread of its own: the receiver gets its exit
-/// status the moment it ends, with no polling delay.
-fn wait_in_thread(mut child: Child) -> mpsc::Receiver<std::io::Result<ExitStatus>> {
-    let (sender, receiver) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = sender.send(child.wait());
-    });
-    receiver
-}
-
-/// Sends `signal` to the process group `group`. A group that no longer
-/// exists has nothing left to end.
-fn kill_group(group: u32, signal: Signal) {
-    if let Some(group) = i32::try_from(group).ok().and_then(Pid::from_raw) {
-        let _ = kill_process_group(group, signal);
-    }
-}
 
 /// Empties `dir` (if it exists) and creates it.
 pub fn fresh_dir(dir: &Path) -> Result<(), StepError> {
