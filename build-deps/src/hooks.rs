@@ -21,7 +21,7 @@ use std::fs::File;
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use gate_core::CancelToken;
 use gate_core::files::read_bounded;
@@ -38,6 +38,7 @@ use super::sources::core_metadata;
 use gate_core::digest::{cache_key, hex};
 use python_build::interpreter::{self as python, Interpreter};
 use python_build::log::log_tail;
+use python_build::probe_cache::interpreter_identity;
 use python_build::step::{FIRST, Runner, StepError, fresh_dir};
 
 /// The backend PEP 517 prescribes when `[build-system]` names none.
@@ -134,7 +135,10 @@ pub fn ask_backend(request: &HookRequest) -> Result<HookAnswer, HookError> {
         return Err(HookError::Cancelled);
     }
     let deadline = Instant::now() + request.timeout;
-    let identity = interpreter_identity(request.python)?;
+    // The interpreter as the cache knows it without running it: the same
+    // identity its probe answer is cached under.
+    let identity = interpreter_identity(request.python)
+        .map_err(|source| HookError::NoInterpreter { python: request.python.to_owned(), source })?;
     let sdist_sha256 = hex(&sha2::Sha256::digest(request.sdist));
     let key = cache_key(&[
         b"pep517 hooks",
@@ -167,17 +171,6 @@ pub fn ask_backend(request: &HookRequest) -> Result<HookAnswer, HookError> {
             .map_err(|source| HookError::Store { dir: hooks_dir, source })?;
     }
     Ok(answer)
-}
-
-/// The interpreter as the cache knows it without running it: its resolved
-/// path, size and modification time.
-fn interpreter_identity(python: &Path) -> Result<String, HookError> {
-    let cannot = |source| HookError::NoInterpreter { python: python.to_owned(), source };
-    let real = std::fs::canonicalize(python).map_err(cannot)?;
-    let meta = std::fs::metadata(&real).map_err(cannot)?;
-    let modified =
-        meta.modified().ok().and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos());
-    Ok(format!("{} {} {modified}", real.display(), meta.len()))
 }
 
 /// Where the installed requirements come from, for the cache key: a
