@@ -97,7 +97,8 @@ struct Listed<'a> {
 
 impl<'a> Listed<'a> {
     fn new(sums: &'a [Entry]) -> Self {
-        let all: Vec<ListedDistribution<'a>> = sums.iter().filter_map(classify).collect();
+        // Parsing each file name's version is most of the indexing: in parallel.
+        let all: Vec<ListedDistribution<'a>> = in_parallel(sums, classify).into_iter().flatten().collect();
         work(sums.len());
         let mut release_of = Vec::with_capacity(all.len());
         let mut release_ids: Map<String, Map<(DistributionKind, Version), usize>> = Map::default();
@@ -288,6 +289,41 @@ pub(crate) fn check_files(
     items
 }
 
+/// What judging one requirement leaves to do in file order, once every
+/// requirement is judged: make its item's subject unique, and record what it
+/// accounts for in the file's [`Coverage`].
+#[derive(Default)]
+struct Pending<'a> {
+    /// The check under which the item's subject must be unique; `None` keeps
+    /// the subject as it is.
+    unique: Option<Check>,
+    /// A release whose every wheel the requirement speaks for.
+    releases: Option<usize>,
+    /// A release's wheels of one hash that the requirement pins.
+    hashes: Vec<(usize, &'a str)>,
+}
+
+impl Pending<'_> {
+    /// `subject`, to be made unique under `check` ([`Subjects::unique`]).
+    fn unique(&mut self, check: Check, subject: String) -> String {
+        self.unique = Some(check);
+        subject
+    }
+}
+
+/// `judge` of each of `items`, in order: on the rayon pool the gate runs
+/// on, but in order on the calling thread in unit tests, which count the
+/// work done on that thread ([`work`]).
+fn in_parallel<'t, T: Sync, R: Send>(items: &'t [T], judge: impl Fn(&'t T) -> R + Sync + Send) -> Vec<R> {
+    #[cfg(not(test))]
+    {
+        use rayon::prelude::*;
+        items.par_iter().with_min_len(64).map(judge).collect()
+    }
+    #[cfg(test)]
+    items.iter().map(judge).collect()
+}
+
 /// What every item of one requirements file refers to.
 struct CheckContext<'a> {
     req_path: &'a str,
@@ -335,8 +371,14 @@ impl<'a> CheckContext<'a> {
                 })
             })
             .collect();
-        for requirement in &file.requirements {
-            items.push(self.requirement_item(requirement, subjects, coverage));
+        let judged: Vec<(Item, Pending<'a>)> = in_parallel(&file.requirements, |r| self.requirement_item(r));
+        for (requirement, (mut item, pending)) in file.requirements.iter().zip(judged) {
+            if let Some(check) = pending.unique {
+                item.subject = subjects.unique(check, std::mem::take(&mut item.subject), requirement.line);
+            }
+            coverage.releases.extend(pending.releases);
+            coverage.hashes.extend(pending.hashes);
+            items.push(item);
         }
         for option in &file.options {
             let Some(value) = &option.value else { continue };
@@ -375,13 +417,11 @@ impl<'a> CheckContext<'a> {
         Location::at(self.sums_path, entry.line, 1)
     }
 
-    /// The one item a requirement gets; records the wheels it accounts for.
-    fn requirement_item(
-        &self,
-        requirement: &'a Requirement,
-        subjects: &mut Subjects,
-        coverage: &mut Coverage<'a>,
-    ) -> Item {
+    /// The one item a requirement gets, and what is left to do in file
+    /// order ([`Pending`]). It reads only shared data, so requirements are
+    /// judged in parallel.
+    fn requirement_item(&self, requirement: &'a Requirement) -> (Item, Pending<'a>) {
+        let mut pending = Pending::default();
         let at = Location::at(self.req_path, requirement.line, requirement.column);
         let with_marker = |item: Item| match &requirement.marker {
             Some(marker) => item.with(Evidence::fact("marker", marker.clone())),
@@ -398,9 +438,8 @@ impl<'a> CheckContext<'a> {
         };
         let Some(version) = requirement.version.as_ref().filter(|_| !requirement.hashes.is_empty()) else {
             // A version pinned without hashes: this failure speaks for its wheels.
-            coverage
-                .releases
-                .extend(requirement.version.as_ref().and_then(|v| release_of(DistributionKind::Wheel, v)));
+            pending.releases =
+                requirement.version.as_ref().and_then(|v| release_of(DistributionKind::Wheel, v));
             let reason = match (requirement.is_pinned(), requirement.hashes.is_empty()) {
                 (false, true) => format!(
                     "`{}` is not pinned to an exact `==` version and has no `--hash`",
@@ -414,12 +453,9 @@ impl<'a> CheckContext<'a> {
                     requirement.display()
                 ),
             };
-            let subject = subjects.unique(
-                Check::PinUnpinned,
-                format!("{}/{}", self.req_path, requirement.name),
-                requirement.line,
-            );
-            return pinned_hashes(with_marker(Check::PinUnpinned.fail(subject, reason).at(at)));
+            let subject =
+                pending.unique(Check::PinUnpinned, format!("{}/{}", self.req_path, requirement.name));
+            return (pinned_hashes(with_marker(Check::PinUnpinned.fail(subject, reason).at(at))), pending);
         };
         let subject = [self.req_path, "/", &requirement.name, "==", &version_text(version)].concat();
         let pinned: Vec<&str> = requirement.sha256_hashes().collect();
@@ -446,7 +482,7 @@ impl<'a> CheckContext<'a> {
         if let (0, Some(sdist)) = (matched_count, pinned_sdist) {
             // A file used to fetch sources for from-source builds pins sdists:
             // the committed sdist is what it must match.
-            coverage.releases.extend(wheel_release);
+            pending.releases = wheel_release;
             let item = Check::Pin
                 .pass(
                     subject,
@@ -459,13 +495,13 @@ impl<'a> CheckContext<'a> {
                 .with(Evidence::fact("sdist", self.listed_path(sdist.entry)))
                 .at(at)
                 .at(self.listed_at(sdist.entry));
-            return with_marker(item);
+            return (with_marker(item), pending);
         }
 
         if wheels.is_empty() {
             let mut item = Check::PinNoWheel
                 .fail(
-                    subjects.unique(Check::PinNoWheel, subject, requirement.line),
+                    pending.unique(Check::PinNoWheel, subject),
                     format!("no `.whl` of {}=={version} is listed in {}", requirement.name, self.sums_path),
                 )
                 .at(at);
@@ -491,12 +527,12 @@ impl<'a> CheckContext<'a> {
                     .at(self.listed_at(entry));
             }
             let total = pinned_listed.iter().map(|group| group.len()).sum();
-            return pinned_hashes(with_marker(more(item, total)));
+            return (pinned_hashes(with_marker(more(item, total))), pending);
         }
 
         if matched_count == 0 {
             // The failure speaks for every wheel of this release.
-            coverage.releases.extend(wheel_release);
+            pending.releases = wheel_release;
             let names = listing(self.listed.shown(wheels).map(|w| w.entry.name.clone()), wheels.len());
             let reason = if pinned.is_empty() {
                 format!("pins no sha256 hash, and {} lists sha256 only: {names}", self.sums_path)
@@ -510,9 +546,7 @@ impl<'a> CheckContext<'a> {
             let actual =
                 (!pinned.is_empty()).then(|| listing(pinned.iter().map(|h| (*h).to_owned()), pinned.len()));
             let item = self.listed.shown(wheels).fold(
-                Check::PinHash
-                    .fail(subjects.unique(Check::PinHash, subject, requirement.line), reason)
-                    .at(at),
+                Check::PinHash.fail(pending.unique(Check::PinHash, subject), reason).at(at),
                 |item, wheel| {
                     item.with(Evidence::hash("sha256", wheel.entry.sha256.clone(), actual.clone()))
                         .with(Evidence::fact("wheel", self.listed_path(wheel.entry)))
@@ -524,16 +558,16 @@ impl<'a> CheckContext<'a> {
                 .iter()
                 .filter(|h| h.algorithm != HashAlgorithm::Sha256)
                 .fold(item, |item, h| item.with(Evidence::hash(h.algorithm.name(), h.hex.clone(), None)));
-            return with_marker(more(item, wheels.len()));
+            return (with_marker(more(item, wheels.len())), pending);
         }
 
-        coverage.hashes.extend(matched_hashes);
+        pending.hashes = matched_hashes;
         let first = first_of(&matched);
         let names = listing(first.iter().map(|&i| self.listed.all[i].entry.name.clone()), matched_count);
         let item = first.iter().map(|&i| &self.listed.all[i]).fold(
             Check::Pin
                 .pass(
-                    subjects.unique(Check::Pin, subject, requirement.line),
+                    pending.unique(Check::Pin, subject),
                     format!("pinned sha256 is the listed hash of {names}"),
                 )
                 .at(at),
@@ -547,7 +581,7 @@ impl<'a> CheckContext<'a> {
                 .at(self.listed_at(wheel.entry))
             },
         );
-        with_marker(more(item, matched_count))
+        (with_marker(more(item, matched_count)), pending)
     }
 
     /// The warning for a listed wheel that no requirement accounts for.
