@@ -10,12 +10,14 @@
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
+use gate_core::digest::hex;
 use gate_core::{Context, Evidence, Item, Location};
 use rayon::prelude::*;
 use rustix::fs::{AtFlags, FileType, Mode, OFlags};
 
+use crate::digest::sha256_file;
 use crate::layout::{self, WheelSet, wheel_subject};
-use crate::{Check, hex, lfs, sha256_file, sums};
+use crate::{Check, lfs, sums};
 
 /// The wheels of a set still to hash: where they are, and the sums file
 /// lines of the entries to hash, in name order.
