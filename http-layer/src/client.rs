@@ -123,7 +123,7 @@ impl Client {
     }
 
     fn build(limits: Limits, https_only: bool) -> Self {
-        let agent = ureq::Agent::config_builder()
+        let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .https_only(https_only)
             .timeout_connect(Some(limits.connect_timeout))
@@ -136,8 +136,12 @@ impl Client {
             .tls_config(
                 ureq::tls::TlsConfig::builder().root_certs(ureq::tls::RootCerts::PlatformVerifier).build(),
             )
-            .build()
-            .into();
+            .build();
+        let agent = ureq::Agent::with_parts(
+            config,
+            ureq::unversioned::transport::DefaultConnector::new(),
+            crate::resolver::LiteralFirst::default(),
+        );
         Self { agent, limits, sent: AtomicUsize::new(0) }
     }
 

@@ -28,6 +28,7 @@
 //! clients retry the same answers and wait by the same rule.
 
 mod client;
+mod resolver;
 
 use std::time::Duration;
 
