@@ -53,6 +53,10 @@ pub(crate) struct Analyser<'a> {
     pub constraints: Constraints,
     pub catalog: Catalog,
     pub hooks: Hooks,
+    /// The index's request count before the first analysis's pages were
+    /// fetched (while the interpreters were asked): the first analysis
+    /// counts from there, later ones from their own start.
+    pub requests_before: std::sync::Mutex<Option<usize>>,
 }
 
 /// A requirements file as dependencies; its problems go to `outcome`.
@@ -92,6 +96,20 @@ fn read_requirements(ctx: &Context, path: &str, outcome: &mut GateOutcome) -> Op
     Some(dependencies)
 }
 
+/// The normalised names of the requirements of `roots` without a marker,
+/// which every target Python resolves, each once.
+fn unconditional_names(roots: &[(String, Vec<Dependency>)]) -> Vec<String> {
+    let mut names: Vec<String> = roots
+        .iter()
+        .flat_map(|(_, dependencies)| dependencies)
+        .filter(|d| d.marker.is_true())
+        .map(|d| pip_requirements::normalise_name(&d.requirement.name))
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+}
+
 /// `==` pins of `dependencies` whose marker is true for `markers`.
 fn pins_of(dependencies: &[Dependency], markers: &pep508_rs::MarkerEnvironment) -> BTreeMap<String, Version> {
     dependencies
@@ -126,9 +144,36 @@ impl<'a> Analyser<'a> {
             Some(dir) => Ok(ctx.repo.join(dir)),
             None => default_cache_dir(),
         };
+        // The requirements are read first, so that their project pages can
+        // be fetched while the interpreters answer; their problems are told
+        // after the interpreters'.
+        let mut read = GateOutcome::new();
+        let mut roots = Vec::new();
+        for file in [&config.requirements, &config.build_requirements] {
+            if let Some(dependencies) = read_requirements(ctx, file, &mut read) {
+                roots.push((file.clone(), dependencies));
+            }
+        }
+        let constraints_read = config.constraints.as_ref().map(|file| {
+            let dependencies = read_requirements(ctx, file, &mut read).unwrap_or_default();
+            constraints_of(file, &dependencies)
+        });
+        let index = match &cache {
+            Err(reason) => Err(Check::Index.error("", reason.to_string())),
+            Ok(cache) => match rayon::ThreadPoolBuilder::new().num_threads(ctx.jobs.clamp(1, 8)).build() {
+                Ok(pool) => {
+                    let index = Index::new(&config.index_url, cache, config.offline, Limits::default());
+                    Ok((Catalog::new(index, pool), cache.clone()))
+                }
+                Err(e) => Err(Check::Index.error("", format!("could not start index threads: {e}"))),
+            },
+        };
+        let requests_before = index.as_ref().map_or(0, |(catalog, _)| catalog.index.requests());
         // Every target's interpreter is asked at once (each answer through
         // the cache, when there is one); problems are told in the
-        // configuration's order.
+        // configuration's order. Meanwhile the pages of the requirements
+        // every target needs (those without a marker) are fetched: each
+        // target's walk starts with them.
         let probed: Vec<_> = std::thread::scope(|scope| {
             let cache = cache.as_deref().ok();
             let asking: Vec<_> = config
@@ -136,6 +181,10 @@ impl<'a> Analyser<'a> {
                 .iter()
                 .map(|target| scope.spawn(move || target.probe(&ctx.repo, cache)))
                 .collect();
+            if let Ok((catalog, _)) = &index {
+                let names = unconditional_names(&roots);
+                scope.spawn(move || catalog.pages(&names, &ctx.cancel));
+            }
             asking.into_iter().map(|asked| asked.join()).collect()
         });
         let mut targets = Vec::new();
@@ -152,21 +201,13 @@ impl<'a> Analyser<'a> {
             let version = |m: &pep508_rs::MarkerEnvironment| m.python_full_version().version.clone();
             version(&a.1).cmp(&version(&b.1)).then(a.0.cmp(&b.0))
         });
-        let mut roots = Vec::new();
-        for file in [&config.requirements, &config.build_requirements] {
-            if let Some(dependencies) = read_requirements(ctx, file, outcome) {
-                roots.push((file.clone(), dependencies));
-            }
-        }
+        outcome.items.extend(read.items);
         let build_pins: Vec<Dependency> = roots
             .iter()
             .find(|(file, _)| *file == config.build_requirements)
             .map(|(_, d)| d.clone())
             .unwrap_or_default();
-        let constraints = match &config.constraints {
-            Some(file) => constraints_of(file, &read_requirements(ctx, file, outcome).unwrap_or_default()),
-            None => Constraints::new(),
-        };
+        let constraints = constraints_read.unwrap_or_default();
         let pythons = targets
             .into_iter()
             .map(|(label, markers, interpreter)| {
@@ -200,23 +241,23 @@ impl<'a> Analyser<'a> {
                 Python { label, markers, version, interpreter: interpreter.map(|i| i.path), pip, outer }
             })
             .collect();
-        let cache = match cache {
-            Ok(cache) => cache,
-            Err(reason) => {
-                outcome.push(Check::Index.error("", reason.to_string()));
-                return None;
-            }
-        };
-        let index = Index::new(&config.index_url, &cache, config.offline, Limits::default());
-        let pool = match rayon::ThreadPoolBuilder::new().num_threads(ctx.jobs.clamp(1, 8)).build() {
-            Ok(pool) => pool,
-            Err(e) => {
-                outcome.push(Check::Index.error("", format!("could not start index threads: {e}")));
+        let (catalog, cache) = match index {
+            Ok(index) => index,
+            Err(item) => {
+                outcome.push(item);
                 return None;
             }
         };
         let hooks = Hooks { cache, timeout: config.hook_timeout.0 };
-        Some(Self { config, pythons, roots, constraints, catalog: Catalog::new(index, pool), hooks })
+        Some(Self {
+            config,
+            pythons,
+            roots,
+            constraints,
+            catalog,
+            hooks,
+            requests_before: std::sync::Mutex::new(Some(requests_before)),
+        })
     }
 
     /// The target Pythons' labels, in the analyser's order.

@@ -138,7 +138,10 @@ impl Analysis {
 impl Analyser<'_> {
     /// Analyses every target Python as of `as_of`.
     pub(crate) fn at(&self, ctx: &Context, as_of: jiff::Timestamp) -> Analysis {
-        let requests_before = self.catalog.index.requests();
+        // The first analysis also counts the pages fetched while the
+        // interpreters were asked.
+        let first = lock(&self.requests_before).take();
+        let requests_before = first.unwrap_or_else(|| self.catalog.index.requests());
         // One thread per target Python: each resolves on its own, sharing the
         // catalog; their build backends, when asked, run side by side.
         let pythons = std::thread::scope(|scope| {

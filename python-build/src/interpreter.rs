@@ -125,15 +125,37 @@ pub const PROBE_TIMEOUT: Duration = Duration::from_secs(20);
 /// directory and the PEP 508 marker environment (as PEP 508's reference
 /// code computes it). Python 2.7 and 3.3 and later.
 pub(crate) const PROBE: &str = r#"
-import glob, json, os, platform, sys, sysconfig
+import os, sys, sysconfig
 def version(info):
     text = "%d.%d.%d" % (info.major, info.minor, info.micro)
     return text if info.releaselevel == "final" else text + info.releaselevel[0] + str(info.serial)
+def quote(text):
+    if not isinstance(text, type(u"")):
+        text = text.decode("utf-8", "replace")
+    out = []
+    for c in text:
+        o = ord(c)
+        if 0x20 <= o < 0x7f and c != '"' and c != "\\":
+            out.append(c)
+        elif o > 0xffff:
+            o -= 0x10000
+            out.append("\\u%04x\\u%04x" % (0xd800 + (o >> 10), 0xdc00 + (o & 0x3ff)))
+        else:
+            out.append("\\u%04x" % o)
+    return '"' + "".join(out) + '"'
+def encode(value):
+    if isinstance(value, dict):
+        return "{" + ", ".join(quote(k) + ": " + encode(value[k]) for k in sorted(value)) + "}"
+    return quote(value)
 implementation = getattr(sys, "implementation", None)
 name = implementation.name if implementation else ""
 abi = "%s%d%d%s" % ({"cpython": "cp", "pypy": "pp"}.get(name, name) or "cp",
     sys.version_info[0], sys.version_info[1], getattr(sys, "abiflags", ""))
-pips = sorted(glob.glob(os.path.join(os.path.dirname(os.__file__), "ensurepip", "_bundled", "pip-*.whl")))
+bundle = os.path.join(os.path.dirname(os.__file__), "ensurepip", "_bundled")
+try:
+    pips = sorted(os.path.join(bundle, n) for n in os.listdir(bundle) if n.startswith("pip-") and n.endswith(".whl"))
+except OSError:
+    pips = []
 installed = ""
 purelib = sysconfig.get_paths()["purelib"]
 if pips:
@@ -141,16 +163,26 @@ if pips:
     if (os.path.isfile(os.path.join(purelib, "pip", "__init__.py"))
             and os.path.isdir(os.path.join(purelib, "pip-%s.dist-info" % bundled))):
         installed = os.path.join(purelib, "pip")
-print(json.dumps({
-    "installed_pip": installed,
-    "purelib": purelib,
-    "abi": abi,
-    "platform_tag": sysconfig.get_platform().replace("-", "_").replace(".", "_"),
-    "bundled_pip": pips[-1] if pips else "",
-    "markers": {
-        "implementation_name": name,
-        "implementation_version": version(implementation.version) if implementation else "0",
-        "os_name": os.name,
+if name == "cpython" and sys.platform.startswith("linux") and hasattr(os, "uname"):
+    # What `platform` answers here, without importing it (and `re`):
+    # `platform.uname()` is `os.uname()` on Linux, and CPython's
+    # `sys.version` starts with its version.
+    system, _, release, kernel, machine = os.uname()
+    full = sys.version.split()[0]
+    if full.count(".") == 1:
+        full += ".0"
+    platform_markers = {
+        "platform_machine": machine,
+        "platform_python_implementation": "CPython",
+        "platform_release": release,
+        "platform_system": system,
+        "platform_version": kernel,
+        "python_full_version": full,
+        "python_version": ".".join(full.split(".")[:2]),
+    }
+else:
+    import platform
+    platform_markers = {
         "platform_machine": platform.machine(),
         "platform_python_implementation": platform.python_implementation(),
         "platform_release": platform.release(),
@@ -158,8 +190,21 @@ print(json.dumps({
         "platform_version": platform.version(),
         "python_full_version": platform.python_version(),
         "python_version": ".".join(platform.python_version_tuple()[:2]),
-        "sys_platform": sys.platform,
-    },
+    }
+markers = {
+    "implementation_name": name,
+    "implementation_version": version(implementation.version) if implementation else "0",
+    "os_name": os.name,
+    "sys_platform": sys.platform,
+}
+markers.update(platform_markers)
+print(encode({
+    "installed_pip": installed,
+    "purelib": purelib,
+    "abi": abi,
+    "platform_tag": sysconfig.get_platform().replace("-", "_").replace(".", "_"),
+    "bundled_pip": pips[-1] if pips else "",
+    "markers": markers,
 }))
 "#;
 
@@ -381,6 +426,64 @@ mod tests {
         assert!(python3.version.starts_with("3.") && python3.abi.starts_with("cp3"), "{python3:?}");
         assert_eq!(python3.markers.os_name(), "posix");
         assert!(python3.platform.starts_with("linux_"), "{python3:?}");
+    }
+
+    /// Every interpreter here (python3 and each under the pyenv root,
+    /// Python 2.7 included) to try the probe on.
+    fn interpreters_here() -> Vec<PathBuf> {
+        let mut found = vec![PathBuf::from("python3")];
+        if let Some(Ok(versions)) = pyenv_root().map(|root| std::fs::read_dir(root.join("versions"))) {
+            found.extend(versions.flatten().map(|v| v.path().join("bin/python")).filter(|p| p.is_file()));
+        }
+        found
+    }
+
+    /// Runs `script` with `python` and returns its standard output.
+    fn run_python(python: &Path, script: &str) -> String {
+        let output = std::process::Command::new(python).args(["-E", "-s", "-c", script]).output().unwrap();
+        assert!(output.status.success(), "{}: {}", python.display(), String::from_utf8_lossy(&output.stderr));
+        String::from_utf8(output.stdout).unwrap()
+    }
+
+    /// The probe computes the `platform` markers without importing
+    /// `platform`: on every interpreter here they are what PEP 508's
+    /// reference code (the `platform` module) says, the referee.
+    #[test]
+    fn the_probe_answers_as_the_platform_module_does() {
+        const REFEREE: &str = r#"
+import json, platform
+print(json.dumps({
+    "platform_machine": platform.machine(),
+    "platform_python_implementation": platform.python_implementation(),
+    "platform_release": platform.release(),
+    "platform_system": platform.system(),
+    "platform_version": platform.version(),
+    "python_full_version": platform.python_version(),
+    "python_version": ".".join(platform.python_version_tuple()[:2]),
+}))
+"#;
+        let interpreters = interpreters_here();
+        for python in &interpreters {
+            let probed: serde_json::Value = serde_json::from_str(&run_python(python, PROBE)).unwrap();
+            let referee: serde_json::Value = serde_json::from_str(&run_python(python, REFEREE)).unwrap();
+            for (key, expected) in referee.as_object().unwrap() {
+                assert_eq!(&probed["markers"][key], expected, "{key} of {}", python.display());
+            }
+        }
+    }
+
+    /// The probe writes its JSON by hand (importing `json` costs more than
+    /// the rest of the probe): whatever a path holds, Python's own `json`
+    /// reads back what was written, on Python 2.7 as on 3.
+    #[test]
+    fn the_probe_writes_json_that_json_reads_back() {
+        let (helpers, _) = PROBE.split_once("implementation = ").unwrap();
+        let check = format!(
+            "{helpers}\nimport json\nfor case in [u'', u'plain', u'a \"quote\" and a back\\\\slash', u'\\x00\\n\\x1f\\x7f', u'\\u00e9\\u202e\\u2066', u'\\U0001F600', u'\\udcff', u'::error::x']:\n    assert json.loads(encode({{u'k': case, u'n': {{u'k': case}}}})) == {{u'k': case, u'n': {{u'k': case}}}}, repr(case)\nprint('ok')\n"
+        );
+        for python in interpreters_here() {
+            assert_eq!(run_python(&python, &check), "ok\n", "{}", python.display());
+        }
     }
 
     /// Python 2.7 has no `-I`: the probe must not need it.
