@@ -22,6 +22,7 @@ use flags::{Task, Xtask};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    ::release_check::without_huge_pages();
     let xtask = match Xtask::try_parse() {
         Ok(xtask) => xtask,
         Err(e) => {
