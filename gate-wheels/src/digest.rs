@@ -30,11 +30,25 @@ pub enum HashError {
 /// Lowercase hex SHA-256 of the file at `path` and its size; stops early
 /// when `cancelled` turns true.
 pub fn sha256_file(path: &Path, cancelled: &dyn Fn() -> bool) -> Result<(String, u64), HashError> {
+    let file =
+        File::open(path).map_err(|source| HashError::Io { path: path.display().to_string(), source })?;
+    sha256_rest(file, &[], path, cancelled)
+}
+
+/// Lowercase hex SHA-256 of `start` followed by the rest of `file` (named
+/// `path` in errors), and the total size; stops early when `cancelled`
+/// turns true.
+pub(crate) fn sha256_rest(
+    mut file: impl Read,
+    start: &[u8],
+    path: &Path,
+    cancelled: &dyn Fn() -> bool,
+) -> Result<(String, u64), HashError> {
     let io = |source| HashError::Io { path: path.display().to_string(), source };
-    let mut file = File::open(path).map_err(io)?;
     let mut hasher = Sha256::new();
+    hasher.update(start);
+    let mut size = start.len() as u64;
     let mut buffer = vec![0u8; CHUNK];
-    let mut size = 0u64;
     loop {
         if cancelled() {
             return Err(HashError::Cancelled);

@@ -568,6 +568,7 @@ impl WheelsGate {
                     .with(Evidence::hash("sha256", first.sha256.clone(), Some(entry.sha256.clone()))),
             );
         }
+        let mut listing = Vec::new();
         if whole {
             items.extend(parsed.errors.iter().map(|e| {
                 Check::SumsSyntax
@@ -577,7 +578,9 @@ impl WheelsGate {
             items.extend(duplicates);
             items.extend(order_item(&parsed.entries, &sums_name));
             ctx.working_on(format!("listing {}/", set.wheels));
-            items.extend(unlisted_items(repo, set, &first_by_name));
+            let (unlisted, present) = unlisted_items(repo, set, &first_by_name);
+            items.extend(unlisted);
+            listing = present;
         }
 
         let entries: Vec<&sums::Entry> = first_by_name
@@ -601,7 +604,7 @@ impl WheelsGate {
                 return (items, parsed.entries, None);
             }
         };
-        let listed = entries.iter().map(|entry| entry.line).collect();
+        let listed = known_regular(&entries, &listing);
         (items, parsed.entries, Some(Hashing { wheels_dir, listed }))
     }
 }
@@ -624,42 +627,70 @@ fn order_item(entries: &[sums::Entry], sums_name: &str) -> Option<Item> {
     )
 }
 
-/// The files of the wheels directory that the sums file does not list.
-fn unlisted_items(repo: &Repo, set: &WheelSet, listed: &BTreeMap<&str, &sums::Entry>) -> Vec<Item> {
+/// The files of the wheels directory that the sums file does not list, and
+/// the listing: each non-hidden name, sorted, and whether the directory
+/// entry says it is a regular file (empty when it cannot be listed).
+fn unlisted_items(
+    repo: &Repo,
+    set: &WheelSet,
+    listed: &BTreeMap<&str, &sums::Entry>,
+) -> (Vec<Item>, Vec<(String, bool)>) {
     let at = Location::file(&set.wheels);
     match repo
         .dir(&set.wheels)
         .and_then(|dir| list_files(&dir).map_err(|e| PathError::Io { path: set.wheels.clone(), source: e }))
     {
-        Ok(present) => present
-            .iter()
-            .filter(|n| !listed.contains_key(n.as_str()))
-            .map(|name| {
-                Check::Unlisted
-                    .fail(wheel_subject(set, name), format!("present but not listed in {}", set.sums))
-                    .at(Location::file(wheel_subject(set, name)))
-            })
-            .collect(),
+        Ok(present) => {
+            let items = present
+                .iter()
+                .filter(|(n, _)| !listed.contains_key(n.as_str()))
+                .map(|(name, _)| {
+                    Check::Unlisted
+                        .fail(wheel_subject(set, name), format!("present but not listed in {}", set.sums))
+                        .at(Location::file(wheel_subject(set, name)))
+                })
+                .collect();
+            (items, present)
+        }
         Err(e @ PathError::Escapes { .. }) => {
-            vec![Check::UnsafePath.error(&set.wheels, e.to_string()).at(at)]
+            (vec![Check::UnsafePath.error(&set.wheels, e.to_string()).at(at)], Vec::new())
         }
-        Err(e) => {
-            vec![Check::Missing.error(&set.wheels, format!("cannot list the wheels directory: {e}")).at(at)]
-        }
+        Err(e) => (
+            vec![Check::Missing.error(&set.wheels, format!("cannot list the wheels directory: {e}")).at(at)],
+            Vec::new(),
+        ),
     }
 }
 
-/// Names of the non-hidden entries of `dir`, sorted.
-fn list_files(dir: &Path) -> std::io::Result<Vec<String>> {
+/// The non-hidden entries of `dir`, sorted by name, each with whether its
+/// directory entry says it is a regular file (the type the listing already
+/// holds on Linux: no `stat` per name).
+fn list_files(dir: &Path) -> std::io::Result<Vec<(String, bool)>> {
     let mut names = Vec::new();
     for entry in std::fs::read_dir(dir)? {
-        let name = entry?.file_name().to_string_lossy().into_owned();
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
         if !name.starts_with('.') {
-            names.push(name);
+            let regular = entry.file_type().is_ok_and(|t| t.is_file());
+            names.push((name, regular));
         }
     }
-    names.sort();
+    names.sort_unstable();
     Ok(names)
+}
+
+/// Each of `entries` (in name order) with whether `listing` (sorted by
+/// name) holds a regular file of its name: one merge of the two lists.
+fn known_regular(entries: &[&sums::Entry], listing: &[(String, bool)]) -> Vec<(u32, bool)> {
+    let mut listing = listing.iter().peekable();
+    entries
+        .iter()
+        .map(|entry| {
+            while listing.next_if(|(name, _)| name.as_str() < entry.name.as_str()).is_some() {}
+            let regular = listing.peek().is_some_and(|(name, regular)| *name == entry.name && *regular);
+            (entry.line, regular)
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -751,5 +782,21 @@ mod tests {
             );
         }
         assert_eq!(by_unit, whole);
+    }
+
+    /// Each entry learns from the sorted listing whether its name is a
+    /// regular file there: absent, hidden or not regular is "not known".
+    #[test]
+    fn entries_are_matched_with_the_listing_by_name() {
+        let entry =
+            |name: &str, line| sums::Entry { name: name.into(), sha256: String::new(), binary: false, line };
+        let entries = [entry("a.whl", 4), entry("b.whl", 2), entry("c.whl", 9), entry("e.whl", 1)];
+        let listing: Vec<(String, bool)> =
+            [("a.whl", true), ("aa.whl", true), ("c.whl", false), ("d.whl", true), ("e.whl", true)]
+                .map(|(n, r)| (n.to_owned(), r))
+                .to_vec();
+        let entries: Vec<&sums::Entry> = entries.iter().collect();
+        assert_eq!(known_regular(&entries, &listing), [(4, true), (2, false), (9, false), (1, true)]);
+        assert_eq!(known_regular(&entries, &[]), [(4, false), (2, false), (9, false), (1, false)]);
     }
 }
