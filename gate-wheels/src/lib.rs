@@ -548,11 +548,16 @@ impl WheelsGate {
             ctx.working_on(format!("verifying {}", set.signature_path()));
             items.push(check_signature(repo, ctx, set, &bytes, keys));
         }
-        let mut first_by_name: BTreeMap<&str, &sums::Entry> = BTreeMap::new();
+        // Hashed, not ordered: the first entries of each name are put in name
+        // order once, below, from file order, which a sums file usually
+        // already is and the sort then sees in one pass.
+        let mut first_by_name: requirements::Map<&str, &sums::Entry> = requirements::Map::default();
         let mut duplicates = Vec::new();
+        let mut firsts: Vec<&sums::Entry> = Vec::with_capacity(parsed.entries.len());
         for entry in &parsed.entries {
             let Some(first) = first_by_name.get(entry.name.as_str()) else {
                 first_by_name.insert(&entry.name, entry);
+                firsts.push(entry);
                 continue;
             };
             let reason = if first.sha256 == entry.sha256 {
@@ -583,11 +588,11 @@ impl WheelsGate {
             listing = present;
         }
 
-        let entries: Vec<&sums::Entry> = first_by_name
-            .values()
-            .copied()
+        let mut entries: Vec<&sums::Entry> = firsts
+            .into_iter()
             .filter(|e| ctx.units.is_none() || ctx.wants(&wheel_subject(set, &e.name)))
             .collect();
+        entries.sort_by(|a, b| a.name.cmp(&b.name));
         // The directory is resolved once, inside the repository; each
         // wheel is then a plain name in it.
         let wheels_dir = match repo.dir(&set.wheels) {
@@ -633,7 +638,7 @@ fn order_item(entries: &[sums::Entry], sums_name: &str) -> Option<Item> {
 fn unlisted_items(
     repo: &Repo,
     set: &WheelSet,
-    listed: &BTreeMap<&str, &sums::Entry>,
+    listed: &requirements::Map<&str, &sums::Entry>,
 ) -> (Vec<Item>, Vec<(String, bool)>) {
     let at = Location::file(&set.wheels);
     match repo
