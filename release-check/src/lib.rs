@@ -144,9 +144,15 @@ pub fn report(args: &ReportArgs, session: &Session) -> anyhow::Result<u8> {
     if let Some(item) = &args.explain {
         return explain(item, gates, &session.ctx, options);
     }
-    let mut report = gate_core::runner::run(gates, &session.ctx, options, session.repository());
+    // The commit is named (a `git rev-parse`, when no gate names one) while
+    // the gates run, as of the run's start.
+    let (mut report, local) = std::thread::scope(|scope| {
+        let naming = scope.spawn(|| commit::local_commit(&session.repo));
+        let report = gate_core::runner::run(gates, &session.ctx, options, session.repository());
+        (report, naming.join())
+    });
     report.config = session.loaded.source.to_string();
-    if let Ok(judged) = commit::local_commit(&session.repo) {
+    if let Ok(Ok(judged)) = local {
         report.name_commit(judged);
     }
     emit(&report, &args.output, FormatArg::Text, session)
