@@ -494,8 +494,8 @@ pub fn run(sh: &Shell, rounds: usize) -> Result<()> {
         *seen.borrow_mut() = LastRun { traffic: traffic.clone(), counted: Some(requests) };
         Ok(traffic)
     };
-    // The analysis reads the index on up to `run.jobs` (the cores) threads, at most 8.
-    let jobs = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
+    // The analysis reads the index on twice `run.jobs` (the cores) threads, at most 8.
+    let jobs = std::thread::available_parallelism().map_or(1, |n| n.get()).saturating_mul(2).clamp(1, 8);
     let contestants = [
         Contestant {
             name: "release-check, cold cache",
