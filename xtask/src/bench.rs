@@ -109,8 +109,11 @@ struct Data {
 
 /// One way of doing the benchmark's work once, checking the result.
 struct Contestant<'a> {
+    /// Untimed setup before each run, such as emptying a cold cache.
+    prepare: Option<Box<dyn Fn() -> Result<()> + 'a>>,
     name: &'static str,
     threads: usize,
+    /// The timed run, which checks its own result.
     run: Box<dyn Fn() -> Result<()> + 'a>,
 }
 
@@ -122,6 +125,13 @@ fn time_rounds(contestants: &[Contestant], rounds: usize, data: &Path) -> Result
     let mut times = vec![Vec::with_capacity(rounds); contestants.len()];
     for _ in 0..rounds {
         for (contestant, times) in contestants.iter().zip(&mut times) {
+            // Untimed: the contestant's own setup (a cold cache emptied),
+            // then the dirty data of earlier runs written out, so that one
+            // contestant's writes are not another's wait.
+            if let Some(prepare) = &contestant.prepare {
+                prepare().with_context(|| format!("preparing `{}`", contestant.name))?;
+            }
+            rustix::fs::sync();
             let started = Instant::now();
             (contestant.run)().with_context(|| {
                 format!("`{}` failed (if the data was altered, delete {})", contestant.name, data.display())
@@ -165,6 +175,7 @@ fn hash(sh: &Shell, rounds: usize) -> Result<()> {
 
     let contestants = [
         Contestant {
+            prepare: None,
             name: "release-check sha256_file, sequential",
             threads: 1,
             run: Box::new(|| {
@@ -178,26 +189,31 @@ fn hash(sh: &Shell, rounds: usize) -> Result<()> {
             }),
         },
         Contestant {
+            prepare: None,
             name: "release-check wheels gate, jobs=1",
             threads: 1,
             run: Box::new(|| gate(&data, 1)),
         },
         Contestant {
+            prepare: None,
             name: "release-check wheels gate, jobs=2",
             threads: 2,
             run: Box::new(|| gate(&data, 2)),
         },
         Contestant {
+            prepare: None,
             name: "sha256sum -c sha256sums.txt",
             threads: 1,
             run: Box::new(|| Ok(cmd!(sh, "sha256sum --quiet --check ../sha256sums.txt").quiet().run()?)),
         },
         Contestant {
+            prepare: None,
             name: "openssl dgst -sha256 FILES",
             threads: 1,
             run: Box::new(|| verify(&data, &cmd!(sh, "openssl dgst -sha256 -r {names...}").quiet().read()?)),
         },
         Contestant {
+            prepare: None,
             name: "xargs -P2 sha256sum",
             threads: 2,
             run: Box::new(|| {
@@ -206,6 +222,7 @@ fn hash(sh: &Shell, rounds: usize) -> Result<()> {
             }),
         },
         Contestant {
+            prepare: None,
             name: "xargs -P2 openssl dgst -sha256",
             threads: 2,
             run: Box::new(|| {

@@ -498,12 +498,15 @@ pub fn run(sh: &Shell, rounds: usize) -> Result<()> {
     let jobs = std::thread::available_parallelism().map_or(1, |n| n.get()).saturating_mul(2).clamp(1, 8);
     let contestants = [
         Contestant {
-            name: "release-check, cold cache",
-            threads: jobs,
-            run: Box::new(|| {
+            prepare: Some(Box::new(|| {
                 if cache.exists() {
                     std::fs::remove_dir_all(&cache)?;
                 }
+                Ok(())
+            })),
+            name: "release-check, cold cache",
+            threads: jobs,
+            run: Box::new(|| {
                 let traffic = analyse("cold.toml", &seen[0])?;
                 // One page per project and one file per (project, version).
                 let (pages, most_per_page) = traffic.under("/simple/");
@@ -522,6 +525,7 @@ pub fn run(sh: &Shell, rounds: usize) -> Result<()> {
             }),
         },
         Contestant {
+            prepare: None,
             name: "release-check, warm cache, offline",
             threads: jobs,
             run: Box::new(|| {
@@ -531,12 +535,15 @@ pub fn run(sh: &Shell, rounds: usize) -> Result<()> {
             }),
         },
         Contestant {
-            name: "pip install --dry-run --no-binary :all:",
-            threads: 1,
-            run: Box::new(|| {
+            prepare: Some(Box::new(|| {
                 if pip_cache.exists() {
                     std::fs::remove_dir_all(&pip_cache)?;
                 }
+                Ok(())
+            })),
+            name: "pip install --dry-run --no-binary :all:",
+            threads: 1,
+            run: Box::new(|| {
                 let _in_repo = sh.push_dir(repo);
                 let index_url = &server.index_url;
                 let output = cmd!(

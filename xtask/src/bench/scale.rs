@@ -55,6 +55,7 @@ pub fn run(sh: &Shell, rounds: usize) -> Result<()> {
         let wheels = repo.root.join("localwheels");
         for jobs in [1, jobs] {
             contestants.push(Contestant {
+                prepare: None,
                 name: if jobs == 1 {
                     "release-check wheels gate, jobs=1"
                 } else {
@@ -65,6 +66,7 @@ pub fn run(sh: &Shell, rounds: usize) -> Result<()> {
             });
         }
         contestants.push(Contestant {
+            prepare: None,
             name: "sha256sum --check",
             threads: 1,
             run: Box::new(move || {

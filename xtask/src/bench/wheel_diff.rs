@@ -77,6 +77,7 @@ pub fn run(sh: &Shell, rounds: usize) -> Result<()> {
 
     let contestants = [
         Contestant {
+            prepare: None,
             name: "release-check wheel_diff::compare",
             threads: 1,
             run: Box::new(|| {
@@ -89,6 +90,7 @@ pub fn run(sh: &Shell, rounds: usize) -> Result<()> {
             }),
         },
         Contestant {
+            prepare: None,
             name: "release-check wheel_diff, one process",
             threads: 1,
             run: Box::new(|| {
@@ -103,6 +105,7 @@ pub fn run(sh: &Shell, rounds: usize) -> Result<()> {
             }),
         },
         Contestant {
+            prepare: None,
             name: "diffoscope --text",
             threads: 1,
             run: Box::new(|| {
