@@ -255,24 +255,39 @@ impl Gate for WheelsGate {
         for (index, set) in sets.iter().enumerate() {
             first_user.entry(set.pubkeys_dir()).or_insert(index);
         }
-        let mut keyrings: BTreeMap<&str, Option<Keyring>> = BTreeMap::new();
-        let mut checked_sets: Vec<(&WheelSet, Vec<sums::Entry>)> = Vec::new();
-        let mut set_items: Vec<(Vec<Item>, Option<Hashing>)> = Vec::new();
-        for (index, set) in sets.iter().enumerate() {
-            let dir = set.pubkeys_dir();
-            if ctx.wants(&set.sums) && !keyrings.contains_key(dir) {
-                ctx.working_on(format!("reading the public keys in {dir}/"));
-                let (keys, problems) = keyring(&repo, ctx, dir);
-                if first_user.get(dir) == Some(&index) {
-                    outcome.items.extend(problems);
+        // The requirements files depend on the sets alone: they are read and
+        // parsed while the sums files are.
+        let configured = !self.config.set.is_empty();
+        let requirement_paths = match sets.iter().any(|set| ctx.wants(&set.sums)) {
+            true => pins::files(&repo, &sets, configured),
+            false => Vec::new(),
+        };
+        let reading = |path: &str| ctx.working_on(format!("reading {path}"));
+        let check_sets = || {
+            let mut keyrings: BTreeMap<&str, Option<Keyring>> = BTreeMap::new();
+            let mut key_problems = Vec::new();
+            let mut checked_sets: Vec<(&WheelSet, Vec<sums::Entry>)> = Vec::new();
+            let mut set_items: Vec<(Vec<Item>, Option<Hashing>)> = Vec::new();
+            for (index, set) in sets.iter().enumerate() {
+                let dir = set.pubkeys_dir();
+                if ctx.wants(&set.sums) && !keyrings.contains_key(dir) {
+                    ctx.working_on(format!("reading the public keys in {dir}/"));
+                    let (keys, problems) = keyring(&repo, ctx, dir);
+                    if first_user.get(dir) == Some(&index) {
+                        key_problems.extend(problems);
+                    }
+                    keyrings.insert(dir, keys);
                 }
-                keyrings.insert(dir, keys);
+                let keys = keyrings.get(dir).and_then(Option::as_ref);
+                let (items, entries, hashing) = self.check_set(ctx, &repo, set, keys);
+                set_items.push((items, hashing));
+                checked_sets.push((set, entries));
             }
-            let keys = keyrings.get(dir).and_then(Option::as_ref);
-            let (items, entries, hashing) = self.check_set(ctx, &repo, set, keys);
-            set_items.push((items, hashing));
-            checked_sets.push((set, entries));
-        }
+            (key_problems, set_items, checked_sets)
+        };
+        let ((key_problems, set_items, checked_sets), loaded) =
+            pool.install(|| rayon::join(check_sets, || pins::load(&repo, &requirement_paths, &reading)));
+        outcome.items.extend(key_problems);
         // The wheels are hashed while the pins are checked: neither needs
         // the other, and on more than one core they overlap.
         let (hashed, pinned) = pool.install(|| {
@@ -285,7 +300,7 @@ impl Gate for WheelsGate {
                         })
                         .collect::<Vec<_>>()
                 },
-                || self.pin_items(ctx, &repo, &sets, &checked_sets),
+                || self.pin_items(ctx, &loaded, &sets, &checked_sets),
             )
         });
         for ((items, _), hashed) in set_items.into_iter().zip(hashed) {
@@ -476,7 +491,7 @@ impl WheelsGate {
     fn pin_items(
         &self,
         ctx: &Context,
-        repo: &Repo,
+        loaded: &BTreeMap<String, pins::Loaded>,
         sets: &[WheelSet],
         checked_sets: &[(&WheelSet, Vec<sums::Entry>)],
     ) -> (Vec<String>, Vec<Item>) {
@@ -484,9 +499,7 @@ impl WheelsGate {
         if !sets.iter().any(|set| ctx.wants(&set.sums)) {
             return (notes, items);
         }
-        let configured = !self.config.set.is_empty();
-        let reading = |path: &str| ctx.working_on(format!("reading {path}"));
-        let associations = pins::associate(repo, checked_sets, configured, &reading);
+        let associations = pins::associate(loaded, checked_sets, !self.config.set.is_empty());
         let mut files_by_set: BTreeMap<usize, Vec<&pins::Association>> = BTreeMap::new();
         for association in &associations {
             let sums = &checked_sets[association.set].0.sums;

@@ -1,6 +1,6 @@
 //! Which requirements files are checked against which sums file.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use gate_core::{Item, Location};
@@ -18,6 +18,10 @@ const NAMES: [&str; 2] = ["requirements.txt", "build-requirements.txt"];
 /// hashes each, every wheel of a sums file of the default `max-sums-bytes`.
 const MAX_BYTES: u64 = 64 * 1024 * 1024;
 
+/// A requirements file read and parsed, or the item saying why it could not
+/// be read; shared by every set it is checked against.
+pub type Loaded = std::sync::Arc<Result<requirements::RequirementsFile, Box<Item>>>;
+
 /// A requirements file, read and parsed once, and the set it is checked against.
 pub struct Association {
     /// The file, relative to the repository.
@@ -27,27 +31,69 @@ pub struct Association {
     /// Why this set, when it was chosen by recognition.
     pub why: Option<String>,
     /// The parsed file, or the item saying why it could not be read.
-    file: Result<requirements::RequirementsFile, Box<Item>>,
+    file: Loaded,
 }
 
-/// Reads and parses every requirements file and picks its set.
+/// The directory of a set's sums file, relative to the repository.
+fn sums_dir(set: &WheelSet) -> String {
+    Path::new(&set.sums).parent().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+/// The requirements files whose pins are checked, sorted: those the
+/// configured sets name, else the [`NAMES`] present at the root and beside
+/// each sums file (anything by such a name, a link or a FIFO too: reading
+/// it says why it is refused). They depend on the sets alone, not on what
+/// the sums files list, so they are read while the sums files are.
+pub fn files(repo: &Repo, sets: &[WheelSet], configured: bool) -> Vec<String> {
+    let mut found = BTreeSet::new();
+    if configured {
+        found.extend(sets.iter().flat_map(|set| set.requirements.iter().cloned()));
+    } else if !sets.is_empty() {
+        for dir in std::iter::once(String::new()).chain(sets.iter().map(sums_dir)) {
+            for name in NAMES {
+                let path = if dir.is_empty() { name.to_owned() } else { format!("{dir}/{name}") };
+                if repo.has(&path) {
+                    found.insert(path);
+                }
+            }
+        }
+    }
+    found.into_iter().collect()
+}
+
+/// Each of `paths` read and parsed, once; `reading` is told each path
+/// before it is read.
+pub fn load(repo: &Repo, paths: &[String], reading: &dyn Fn(&str)) -> BTreeMap<String, Loaded> {
+    paths
+        .iter()
+        .map(|path| {
+            reading(path);
+            (path.clone(), Loaded::new(read(repo, path).map(|text| requirements::parse(&text))))
+        })
+        .collect()
+}
+
+/// Picks the set each of the `loaded` requirements files ([`files`],
+/// [`load`]) is checked against.
 ///
 /// Configured sets name their files. Otherwise each requirements file found
 /// is checked against the set whose sums list most of its hashes (SecureDrop
 /// 2022 keeps `build-requirements.txt` beside `sha256sums.txt` but pins the
 /// wheels of `bootstrap-sha256sums.txt`), or, sharing none or unreadable,
 /// the set in its own directory, so that its problems are reported there.
-/// `reading` is told each file's path before it is read. Each file is read
-/// once and its hashes looked up in one index of all the sets' entries.
+/// Its hashes are looked up in one index of all the sets' entries.
 pub fn associate(
-    repo: &Repo,
+    loaded: &BTreeMap<String, Loaded>,
     sets: &[(&WheelSet, Vec<Entry>)],
     configured: bool,
-    reading: &dyn Fn(&str),
 ) -> Vec<Association> {
-    let load = |path: &str| {
-        reading(path);
-        read(repo, path).map(|text| requirements::parse(&text))
+    let file = |path: &str| match loaded.get(path) {
+        Some(file) => Loaded::clone(file),
+        None => Loaded::new(Err(Box::new(
+            Check::PinSyntax
+                .error(path, "not read: not among the requirements files found")
+                .at(Location::file(path)),
+        ))),
     };
     if configured {
         return sets
@@ -58,28 +104,13 @@ pub fn associate(
                     path: r.clone(),
                     set: i,
                     why: None,
-                    file: load(r),
+                    file: file(r),
                 })
             })
             .collect();
     }
     if sets.is_empty() {
         return Vec::new();
-    }
-    let sums_dir = |set: &WheelSet| {
-        Path::new(&set.sums).parent().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default()
-    };
-    let mut found = BTreeSet::new();
-    let dirs = std::iter::once(String::new()).chain(sets.iter().map(|(set, _)| sums_dir(set)));
-    for dir in dirs {
-        for name in NAMES {
-            let path = if dir.is_empty() { name.to_owned() } else { format!("{dir}/{name}") };
-            // Anything by that name, a link or a FIFO too: reading it says
-            // why it is refused.
-            if repo.has(&path) {
-                found.insert(path);
-            }
-        }
     }
     // The first set in each sums file's directory, and, for each listed
     // hash, how many entries of each set list it: one pass over the lists.
@@ -91,13 +122,14 @@ pub fn associate(
             *sets_of_hash.entry(entry.sha256.as_str()).or_default().entry(i).or_default() += 1;
         }
     }
-    found
-        .into_iter()
-        .map(|path| {
+    loaded
+        .iter()
+        .map(|(path, file)| {
+            let path = path.clone();
             let dir = Path::new(&path).parent().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
             let own = set_of_dir.get(&dir).copied().unwrap_or(0);
-            let file = load(&path);
-            let Ok(parsed) = &file else {
+            let file = Loaded::clone(file);
+            let Ok(parsed) = file.as_ref() else {
                 return Association { path, set: own, why: None, file };
             };
             let pinned: Set<&str> = parsed.requirements.iter().flat_map(|r| r.sha256_hashes()).collect();
@@ -149,7 +181,7 @@ pub fn check(files: &[&Association], set: &WheelSet, entries: &[Entry]) -> Vec<I
     let mut items = Vec::new();
     let mut parsed = Vec::new();
     for association in files {
-        match &association.file {
+        match association.file.as_ref() {
             Ok(file) => parsed.push((association.path.as_str(), file)),
             Err(item) => items.push(item.as_ref().clone()),
         }
