@@ -174,7 +174,8 @@ fn check_wheel(
     // one, else hashed from the bytes already read; a larger one is hashed
     // on from the same open file.
     let mut buffer = [0u8; lfs::MAX_POINTER_BYTES as usize + 1];
-    let path = dir.path.join(&entry.name);
+    // Only a large file and an error name the path: not built per wheel.
+    let path = || dir.path.join(&entry.name);
     let hashed = match dir.read_start(&entry.name, &mut buffer) {
         Ok(Start::Whole(bytes)) => {
             if let Some(pointer) = lfs::parse(bytes).transpose() {
@@ -200,10 +201,10 @@ fn check_wheel(
         Ok(Start::Larger(file, start)) => {
             // Worth naming if the gate times out: a large file takes a while.
             activity(&subject);
-            sha256_rest(file, start, &path, cancelled).map_err(|e| e.to_string())
+            sha256_rest(file, start, &path(), cancelled).map_err(|e| e.to_string())
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return missing(),
-        Err(source) => Err(HashError::Io { path: path.display().to_string(), source }.to_string()),
+        Err(source) => Err(HashError::Io { path: path().display().to_string(), source }.to_string()),
     };
     match hashed {
         Ok((actual, size)) => {
