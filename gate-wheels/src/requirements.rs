@@ -6,6 +6,7 @@
 //! pinned hashes.
 
 mod cross_check;
+mod listed;
 
 pub use cross_check::check;
 pub(crate) use cross_check::{Map, Set, check_files};

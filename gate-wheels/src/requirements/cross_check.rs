@@ -13,11 +13,9 @@ use std::collections::BTreeMap;
 
 use gate_core::{Evidence, Item, Location, Severity};
 use pep508_rs::pep440_rs::Version;
-use pip_requirements::{
-    HashAlgorithm, OptionKind, Requirement, RequirementsFile, SyntaxError, release, version_text,
-    wheel_release,
-};
+use pip_requirements::{HashAlgorithm, OptionKind, Requirement, RequirementsFile, SyntaxError, version_text};
 
+use super::listed::{DistributionKind, Listed, ListedDistribution, classify_all};
 use crate::Check;
 use crate::sums::Entry;
 
@@ -29,37 +27,6 @@ pub(crate) type Map<K, V> = std::collections::HashMap<K, V, ahash::RandomState>;
 /// A hash set keyed as [`Map`].
 pub(crate) type Set<K> = std::collections::HashSet<K, ahash::RandomState>;
 
-/// What kind of distribution a listed file is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum DistributionKind {
-    Wheel,
-    Sdist,
-}
-
-/// A file of the sums list that names a distribution.
-#[derive(Debug)]
-struct ListedDistribution<'a> {
-    entry: &'a Entry,
-    kind: DistributionKind,
-    /// Normalised name and version, when the file name follows PEP 427 or
-    /// the sdist convention.
-    release: Option<(String, Version)>,
-}
-
-/// Classifies a listed file: a wheel is
-/// `{distribution}-{version}(-{build})?-{python}-{abi}-{platform}.whl`, an
-/// sdist `{name}-{version}.tar.gz`. Other files are not distributions.
-fn classify(entry: &Entry) -> Option<ListedDistribution<'_>> {
-    let file_name = entry.name.rsplit('/').next().unwrap_or(&entry.name);
-    if file_name.ends_with(".whl") {
-        let release = wheel_release(file_name);
-        return Some(ListedDistribution { entry, kind: DistributionKind::Wheel, release });
-    }
-    let stem = file_name.strip_suffix(".tar.gz")?;
-    let release = stem.rsplit_once('-').and_then(|(name, version)| release(name, version));
-    Some(ListedDistribution { entry, kind: DistributionKind::Sdist, release })
-}
-
 #[cfg(test)]
 thread_local! {
     /// Index entries read and lookups made on this thread, for the tests
@@ -68,96 +35,11 @@ thread_local! {
 }
 
 /// Counts `units` of work: index entries read, or lookups.
-fn work(units: usize) {
+pub(super) fn work(units: usize) {
     #[cfg(test)]
     WORK.with(|work| work.set(work.get() + units));
     #[cfg(not(test))]
     let _ = units;
-}
-
-/// The listed distributions of one sums file, indexed; indexes are into
-/// `all`, each list in list order.
-struct Listed<'a> {
-    all: Vec<ListedDistribution<'a>>,
-    /// The release of each of `all` (an index into `releases`), when its
-    /// file name names one.
-    release_of: Vec<Option<usize>>,
-    /// Each release's index into `releases`, by normalised name, then kind
-    /// and version: a lookup by name borrows it rather than copying it.
-    release_ids: Map<String, Map<(DistributionKind, Version), usize>>,
-    /// Each release's files.
-    releases: Vec<Vec<usize>>,
-    /// (release, SHA-256) → the release's files with that hash.
-    by_release_hash: Map<(usize, &'a str), Vec<usize>>,
-    /// Normalised name → its wheels, whatever the version.
-    wheels_by_name: Map<String, Vec<usize>>,
-    /// SHA-256 → files.
-    by_hash: Map<&'a str, Vec<usize>>,
-}
-
-impl<'a> Listed<'a> {
-    fn new(sums: &'a [Entry]) -> Self {
-        // Parsing each file name's version is most of the indexing: in parallel.
-        let all: Vec<ListedDistribution<'a>> = in_parallel(sums, classify).into_iter().flatten().collect();
-        work(sums.len());
-        let mut release_of = Vec::with_capacity(all.len());
-        let mut release_ids: Map<String, Map<(DistributionKind, Version), usize>> = Map::default();
-        let mut releases: Vec<Vec<usize>> = Vec::new();
-        let mut by_release_hash: Map<(usize, &'a str), Vec<usize>> = Map::default();
-        let mut wheels_by_name: Map<String, Vec<usize>> = Map::default();
-        let mut by_hash: Map<&'a str, Vec<usize>> = Map::default();
-        for (index, distribution) in all.iter().enumerate() {
-            let entry: &'a Entry = distribution.entry;
-            by_hash.entry(&entry.sha256).or_default().push(index);
-            let id = distribution.release.as_ref().map(|(name, version)| {
-                let of_name = match release_ids.get_mut(name.as_str()) {
-                    Some(of_name) => of_name,
-                    None => release_ids.entry(name.clone()).or_default(),
-                };
-                let id = *of_name.entry((distribution.kind, version.clone())).or_insert(releases.len());
-                if id == releases.len() {
-                    releases.push(Vec::new());
-                }
-                releases[id].push(index);
-                by_release_hash.entry((id, &entry.sha256)).or_default().push(index);
-                if distribution.kind == DistributionKind::Wheel {
-                    wheels_by_name.entry(name.clone()).or_default().push(index);
-                }
-                id
-            });
-            release_of.push(id);
-        }
-        Self { all, release_of, release_ids, releases, by_release_hash, wheels_by_name, by_hash }
-    }
-
-    /// The release `name==version` of `kind`, if any file of it is listed.
-    fn release_id(&self, kind: DistributionKind, name: &str, version: &Version) -> Option<usize> {
-        work(1);
-        self.release_ids.get(name)?.get(&(kind, version.clone())).copied()
-    }
-
-    /// The files of a release.
-    fn members(&self, release: Option<usize>) -> &[usize] {
-        release.and_then(|id| self.releases.get(id)).map_or(&[], Vec::as_slice)
-    }
-
-    /// The files of a release with the SHA-256 `sha256`.
-    fn with_hash<'s>(&'s self, release: usize, sha256: &'s str) -> &'s [usize] {
-        work(1);
-        self.by_release_hash.get(&(release, sha256)).map_or(&[], Vec::as_slice)
-    }
-
-    /// The listed files with the SHA-256 `sha256`.
-    fn of_hash(&self, sha256: &str) -> &[usize] {
-        work(1);
-        self.by_hash.get(sha256).map_or(&[], Vec::as_slice)
-    }
-
-    /// The first [`NAMED`] of `indexes`: all that an item names.
-    fn shown<'s>(&'s self, indexes: &'s [usize]) -> impl Iterator<Item = &'s ListedDistribution<'a>> {
-        work(indexes.len().min(NAMED));
-        indexes.iter().take(NAMED).map(|&i| &self.all[i])
-    }
 }
 
 /// The first [`NAMED`] files of `groups`, which are disjoint and each in
@@ -172,25 +54,40 @@ fn first_of(groups: &[&[usize]]) -> Vec<usize> {
 
 /// What the requirements account for: whole releases (a pin without
 /// hashes, or whose hashes match none of the release's wheels, speaks for
-/// each of them) and a release's wheels of one hash (a passing pin).
-#[derive(Default)]
-struct Coverage<'a> {
-    releases: Set<usize>,
-    hashes: Set<(usize, &'a str)>,
+/// each of them) and a release's wheels of one hash (a passing pin), by
+/// their numbers in [`Listed`].
+struct Coverage {
+    releases: Vec<bool>,
+    release_hashes: Vec<bool>,
 }
 
-impl Coverage<'_> {
+impl Coverage {
+    fn new(listed: &Listed<'_>) -> Self {
+        let (releases, release_hashes) = listed.counts();
+        Self { releases: vec![false; releases], release_hashes: vec![false; release_hashes] }
+    }
+
+    /// Records what one requirement accounts for.
+    fn add(&mut self, pending: &Pending) {
+        if let Some(release) = pending.releases {
+            self.releases[release] = true;
+        }
+        for &id in &pending.release_hashes {
+            self.release_hashes[id] = true;
+        }
+    }
+
     /// Whether the listed file `index` is accounted for.
     fn covers(&self, listed: &Listed<'_>, index: usize) -> bool {
         work(1);
-        let Some(id) = listed.release_of.get(index).copied().flatten() else { return false };
-        self.releases.contains(&id) || self.hashes.contains(&(id, listed.all[index].entry.sha256.as_str()))
+        let Some((release, release_hash)) = listed.release_of(index) else { return false };
+        self.releases[release] || self.release_hashes[release_hash]
     }
 }
 
 /// At most this many files, versions or hashes are named in one item: the
 /// rest are counted, so that an item's size does not grow with the lists.
-const NAMED: usize = 16;
+pub(super) const NAMED: usize = 16;
 
 /// The first [`NAMED`] of `names`, joined with `, `, then how many more
 /// of `total` there are.
@@ -269,8 +166,9 @@ pub(crate) fn check_files(
     if files.is_empty() {
         return Vec::new();
     }
-    let listed = Listed::new(sums);
-    let mut coverage = Coverage::default();
+    let all = classify_all(sums);
+    let listed = Listed::new(&all);
+    let mut coverage = Coverage::new(&listed);
     let mut items = Vec::new();
     let mut first = None;
     for &(req_path, file) in files {
@@ -293,17 +191,17 @@ pub(crate) fn check_files(
 /// requirement is judged: make its item's subject unique, and record what it
 /// accounts for in the file's [`Coverage`].
 #[derive(Default)]
-struct Pending<'a> {
+struct Pending {
     /// The check under which the item's subject must be unique; `None` keeps
     /// the subject as it is.
     unique: Option<Check>,
     /// A release whose every wheel the requirement speaks for.
     releases: Option<usize>,
-    /// A release's wheels of one hash that the requirement pins.
-    hashes: Vec<(usize, &'a str)>,
+    /// The release hashes ([`Listed::release_hash`]) the requirement pins.
+    release_hashes: Vec<usize>,
 }
 
-impl Pending<'_> {
+impl Pending {
     /// `subject`, to be made unique under `check` ([`Subjects::unique`]).
     fn unique(&mut self, check: Check, subject: String) -> String {
         self.unique = Some(check);
@@ -314,7 +212,10 @@ impl Pending<'_> {
 /// `judge` of each of `items`, in order: on the rayon pool the gate runs
 /// on, but in order on the calling thread in unit tests, which count the
 /// work done on that thread ([`work`]).
-fn in_parallel<'t, T: Sync, R: Send>(items: &'t [T], judge: impl Fn(&'t T) -> R + Sync + Send) -> Vec<R> {
+pub(super) fn in_parallel<'t, T: Sync, R: Send>(
+    items: &'t [T],
+    judge: impl Fn(&'t T) -> R + Sync + Send,
+) -> Vec<R> {
     #[cfg(not(test))]
     {
         use rayon::prelude::*;
@@ -355,7 +256,7 @@ impl<'a> CheckContext<'a> {
         &self,
         file: &'a RequirementsFile,
         subjects: &mut Subjects,
-        coverage: &mut Coverage<'a>,
+        coverage: &mut Coverage,
     ) -> Vec<Item> {
         let req_path = self.req_path;
         let mut errors_by_line: BTreeMap<u32, Vec<&SyntaxError>> = BTreeMap::new();
@@ -371,13 +272,12 @@ impl<'a> CheckContext<'a> {
                 })
             })
             .collect();
-        let judged: Vec<(Item, Pending<'a>)> = in_parallel(&file.requirements, |r| self.requirement_item(r));
+        let judged: Vec<(Item, Pending)> = in_parallel(&file.requirements, |r| self.requirement_item(r));
         for (requirement, (mut item, pending)) in file.requirements.iter().zip(judged) {
             if let Some(check) = pending.unique {
                 item.subject = subjects.unique(check, std::mem::take(&mut item.subject), requirement.line);
             }
-            coverage.releases.extend(pending.releases);
-            coverage.hashes.extend(pending.hashes);
+            coverage.add(&pending);
             items.push(item);
         }
         for option in &file.options {
@@ -420,7 +320,7 @@ impl<'a> CheckContext<'a> {
     /// The one item a requirement gets, and what is left to do in file
     /// order ([`Pending`]). It reads only shared data, so requirements are
     /// judged in parallel.
-    fn requirement_item(&self, requirement: &'a Requirement) -> (Item, Pending<'a>) {
+    fn requirement_item(&self, requirement: &'a Requirement) -> (Item, Pending) {
         let mut pending = Pending::default();
         let at = Location::at(self.req_path, requirement.line, requirement.column);
         let with_marker = |item: Item| match &requirement.marker {
@@ -459,25 +359,34 @@ impl<'a> CheckContext<'a> {
         };
         let subject = [self.req_path, "/", &requirement.name, "==", &version_text(version)].concat();
         let pinned: Vec<&str> = requirement.sha256_hashes().collect();
-        let is_pinned: Set<&'a str> = requirement.sha256_hashes().collect();
+        // The distinct pinned hashes: a requirement pins a few, so a sorted
+        // list costs less than a set.
+        let mut is_pinned: Vec<&'a str> = pinned.clone();
+        is_pinned.sort_unstable();
+        is_pinned.dedup();
         let wheel_release = release_of(DistributionKind::Wheel, version);
         let sdist_release = release_of(DistributionKind::Sdist, version);
         let wheels = self.listed.members(wheel_release);
         // The release's wheels of each pinned hash, and the hashes matched.
         let mut matched: Vec<&[usize]> = Vec::new();
-        let mut matched_hashes: Vec<(usize, &'a str)> = Vec::new();
+        let mut matched_hashes: Vec<usize> = Vec::new();
         if let Some(id) = wheel_release {
             for &hash in &is_pinned {
-                let group = self.listed.with_hash(id, hash);
-                if !group.is_empty() {
-                    matched.push(group);
-                    matched_hashes.push((id, hash));
+                if let Some(release_hash) = self.listed.release_hash(id, hash) {
+                    matched.push(self.listed.with_release_hash(release_hash));
+                    matched_hashes.push(release_hash);
                 }
             }
         }
         let matched_count: usize = matched.iter().map(|group| group.len()).sum();
         let pinned_sdist = sdist_release
-            .and_then(|id| is_pinned.iter().filter_map(|hash| self.listed.with_hash(id, hash).first()).min())
+            .and_then(|id| {
+                is_pinned
+                    .iter()
+                    .filter_map(|hash| self.listed.release_hash(id, hash))
+                    .filter_map(|release_hash| self.listed.with_release_hash(release_hash).first())
+                    .min()
+            })
             .map(|&index| &self.listed.all[index]);
         if let (0, Some(sdist)) = (matched_count, pinned_sdist) {
             // A file used to fetch sources for from-source builds pins sdists:
@@ -505,8 +414,7 @@ impl<'a> CheckContext<'a> {
                     format!("no `.whl` of {}=={version} is listed in {}", requirement.name, self.sums_path),
                 )
                 .at(at);
-            let versions =
-                self.listed.wheels_by_name.get(requirement.name.as_str()).map_or(&[][..], Vec::as_slice);
+            let versions = self.listed.wheels_named(&requirement.name);
             if !versions.is_empty() {
                 let shown = self
                     .listed
@@ -561,7 +469,7 @@ impl<'a> CheckContext<'a> {
             return (with_marker(more(item, wheels.len())), pending);
         }
 
-        pending.hashes = matched_hashes;
+        pending.release_hashes = matched_hashes;
         let first = first_of(&matched);
         let names = listing(first.iter().map(|&i| self.listed.all[i].entry.name.clone()), matched_count);
         let item = first.iter().map(|&i| &self.listed.all[i]).fold(
@@ -640,28 +548,6 @@ mod tests {
     /// (check, subject, status) of each item.
     fn outline(items: &[Item]) -> Vec<(&str, &str, Status)> {
         items.iter().map(|i| (i.check.as_str(), i.subject.as_str(), i.status)).collect()
-    }
-
-    #[test]
-    fn wheel_and_sdist_names_are_classified() {
-        let release = |name: &str| {
-            let listed = entry(name, A, 1);
-            classify(&listed).map(|d| (d.kind, d.release.map(|(n, v)| format!("{n} {v}"))))
-        };
-        assert_eq!(
-            release("Foo.Bar_baz-1.0.0-py3-none-any.whl"),
-            Some((DistributionKind::Wheel, Some("foo-bar-baz 1.0.0".into())))
-        );
-        assert_eq!(
-            release("Cython-0.29.22-1-cp39-cp39-linux_x86_64.whl"),
-            Some((DistributionKind::Wheel, Some("cython 0.29.22".into())))
-        );
-        assert_eq!(release("not-a-wheel.whl"), Some((DistributionKind::Wheel, None)));
-        assert_eq!(
-            release("python-dateutil-2.7.5.tar.gz"),
-            Some((DistributionKind::Sdist, Some("python-dateutil 2.7.5".into())))
-        );
-        assert_eq!(release("notes.txt"), None);
     }
 
     #[test]
