@@ -13,6 +13,7 @@ pub mod catalogue;
 pub mod digest;
 pub mod duration;
 pub mod files;
+pub mod heap;
 pub mod model;
 pub mod render;
 pub mod runner;

@@ -360,6 +360,19 @@ impl Gate for WheelsGate {
     }
 }
 
+/// The size from which a sums or requirements file makes a report of some
+/// thousands of items: about 5,000 sums entries.
+const LARGE_INPUT_BYTES: usize = 512 * 1024;
+
+/// Called with the size of each sums or requirements file read: from
+/// [`LARGE_INPUT_BYTES`] on, the process is told to expect a large heap
+/// ([`gate_core::heap::expect_large`]).
+pub(crate) fn read_input(bytes: usize) {
+    if bytes >= LARGE_INPUT_BYTES {
+        gate_core::heap::expect_large();
+    }
+}
+
 /// A key directory's keys, or why the directory was refused.
 type Keyring = Result<Vec<signature::PublicKey>, PathError>;
 
@@ -539,7 +552,10 @@ impl WheelsGate {
         }
         ctx.working_on(format!("reading {sums_name}"));
         let bytes = match repo.read(&set.sums, self.config.max_sums_bytes) {
-            Ok(bytes) => bytes,
+            Ok(bytes) => {
+                read_input(bytes.len());
+                bytes
+            }
             Err(_) if !whole && !some_wheel() => return (vec![], vec![], None),
             Err(e) => {
                 let reason = match e {
