@@ -156,7 +156,11 @@ pub fn report(args: &ReportArgs, session: &Session) -> anyhow::Result<u8> {
     if let Ok(Ok(judged)) = local {
         report.name_commit(judged);
     }
-    emit(&report, &args.output, FormatArg::Text, session)
+    let code = emit(&report, &args.output, FormatArg::Text, session);
+    // The process ends here: freeing every item one by one (a tenth of the
+    // user time on a sums file of 100,000 entries) would only delay the exit.
+    std::mem::forget(report);
+    code
 }
 
 /// Renders `report` as `args` ask (in `default` without `--format`), writes

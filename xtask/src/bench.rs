@@ -111,6 +111,9 @@ struct Data {
 struct Contestant<'a> {
     /// Untimed setup before each run, such as emptying a cold cache.
     prepare: Option<Box<dyn Fn() -> Result<()> + 'a>>,
+    /// Untimed after each run: checks what the run left and frees it, as
+    /// when the run's result is checked and dropped by someone else.
+    settle: Option<Box<dyn Fn() -> Result<()> + 'a>>,
     name: &'static str,
     threads: usize,
     /// The timed run, which checks its own result.
@@ -133,10 +136,14 @@ fn time_rounds(contestants: &[Contestant], rounds: usize, data: &Path) -> Result
             }
             rustix::fs::sync();
             let started = Instant::now();
-            (contestant.run)().with_context(|| {
+            let failed = || {
                 format!("`{}` failed (if the data was altered, delete {})", contestant.name, data.display())
-            })?;
+            };
+            (contestant.run)().with_context(failed)?;
             times.push(started.elapsed());
+            if let Some(settle) = &contestant.settle {
+                settle().with_context(failed)?;
+            }
         }
     }
     times.iter_mut().for_each(|t| t.sort());
@@ -176,6 +183,7 @@ fn hash(sh: &Shell, rounds: usize) -> Result<()> {
     let contestants = [
         Contestant {
             prepare: None,
+            settle: None,
             name: "release-check sha256_file, sequential",
             threads: 1,
             run: Box::new(|| {
@@ -190,30 +198,35 @@ fn hash(sh: &Shell, rounds: usize) -> Result<()> {
         },
         Contestant {
             prepare: None,
+            settle: None,
             name: "release-check wheels gate, jobs=1",
             threads: 1,
             run: Box::new(|| gate(&data, 1)),
         },
         Contestant {
             prepare: None,
+            settle: None,
             name: "release-check wheels gate, jobs=2",
             threads: 2,
             run: Box::new(|| gate(&data, 2)),
         },
         Contestant {
             prepare: None,
+            settle: None,
             name: "sha256sum -c sha256sums.txt",
             threads: 1,
             run: Box::new(|| Ok(cmd!(sh, "sha256sum --quiet --check ../sha256sums.txt").quiet().run()?)),
         },
         Contestant {
             prepare: None,
+            settle: None,
             name: "openssl dgst -sha256 FILES",
             threads: 1,
             run: Box::new(|| verify(&data, &cmd!(sh, "openssl dgst -sha256 -r {names...}").quiet().read()?)),
         },
         Contestant {
             prepare: None,
+            settle: None,
             name: "xargs -P2 sha256sum",
             threads: 2,
             run: Box::new(|| {
@@ -223,6 +236,7 @@ fn hash(sh: &Shell, rounds: usize) -> Result<()> {
         },
         Contestant {
             prepare: None,
+            settle: None,
             name: "xargs -P2 openssl dgst -sha256",
             threads: 2,
             run: Box::new(|| {

@@ -504,6 +504,7 @@ pub fn run(sh: &Shell, rounds: usize) -> Result<()> {
                 }
                 Ok(())
             })),
+            settle: None,
             name: "release-check, cold cache",
             threads: jobs,
             run: Box::new(|| {
@@ -526,6 +527,7 @@ pub fn run(sh: &Shell, rounds: usize) -> Result<()> {
         },
         Contestant {
             prepare: None,
+            settle: None,
             name: "release-check, warm cache, offline",
             threads: jobs,
             run: Box::new(|| {
@@ -541,6 +543,7 @@ pub fn run(sh: &Shell, rounds: usize) -> Result<()> {
                 }
                 Ok(())
             })),
+            settle: None,
             name: "pip install --dry-run --no-binary :all:",
             threads: 1,
             run: Box::new(|| {

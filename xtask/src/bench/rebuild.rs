@@ -126,18 +126,21 @@ pub fn run(sh: &Shell, rounds: usize) -> Result<()> {
     let contestants = [
         Contestant {
             prepare: None,
+            settle: None,
             name: "plain loop: pip wheel of each sdist once",
             threads: 1,
             run: Box::new(|| measured(&cpu[0], &plain_loop)),
         },
         Contestant {
             prepare: None,
+            settle: None,
             name: "reprotest, rc-bench-1 only, same variations",
             threads: 1,
             run: Box::new(|| measured(&cpu[1], &reprotest)),
         },
         Contestant {
             prepare: None,
+            settle: None,
             name: "release-check rebuild, 2 builds each, cold",
             threads: 2,
             run: Box::new(|| {
@@ -149,6 +152,7 @@ pub fn run(sh: &Shell, rounds: usize) -> Result<()> {
         },
         Contestant {
             prepare: None,
+            settle: None,
             name: "release-check rebuild, unchanged re-run",
             threads: 2,
             run: Box::new(|| measured(&cpu[3], &|| check(config(true)))),

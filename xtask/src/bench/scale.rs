@@ -10,8 +10,10 @@
 //! requirements, listing the directory, hashing every wheel, checking every
 //! pin, building the report) and `sha256sum --check`. Every run is
 //! verified: the gate must pass every hash and every pin item, and
-//! `sha256sum` must exit 0.
+//! `sha256sum` must exit 0. The gate's report is checked and dropped after
+//! the clock stops, as the binary writes it and exits without freeing it.
 
+use std::cell::RefCell;
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -19,7 +21,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result, ensure};
 use gate_core::runner::{self, Context, RunOptions};
-use gate_core::{Gate, Status};
+use gate_core::{Gate, Report, Status};
 use gate_wheels::{Config, WheelSet, WheelsGate};
 use xshell::{Shell, cmd};
 
@@ -50,23 +52,35 @@ pub fn run(sh: &Shell, rounds: usize) -> Result<()> {
     let jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
     let repos: Vec<Repo> = SIZES.iter().map(|&entries| generate(entries)).collect::<Result<_>>()?;
 
+    // Each gate run's report, checked and dropped after the clock stops:
+    // the binary writes it and exits without freeing it.
+    let left = RefCell::new(None);
     let mut contestants = Vec::new();
     for repo in &repos {
         let wheels = repo.root.join("localwheels");
         for jobs in [1, jobs] {
+            let left = &left;
             contestants.push(Contestant {
                 prepare: None,
+                settle: Some(Box::new(move || {
+                    let report = left.take().context("the gate left no report")?;
+                    check(repo, &report)
+                })),
                 name: if jobs == 1 {
                     "release-check wheels gate, jobs=1"
                 } else {
                     "release-check wheels gate, all cores"
                 },
                 threads: jobs,
-                run: Box::new(move || gate(repo, jobs)),
+                run: Box::new(move || {
+                    *left.borrow_mut() = Some(gate(repo, jobs));
+                    Ok(())
+                }),
             });
         }
         contestants.push(Contestant {
             prepare: None,
+            settle: None,
             name: "sha256sum --check",
             threads: 1,
             run: Box::new(move || {
@@ -80,7 +94,11 @@ pub fn run(sh: &Shell, rounds: usize) -> Result<()> {
     print_load();
     // One untimed run of each, so every contestant reads from the page cache.
     for contestant in &contestants {
-        (contestant.run)().with_context(|| format!("`{}` failed on the warm-up run", contestant.name))?;
+        let failed = || format!("`{}` failed on the warm-up run", contestant.name);
+        (contestant.run)().with_context(failed)?;
+        if let Some(settle) = &contestant.settle {
+            settle().with_context(failed)?;
+        }
     }
     let times = time_rounds(&contestants, rounds, &repos[0].root)?;
     let median = |i: usize| times[i][times[i].len() / 2];
@@ -138,8 +156,8 @@ pub fn run(sh: &Shell, rounds: usize) -> Result<()> {
 }
 
 /// Runs the real wheels gate on `repo` through gate-core's runner with
-/// `jobs` threads and checks that every hash and every pin passed.
-fn gate(repo: &Repo, jobs: usize) -> Result<()> {
+/// `jobs` threads: what the binary does before it writes the report.
+fn gate(repo: &Repo, jobs: usize) -> Report {
     let set = WheelSet {
         requirements: vec!["requirements.txt".into()],
         ..WheelSet::new("sha256sums.txt", "localwheels")
@@ -149,7 +167,11 @@ fn gate(repo: &Repo, jobs: usize) -> Result<()> {
     let mut ctx = Context::new(&repo.root);
     ctx.jobs = jobs;
     let options = RunOptions { default_timeout: Duration::from_secs(3600), ..RunOptions::default() };
-    let report = runner::run(&gates, &ctx, &options, "bench-scale".into());
+    runner::run(&gates, &ctx, &options, "bench-scale".into())
+}
+
+/// Checks that the gate passed every hash and every pin of `repo`.
+fn check(repo: &Repo, report: &Report) -> Result<()> {
     let passed = |check: &str| {
         report.items().filter(|(_, item)| item.check == check && item.status == Status::Pass).count()
     };

@@ -78,6 +78,7 @@ pub fn run(sh: &Shell, rounds: usize) -> Result<()> {
     let contestants = [
         Contestant {
             prepare: None,
+            settle: None,
             name: "release-check wheel_diff::compare",
             threads: 1,
             run: Box::new(|| {
@@ -91,6 +92,7 @@ pub fn run(sh: &Shell, rounds: usize) -> Result<()> {
         },
         Contestant {
             prepare: None,
+            settle: None,
             name: "release-check wheel_diff, one process",
             threads: 1,
             run: Box::new(|| {
@@ -106,6 +108,7 @@ pub fn run(sh: &Shell, rounds: usize) -> Result<()> {
         },
         Contestant {
             prepare: None,
+            settle: None,
             name: "diffoscope --text",
             threads: 1,
             run: Box::new(|| {
