@@ -315,19 +315,31 @@ fn is_whole_line_comment(line: &str) -> bool {
 
 /// Where a comment starts: a `#` at the start of the line or after whitespace.
 fn comment_start(text: &str) -> Option<usize> {
-    text.char_indices()
-        .find(|&(i, c)| {
-            c == '#' && (i == 0 || text[..i].chars().next_back().is_some_and(char::is_whitespace))
-        })
+    // `#` is one byte in UTF-8 and never part of another character.
+    text.match_indices('#')
         .map(|(i, _)| i)
+        .find(|&i| i == 0 || text[..i].chars().next_back().is_some_and(char::is_whitespace))
 }
 
 /// Whitespace-separated tokens with their byte offsets.
 fn tokens(text: &str) -> Vec<(usize, &str)> {
     let mut found = Vec::new();
     let mut start = None;
-    for (i, c) in text.char_indices() {
-        match (c.is_whitespace(), start) {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    // Byte by byte: an ASCII byte is whitespace or not by itself, and only a
+    // non-ASCII character is decoded to ask Unicode (a requirements line is
+    // almost all ASCII, and this ran for every character of the file).
+    while i < bytes.len() {
+        let (whitespace, width) = match bytes[i] {
+            b'\t'..=b'\r' | b' ' => (true, 1),
+            b if b.is_ascii() => (false, 1),
+            _ => {
+                let c = text[i..].chars().next().unwrap_or_default();
+                (c.is_whitespace(), c.len_utf8())
+            }
+        };
+        match (whitespace, start) {
             (true, Some(s)) => {
                 found.push((s, &text[s..i]));
                 start = None;
@@ -335,6 +347,7 @@ fn tokens(text: &str) -> Vec<(usize, &str)> {
             (false, None) => start = Some(i),
             _ => {}
         }
+        i += width;
     }
     if let Some(s) = start {
         found.push((s, &text[s..]));
@@ -589,7 +602,8 @@ fn parse_hash(value: &str) -> Result<PinnedHash, (usize, String)> {
     };
     let digits = algorithm.hex_digits();
     let digest_start = name.len() + 1;
-    if let Some((at, bad)) = digest.char_indices().find(|(_, c)| !c.is_ascii_hexdigit()) {
+    if let Some(at) = digest.bytes().position(|b| !b.is_ascii_hexdigit()) {
+        let bad = digest[at..].chars().next().unwrap_or_default();
         return Err((
             digest_start + at,
             format!("expected {digits} hex digits after `{name}:`, found `{bad}`"),
@@ -729,6 +743,39 @@ mod tests {
     const A: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
     const B: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
     const C: &str = "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc";
+
+    #[test]
+    fn tokens_split_on_unicode_whitespace_as_char_is_whitespace_says() {
+        // The reference: one char at a time, as the tokenizer did before it
+        // read bytes.
+        fn by_chars(text: &str) -> Vec<(usize, &str)> {
+            let mut found = Vec::new();
+            let mut start = None;
+            for (i, c) in text.char_indices() {
+                match (c.is_whitespace(), start) {
+                    (true, Some(s)) => {
+                        found.push((s, &text[s..i]));
+                        start = None;
+                    }
+                    (false, None) => start = Some(i),
+                    _ => {}
+                }
+            }
+            found.extend(start.map(|s| (s, &text[s..])));
+            found
+        }
+        for text in [
+            "",
+            "  a==1   --hash=sha256:ab  ",
+            "a\tb\x0bc\x0cd\re\nf",
+            "a\x1cb\x1fc\x7fd",
+            "a\u{85}b\u{a0}c\u{2003}d\u{3000}e\u{200b}f",
+            "é==1 ü\u{2028}ß",
+            "\u{a0}",
+        ] {
+            assert_eq!(tokens(text), by_chars(text), "{text:?}");
+        }
+    }
 
     #[test]
     fn versions_and_specifiers_are_written_as_pep440_rs_writes_them() {
