@@ -580,15 +580,17 @@ impl WheelsGate {
         // Hashed, not ordered: the first entries of each name are put in name
         // order once, below, from file order, which a sums file usually
         // already is and the sort then sees in one pass.
-        let mut first_by_name: requirements::Map<&str, &sums::Entry> = requirements::Map::default();
+        let mut first_by_name: requirements::Map<&str, usize> =
+            requirements::Map::with_capacity_and_hasher(parsed.entries.len(), Default::default());
         let mut duplicates = Vec::new();
         let mut firsts: Vec<&sums::Entry> = Vec::with_capacity(parsed.entries.len());
         for entry in &parsed.entries {
-            let Some(first) = first_by_name.get(entry.name.as_str()) else {
-                first_by_name.insert(&entry.name, entry);
+            let Some(&first) = first_by_name.get(entry.name.as_str()) else {
+                first_by_name.insert(&entry.name, firsts.len());
                 firsts.push(entry);
                 continue;
             };
+            let first = firsts[first];
             let reason = if first.sha256 == entry.sha256 {
                 format!("listed twice (lines {} and {})", first.line, entry.line)
             } else {
@@ -602,7 +604,8 @@ impl WheelsGate {
                     .with(Evidence::hash("sha256", first.sha256.clone(), Some(entry.sha256.clone()))),
             );
         }
-        let mut listing = Vec::new();
+        // Whether the directory holds a regular file by each first entry's name.
+        let mut regular = Vec::new();
         if whole {
             items.extend(parsed.errors.iter().map(|e| {
                 Check::SumsSyntax
@@ -614,14 +617,15 @@ impl WheelsGate {
             ctx.working_on(format!("listing {}/", set.wheels));
             let (unlisted, present) = unlisted_items(repo, set, &first_by_name);
             items.extend(unlisted);
-            listing = present;
+            regular = present;
         }
 
-        let mut entries: Vec<&sums::Entry> = firsts
+        let mut entries: Vec<(usize, &sums::Entry)> = firsts
             .into_iter()
-            .filter(|e| ctx.units.is_none() || ctx.wants(&wheel_subject(set, &e.name)))
+            .enumerate()
+            .filter(|(_, e)| ctx.units.is_none() || ctx.wants(&wheel_subject(set, &e.name)))
             .collect();
-        entries.sort_by(|a, b| a.name.cmp(&b.name));
+        entries.sort_by(|(_, a), (_, b)| a.name.cmp(&b.name));
         // The directory is resolved once, inside the repository; each
         // wheel is then a plain name in it.
         let wheels_dir = match repo.dir(&set.wheels) {
@@ -629,7 +633,7 @@ impl WheelsGate {
             Err(PathError::Missing { .. }) => ctx.repo.join(&set.wheels),
             Err(e) => {
                 let reason = format!("not checked: {e}");
-                items.extend(entries.iter().map(|entry| {
+                items.extend(entries.iter().map(|(_, entry)| {
                     Check::Hash
                         .error(wheel_subject(set, &entry.name), reason.clone())
                         .with(Evidence::hash("sha256", entry.sha256.clone(), None))
@@ -638,7 +642,8 @@ impl WheelsGate {
                 return (items, parsed.entries, None);
             }
         };
-        let listed = known_regular(&entries, &listing);
+        let listed =
+            entries.iter().map(|&(i, e)| (e.line, regular.get(i).copied().unwrap_or(false))).collect();
         (items, parsed.entries, Some(Hashing { wheels_dir, listed }))
     }
 }
@@ -661,70 +666,73 @@ fn order_item(entries: &[sums::Entry], sums_name: &str) -> Option<Item> {
     )
 }
 
-/// The files of the wheels directory that the sums file does not list, and
-/// the listing: each non-hidden name, sorted, and whether the directory
-/// entry says it is a regular file (empty when it cannot be listed).
+/// The files of the wheels directory that the sums file does not list, in
+/// name order, and for each first entry of the sums file (by its number in
+/// `listed`) whether the directory entry of its name says it is a regular
+/// file (all `false` when the directory cannot be listed).
 fn unlisted_items(
     repo: &Repo,
     set: &WheelSet,
-    listed: &requirements::Map<&str, &sums::Entry>,
-) -> (Vec<Item>, Vec<(String, bool)>) {
+    listed: &requirements::Map<&str, usize>,
+) -> (Vec<Item>, Vec<bool>) {
     let at = Location::file(&set.wheels);
-    match repo
-        .dir(&set.wheels)
-        .and_then(|dir| list_files(&dir).map_err(|e| PathError::Io { path: set.wheels.clone(), source: e }))
-    {
-        Ok(present) => {
-            let items = present
+    let mut regular = vec![false; listed.len()];
+    let listing = repo.dir(&set.wheels).and_then(|dir| {
+        visit_files(&dir, &mut |name, is_regular| match listed.get(name) {
+            Some(&i) => {
+                regular[i] = is_regular;
+                None
+            }
+            None => Some(name.to_owned()),
+        })
+        .map_err(|e| PathError::Io { path: set.wheels.clone(), source: e })
+    });
+    match listing {
+        Ok(mut unlisted) => {
+            unlisted.sort_unstable();
+            let items = unlisted
                 .iter()
-                .filter(|(n, _)| !listed.contains_key(n.as_str()))
-                .map(|(name, _)| {
+                .map(|name| {
                     Check::Unlisted
                         .fail(wheel_subject(set, name), format!("present but not listed in {}", set.sums))
                         .at(Location::file(wheel_subject(set, name)))
                 })
                 .collect();
-            (items, present)
+            (items, regular)
         }
         Err(e @ PathError::Escapes { .. }) => {
-            (vec![Check::UnsafePath.error(&set.wheels, e.to_string()).at(at)], Vec::new())
+            (vec![Check::UnsafePath.error(&set.wheels, e.to_string()).at(at)], vec![false; listed.len()])
         }
         Err(e) => (
             vec![Check::Missing.error(&set.wheels, format!("cannot list the wheels directory: {e}")).at(at)],
-            Vec::new(),
+            vec![false; listed.len()],
         ),
     }
 }
 
-/// The non-hidden entries of `dir`, sorted by name, each with whether its
-/// directory entry says it is a regular file (the type the listing already
-/// holds on Linux: no `stat` per name).
-fn list_files(dir: &Path) -> std::io::Result<Vec<(String, bool)>> {
-    let mut names = Vec::new();
-    for entry in std::fs::read_dir(dir)? {
+/// Calls `visit` with each non-hidden name of `dir` (lossily UTF-8) and
+/// whether its directory entry says it is a regular file (the type the
+/// listing already holds on Linux: no `stat` per name, and no allocation
+/// per name); returns what `visit` returned, in listing order.
+fn visit_files(
+    dir: &Path,
+    visit: &mut dyn FnMut(&str, bool) -> Option<String>,
+) -> std::io::Result<Vec<String>> {
+    use rustix::fs::{FileType, Mode, OFlags, RawDir};
+    let fd = rustix::fs::open(dir, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())?;
+    // Room for many entries per system call; an entry is at most 280 bytes.
+    let mut buffer = Vec::with_capacity(64 * 1024);
+    let mut entries = RawDir::new(&fd, buffer.spare_capacity_mut());
+    let mut kept = Vec::new();
+    while let Some(entry) = entries.next() {
         let entry = entry?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if !name.starts_with('.') {
-            let regular = entry.file_type().is_ok_and(|t| t.is_file());
-            names.push((name, regular));
+        let name = entry.file_name().to_bytes();
+        if name.starts_with(b".") {
+            continue; // hidden, `.` and `..`
         }
+        kept.extend(visit(&String::from_utf8_lossy(name), entry.file_type() == FileType::RegularFile));
     }
-    names.sort_unstable();
-    Ok(names)
-}
-
-/// Each of `entries` (in name order) with whether `listing` (sorted by
-/// name) holds a regular file of its name: one merge of the two lists.
-fn known_regular(entries: &[&sums::Entry], listing: &[(String, bool)]) -> Vec<(u32, bool)> {
-    let mut listing = listing.iter().peekable();
-    entries
-        .iter()
-        .map(|entry| {
-            while listing.next_if(|(name, _)| name.as_str() < entry.name.as_str()).is_some() {}
-            let regular = listing.peek().is_some_and(|(name, regular)| *name == entry.name && *regular);
-            (entry.line, regular)
-        })
-        .collect()
+    Ok(kept)
 }
 
 #[cfg(test)]
@@ -818,19 +826,53 @@ mod tests {
         assert_eq!(by_unit, whole);
     }
 
-    /// Each entry learns from the sorted listing whether its name is a
-    /// regular file there: absent, hidden or not regular is "not known".
+    /// The listing names each non-hidden entry once, with whether its
+    /// directory entry says "regular file": a link, a FIFO or a directory
+    /// is not, whatever it points to.
     #[test]
-    fn entries_are_matched_with_the_listing_by_name() {
-        let entry =
-            |name: &str, line| sums::Entry { name: name.into(), sha256: String::new(), binary: false, line };
-        let entries = [entry("a.whl", 4), entry("b.whl", 2), entry("c.whl", 9), entry("e.whl", 1)];
-        let listing: Vec<(String, bool)> =
-            [("a.whl", true), ("aa.whl", true), ("c.whl", false), ("d.whl", true), ("e.whl", true)]
-                .map(|(n, r)| (n.to_owned(), r))
-                .to_vec();
-        let entries: Vec<&sums::Entry> = entries.iter().collect();
-        assert_eq!(known_regular(&entries, &listing), [(4, true), (2, false), (9, false), (1, true)]);
-        assert_eq!(known_regular(&entries, &[]), [(4, false), (2, false), (9, false), (1, false)]);
+    fn the_listing_reads_names_and_types_from_the_directory_entries() {
+        use std::os::unix::ffi::OsStrExt as _;
+        let temp = tempfile::tempdir().unwrap();
+        let dir = temp.path();
+        std::fs::write(dir.join("a.whl"), b"a").unwrap();
+        std::fs::write(dir.join(".hidden.whl"), b"h").unwrap();
+        std::os::unix::fs::symlink("a.whl", dir.join("link.whl")).unwrap();
+        std::fs::create_dir(dir.join("sub.whl")).unwrap();
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            dir.join("fifo.whl"),
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o600),
+            0,
+        )
+        .unwrap();
+        std::fs::write(dir.join(std::ffi::OsStr::from_bytes(b"bad\xff.whl")), b"b").unwrap();
+        // Enough names for several reads of the directory.
+        for i in 0..3000 {
+            std::fs::write(dir.join(format!("n{i:04}-{}.whl", "x".repeat(200))), b"").unwrap();
+        }
+        let mut seen = Vec::new();
+        let kept = visit_files(dir, &mut |name, regular| {
+            seen.push((name.to_owned(), regular));
+            name.starts_with('a').then(|| name.to_owned())
+        })
+        .unwrap();
+        seen.sort();
+        assert_eq!(kept, ["a.whl"]);
+        assert_eq!(seen.len(), 3005, "every name once, the hidden one not");
+        let few: Vec<(&str, bool)> =
+            seen.iter().filter(|(n, _)| !n.starts_with('n')).map(|(n, r)| (n.as_str(), *r)).collect();
+        assert_eq!(
+            few,
+            [
+                ("a.whl", true),
+                ("bad\u{fffd}.whl", true),
+                ("fifo.whl", false),
+                ("link.whl", false),
+                ("sub.whl", false)
+            ]
+        );
+        assert!(seen.iter().filter(|(n, _)| n.starts_with('n')).all(|(_, r)| *r));
+        assert!(visit_files(&dir.join("a.whl"), &mut |_, _| None).is_err(), "not a directory");
     }
 }

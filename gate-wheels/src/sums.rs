@@ -34,7 +34,9 @@ const HASH_LEN: usize = 64;
 
 /// Parses the bytes of a sums file.
 pub fn parse(bytes: &[u8]) -> SumsFile {
-    let mut file = SumsFile::default();
+    // One entry per line: sized once, not grown through every power of two.
+    let lines = bytes.iter().filter(|&&b| b == b'\n').count() + 1;
+    let mut file = SumsFile { entries: Vec::with_capacity(lines), ..SumsFile::default() };
     let mut lines = bytes.split(|&b| b == b'\n').peekable();
     let mut number = 0u32;
     while let Some(line) = lines.next() {
