@@ -240,6 +240,18 @@ impl Item {
         id
     }
 
+    /// Whether the item's `id` already is its id in `gate` ([`Item::id_in`]):
+    /// a gate that builds its items in parallel may set their ids there,
+    /// and the runner then keeps them rather than making each again.
+    pub fn has_id_in(&self, gate: &str) -> bool {
+        let rest = self.id.strip_prefix(gate).and_then(|r| r.strip_prefix('/'));
+        match rest.and_then(|r| r.strip_prefix(self.check.as_str())) {
+            Some("") => self.subject.is_empty(),
+            Some(rest) => !self.subject.is_empty() && rest.strip_prefix('/') == Some(self.subject.as_str()),
+            None => false,
+        }
+    }
+
     /// How this item weighs on the verdict.
     pub fn weight(&self) -> Weight {
         match self.status {
@@ -484,4 +496,35 @@ impl Report {
 /// `"s"` when `n` is not one.
 pub fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_id_is_kept_exactly_when_it_is_the_one_the_runner_would_make() {
+        let parts = ["", "wheels", "hash", "a", "a/b", "/", "wheels/hash", "hash/a", "wheelsx"];
+        let mut ids: Vec<String> = Vec::new();
+        for a in parts {
+            for b in parts {
+                ids.extend([format!("{a}/{b}"), format!("{a}{b}"), format!("{a}/{b}/")]);
+            }
+        }
+        for gate in ["wheels", "ci"] {
+            for check in ["hash", "pin", ""] {
+                for subject in ["", "a", "a/b", "hash/a", "/"] {
+                    for id in &ids {
+                        let mut item = Item::pass(check, subject, "");
+                        item.id = id.clone();
+                        assert_eq!(
+                            item.has_id_in(gate),
+                            *id == item.id_in(gate),
+                            "gate {gate:?}, check {check:?}, subject {subject:?}, id {id:?}"
+                        );
+                    }
+                }
+            }
+        }
+    }
 }

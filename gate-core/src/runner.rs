@@ -375,7 +375,9 @@ fn gate_report(
         .items
         .into_iter()
         .map(|mut item| {
-            item.id = item.id_in(name);
+            if !item.has_id_in(name) {
+                item.id = item.id_in(name);
+            }
             let configured = severity_of.get(item.check.as_str());
             if let (Some(&severity), false) = (configured, item.status == crate::Status::Error) {
                 item.severity = severity;
