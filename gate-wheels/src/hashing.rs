@@ -48,7 +48,11 @@ impl Hashing {
         self.listed
             .par_iter()
             .map(|&(line, regular)| {
-                check_wheel(&dir, set, &set.sums, (entry(line), regular), &cancelled, &activity)
+                let mut item =
+                    check_wheel(&dir, set, &set.sums, (entry(line), regular), &cancelled, &activity);
+                // Made here, in parallel, rather than by the runner.
+                item.id = item.id_in(crate::NAME);
+                item
             })
             .collect()
     }

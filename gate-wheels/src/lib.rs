@@ -214,9 +214,12 @@ gate_core::check_catalogue! {
 const CHECKS: [CheckInfo; Check::ALL.len() + rebuild::Check::ALL.len() + build_deps::Check::ALL.len()] =
     gate_core::catalogue::concat(&[Check::ALL, rebuild::Check::ALL, build_deps::Check::ALL]);
 
+/// The gate's name, the first part of its items' ids.
+pub(crate) const NAME: &str = "wheels";
+
 impl Gate for WheelsGate {
     fn name(&self) -> &'static str {
-        "wheels"
+        NAME
     }
 
     fn verifies(&self) -> &'static str {

@@ -640,6 +640,13 @@ pub fn normalise_name(name: &str) -> String {
 /// writes, `1!2.0rc1.post3.dev4+local.7`, made without its intermediate
 /// strings (it cost a tenth of a pin check).
 pub fn version_text(version: &Version) -> String {
+    let mut text = String::with_capacity(16);
+    push_version_text(&mut text, version);
+    text
+}
+
+/// [`version_text`], written at the end of `text`.
+pub fn push_version_text(text: &mut String, version: &Version) {
     fn number(text: &mut String, n: u64) {
         let mut digits = [0u8; 20];
         let mut at = digits.len();
@@ -654,16 +661,15 @@ pub fn version_text(version: &Version) -> String {
         }
         text.extend(digits[at..].iter().map(|&d| char::from(d)));
     }
-    let mut text = String::with_capacity(16);
     if version.epoch() != 0 {
-        number(&mut text, version.epoch());
+        number(text, version.epoch());
         text.push('!');
     }
     for (i, &part) in version.release().iter().enumerate() {
         if i > 0 {
             text.push('.');
         }
-        number(&mut text, part);
+        number(text, part);
     }
     if let Some(pre) = version.pre() {
         text.push_str(match pre.kind {
@@ -671,24 +677,23 @@ pub fn version_text(version: &Version) -> String {
             PrereleaseKind::Beta => "b",
             PrereleaseKind::Rc => "rc",
         });
-        number(&mut text, pre.number);
+        number(text, pre.number);
     }
     if let Some(post) = version.post() {
         text.push_str(".post");
-        number(&mut text, post);
+        number(text, post);
     }
     if let Some(dev) = version.dev() {
         text.push_str(".dev");
-        number(&mut text, dev);
+        number(text, dev);
     }
     for (i, segment) in version.local().iter().enumerate() {
         text.push(if i == 0 { '+' } else { '.' });
         match segment {
             LocalSegment::String(segment) => text.push_str(segment),
-            LocalSegment::Number(n) => number(&mut text, *n),
+            LocalSegment::Number(n) => number(text, *n),
         }
     }
-    text
 }
 
 /// `specifiers` as `VersionSpecifiers`' `Display` writes them (`>=1.0, <2`),

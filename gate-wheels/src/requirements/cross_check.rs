@@ -13,7 +13,9 @@ use std::collections::BTreeMap;
 
 use gate_core::{Evidence, Item, Location, Severity};
 use pep508_rs::pep440_rs::Version;
-use pip_requirements::{HashAlgorithm, OptionKind, Requirement, RequirementsFile, SyntaxError, version_text};
+use pip_requirements::{
+    HashAlgorithm, OptionKind, Requirement, RequirementsFile, SyntaxError, push_version_text, version_text,
+};
 
 use super::listed::{DistributionKind, Listed, ListedDistribution, classify_all};
 use crate::Check;
@@ -91,18 +93,39 @@ pub(super) const NAMED: usize = 16;
 
 /// The first [`NAMED`] of `names`, joined with `, `, then how many more
 /// of `total` there are.
-fn listing(names: impl Iterator<Item = String>, total: usize) -> String {
+fn listing<S: AsRef<str>>(names: impl Iterator<Item = S>, total: usize) -> String {
     listing_with(names, total, ", ")
 }
 
 /// The first [`NAMED`] of `names`, joined with `separator`, then how many
-/// more of `total` there are. Only the names shown are made.
-fn listing_with(names: impl Iterator<Item = String>, total: usize, separator: &str) -> String {
-    let mut shown: Vec<String> = names.take(NAMED).collect();
-    if total > shown.len() {
-        shown.push(format!("… and {} more", total - shown.len()));
+/// more of `total` there are. Only the names shown are read.
+fn listing_with<S: AsRef<str>>(names: impl Iterator<Item = S>, total: usize, separator: &str) -> String {
+    let mut text = String::new();
+    push_listing(&mut text, names, total, separator);
+    text
+}
+
+/// [`listing_with`], written at the end of `text`.
+fn push_listing<S: AsRef<str>>(
+    text: &mut String,
+    names: impl Iterator<Item = S>,
+    total: usize,
+    separator: &str,
+) {
+    let mut shown = 0;
+    for name in names.take(NAMED) {
+        if shown > 0 {
+            text.push_str(separator);
+        }
+        text.push_str(name.as_ref());
+        shown += 1;
     }
-    shown.join(separator)
+    if total > shown {
+        if shown > 0 {
+            text.push_str(separator);
+        }
+        text.push_str(&format!("… and {} more", total - shown));
+    }
 }
 
 /// `item`, saying how many of `total` files it names no evidence for.
@@ -119,6 +142,12 @@ fn more(item: Item, total: usize) -> Item {
 struct Subjects(Set<(Check, String)>);
 
 impl Subjects {
+    /// Room for the subjects of `file`'s lines, so the set is not grown.
+    fn for_file(file: &RequirementsFile) -> Self {
+        let lines = file.requirements.len() + file.options.len();
+        Self(Set::with_capacity_and_hasher(lines, Default::default()))
+    }
+
     fn unique(&mut self, check: Check, subject: String, line: u32) -> String {
         if self.0.insert((check, subject.clone())) {
             return subject;
@@ -173,7 +202,7 @@ pub(crate) fn check_files(
     let mut first = None;
     for &(req_path, file) in files {
         let context = CheckContext::new(req_path, file, sums_path, wheels_dir, &listed);
-        let mut subjects = Subjects::default();
+        let mut subjects = Subjects::for_file(file);
         items.extend(context.file_items(file, &mut subjects, &mut coverage));
         first.get_or_insert((context, subjects));
     }
@@ -272,7 +301,13 @@ impl<'a> CheckContext<'a> {
                 })
             })
             .collect();
-        let judged: Vec<(Item, Pending)> = in_parallel(&file.requirements, |r| self.requirement_item(r));
+        let judged: Vec<(Item, Pending)> = in_parallel(&file.requirements, |r| {
+            let (mut item, pending) = self.requirement_item(r);
+            // Made here, in parallel, rather than by the runner; a subject
+            // made unique below gets its id from the runner.
+            item.id = item.id_in(crate::NAME);
+            (item, pending)
+        });
         for (requirement, (mut item, pending)) in file.requirements.iter().zip(judged) {
             if let Some(check) = pending.unique {
                 item.subject = subjects.unique(check, std::mem::take(&mut item.subject), requirement.line);
@@ -357,7 +392,11 @@ impl<'a> CheckContext<'a> {
                 pending.unique(Check::PinUnpinned, format!("{}/{}", self.req_path, requirement.name));
             return (pinned_hashes(with_marker(Check::PinUnpinned.fail(subject, reason).at(at))), pending);
         };
-        let subject = [self.req_path, "/", &requirement.name, "==", &version_text(version)].concat();
+        let mut subject = String::with_capacity(self.req_path.len() + requirement.name.len() + 16);
+        for part in [self.req_path, "/", &requirement.name, "=="] {
+            subject.push_str(part);
+        }
+        push_version_text(&mut subject, version);
         let pinned: Vec<&str> = requirement.sha256_hashes().collect();
         // The distinct pinned hashes: a requirement pins a few, so a sorted
         // list costs less than a set.
@@ -441,7 +480,7 @@ impl<'a> CheckContext<'a> {
         if matched_count == 0 {
             // The failure speaks for every wheel of this release.
             pending.releases = wheel_release;
-            let names = listing(self.listed.shown(wheels).map(|w| w.entry.name.clone()), wheels.len());
+            let names = listing(self.listed.shown(wheels).map(|w| w.entry.name.as_str()), wheels.len());
             let reason = if pinned.is_empty() {
                 format!("pins no sha256 hash, and {} lists sha256 only: {names}", self.sums_path)
             } else {
@@ -451,8 +490,7 @@ impl<'a> CheckContext<'a> {
                     if pinned.len() == 1 { "" } else { "es" },
                 )
             };
-            let actual =
-                (!pinned.is_empty()).then(|| listing(pinned.iter().map(|h| (*h).to_owned()), pinned.len()));
+            let actual = (!pinned.is_empty()).then(|| listing(pinned.iter(), pinned.len()));
             let item = self.listed.shown(wheels).fold(
                 Check::PinHash.fail(pending.unique(Check::PinHash, subject), reason).at(at),
                 |item, wheel| {
@@ -471,14 +509,11 @@ impl<'a> CheckContext<'a> {
 
         pending.release_hashes = matched_hashes;
         let first = first_of(&matched);
-        let names = listing(first.iter().map(|&i| self.listed.all[i].entry.name.clone()), matched_count);
+        let mut reason = String::from("pinned sha256 is the listed hash of ");
+        let names = first.iter().map(|&i| self.listed.all[i].entry.name.as_str());
+        push_listing(&mut reason, names, matched_count, ", ");
         let item = first.iter().map(|&i| &self.listed.all[i]).fold(
-            Check::Pin
-                .pass(
-                    pending.unique(Check::Pin, subject),
-                    format!("pinned sha256 is the listed hash of {names}"),
-                )
-                .at(at),
+            Check::Pin.pass(pending.unique(Check::Pin, subject), reason).at(at),
             |item, wheel| {
                 item.with(Evidence::hash(
                     "sha256",
