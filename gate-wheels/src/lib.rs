@@ -20,6 +20,8 @@ pub mod sums;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use gate_core::{CheckInfo, Context, Evidence, Gate, GateOutcome, Item, Location, Severity, Status};
 use hashing::Hashing;
@@ -269,8 +271,8 @@ impl Gate for WheelsGate {
         let check_sets = || {
             let mut keyrings: BTreeMap<&str, Option<Keyring>> = BTreeMap::new();
             let mut key_problems = Vec::new();
-            let mut checked_sets: Vec<(&WheelSet, Vec<sums::Entry>)> = Vec::new();
-            let mut set_items: Vec<(Vec<Item>, Option<Hashing>)> = Vec::new();
+            let mut checked_sets: CheckedSets = Vec::new();
+            let mut set_items: SetItems = Vec::new();
             for (index, set) in sets.iter().enumerate() {
                 let dir = set.pubkeys_dir();
                 if ctx.wants(&set.sums) && !keyrings.contains_key(dir) {
@@ -288,24 +290,39 @@ impl Gate for WheelsGate {
             }
             (key_problems, set_items, checked_sets)
         };
-        let ((key_problems, set_items, checked_sets), loaded) =
-            pool.install(|| rayon::join(check_sets, || pins::load(&repo, &requirement_paths, &reading)));
-        outcome.items.extend(key_problems);
-        // The wheels are hashed while the pins are checked: neither needs
-        // the other, and on more than one core they overlap.
-        let (hashed, pinned) = pool.install(|| {
-            rayon::join(
-                || {
-                    let hashing = set_items.iter().zip(&checked_sets);
-                    hashing
-                        .map(|((_, hashing), (set, entries))| {
-                            hashing.as_ref().map(|h| h.items(ctx, set, entries)).unwrap_or_default()
-                        })
-                        .collect::<Vec<_>>()
-                },
-                || self.pin_items(ctx, &loaded, &sets, &checked_sets),
-            )
+        // The wheels are hashed as soon as the sums files are read, and the
+        // pins are checked as soon as the sums and the requirements files
+        // are both read (whichever reading ends last starts them): neither
+        // waits for the other, and on more than one core they overlap.
+        let start = PinStart {
+            gate: self,
+            ctx,
+            sets: &sets,
+            checked: OnceLock::new(),
+            loaded: OnceLock::new(),
+            readings_left: AtomicUsize::new(2),
+            pinned: OnceLock::new(),
+        };
+        let hashed = pool.install(|| {
+            rayon::scope(|scope| {
+                scope.spawn(|scope| {
+                    let _ = start.loaded.set(pins::load(&repo, &requirement_paths, &reading));
+                    start.one_read(scope);
+                });
+                let _ = start.checked.set(check_sets());
+                start.one_read(scope);
+                let (_, set_items, checked_sets) = start.checked.get().map(|c| (&c.0, &c.1, &c.2))?;
+                let hashing = set_items.iter().zip(checked_sets);
+                let hashed = hashing.map(|((_, hashing), (set, entries))| {
+                    hashing.as_ref().map(|h| h.items(ctx, set, entries)).unwrap_or_default()
+                });
+                Some(hashed.collect::<Vec<_>>())
+            })
         });
+        let pinned = start.pinned.into_inner().unwrap_or_default();
+        let (key_problems, set_items, checked_sets) = start.checked.into_inner().unwrap_or_default();
+        let hashed = hashed.unwrap_or_default();
+        outcome.items.extend(key_problems);
         for ((items, _), hashed) in set_items.into_iter().zip(hashed) {
             outcome.items.extend(items);
             outcome.items.extend(hashed);
@@ -360,6 +377,46 @@ impl Gate for WheelsGate {
         let mut seen = BTreeSet::new();
         units.retain(|unit| seen.insert(unit.clone()));
         units
+    }
+}
+
+/// What one set's checks leave: its items and the wheels to hash.
+type SetItems = Vec<(Vec<Item>, Option<Hashing>)>;
+
+/// Each set with its parsed entries.
+type CheckedSets<'a> = Vec<(&'a WheelSet, Vec<sums::Entry>)>;
+
+/// What checking the pins waits for: the sums files' entries and the
+/// requirements files, read on two threads; the last of the two readings
+/// done starts the check, on the gate's pool.
+struct PinStart<'a> {
+    gate: &'a WheelsGate,
+    ctx: &'a Context,
+    sets: &'a [WheelSet],
+    /// The key directories' problems, each set's items and wheels to
+    /// hash, and each set's entries.
+    checked: OnceLock<(Vec<Item>, SetItems, CheckedSets<'a>)>,
+    loaded: OnceLock<BTreeMap<String, pins::Loaded>>,
+    readings_left: AtomicUsize,
+    /// The notes and items of the pins.
+    pinned: OnceLock<(Vec<String>, Vec<Item>)>,
+}
+
+impl<'a> PinStart<'a> {
+    /// Called when one of the two readings is done: the second call starts
+    /// checking the pins on `scope`.
+    fn one_read<'s>(&'s self, scope: &rayon::Scope<'s>)
+    where
+        'a: 's,
+    {
+        if self.readings_left.fetch_sub(1, Ordering::AcqRel) != 1 {
+            return;
+        }
+        scope.spawn(move |_| {
+            if let (Some((_, _, checked_sets)), Some(loaded)) = (self.checked.get(), self.loaded.get()) {
+                let _ = self.pinned.set(self.gate.pin_items(self.ctx, loaded, self.sets, checked_sets));
+            }
+        });
     }
 }
 
