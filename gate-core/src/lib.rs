@@ -13,7 +13,6 @@ pub mod catalogue;
 pub mod digest;
 pub mod duration;
 pub mod files;
-pub mod heap;
 pub mod model;
 pub mod render;
 pub mod runner;

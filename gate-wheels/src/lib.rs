@@ -420,19 +420,6 @@ impl<'a> PinStart<'a> {
     }
 }
 
-/// The size from which a sums or requirements file makes a report of some
-/// thousands of items: about 5,000 sums entries.
-const LARGE_INPUT_BYTES: usize = 512 * 1024;
-
-/// Called with the size of each sums or requirements file read: from
-/// [`LARGE_INPUT_BYTES`] on, the process is told to expect a large heap
-/// ([`gate_core::heap::expect_large`]).
-pub(crate) fn read_input(bytes: usize) {
-    if bytes >= LARGE_INPUT_BYTES {
-        gate_core::heap::expect_large();
-    }
-}
-
 /// A key directory's keys, or why the directory was refused.
 type Keyring = Result<Vec<signature::PublicKey>, PathError>;
 
@@ -612,10 +599,7 @@ impl WheelsGate {
         }
         ctx.working_on(format!("reading {sums_name}"));
         let bytes = match repo.read(&set.sums, self.config.max_sums_bytes) {
-            Ok(bytes) => {
-                read_input(bytes.len());
-                bytes
-            }
+            Ok(bytes) => bytes,
             Err(_) if !whole && !some_wheel() => return (vec![], vec![], None),
             Err(e) => {
                 let reason = match e {

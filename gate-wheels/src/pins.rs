@@ -160,11 +160,7 @@ pub fn associate(
 /// an error when it is refused or unreadable (a link, a FIFO, outside the
 /// repository, too large), a failure when it is not UTF-8.
 fn read(repo: &Repo, path: &str) -> Result<String, Box<Item>> {
-    let read = repo.read(path, MAX_BYTES);
-    if let Ok(bytes) = &read {
-        crate::read_input(bytes.len());
-    }
-    match read.map(String::from_utf8) {
+    match repo.read(path, MAX_BYTES).map(String::from_utf8) {
         Ok(Ok(text)) => Ok(text),
         Ok(Err(_)) => Err(Box::new(Check::PinSyntax.fail(path, "not UTF-8 text").at(Location::file(path)))),
         Err(e) => {

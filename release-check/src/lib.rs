@@ -40,8 +40,7 @@ pub const EXIT_USAGE: u8 = 2;
 /// Exit code of `publish`: a step of posting to GitHub failed.
 pub const EXIT_PUBLISH_FAILED: u8 = 3;
 
-/// Turns transparent huge pages off for this process (and what it starts)
-/// until a gate reads a large input ([`gate_core::heap`]).
+/// Turns transparent huge pages off for this process (and what it starts).
 ///
 /// mimalloc advises huge pages for its memory, so every thread's first
 /// allocation had the kernel clear a 2 MiB page: on a cold build-deps run
@@ -49,7 +48,7 @@ pub const EXIT_PUBLISH_FAILED: u8 = 3;
 /// nothing from huge pages. Called first thing by the binaries; failure
 /// (an old kernel) changes nothing else.
 pub fn without_huge_pages() {
-    gate_core::heap::small_pages();
+    let _ = rustix::thread::disable_transparent_huge_pages(true);
 }
 
 /// Parses `args` (program name first), runs, and returns the exit code.
