@@ -493,6 +493,17 @@ impl Report {
     }
 }
 
+/// Moves `more` to the end of `items`: when `items` is empty it takes
+/// `more`'s allocation instead of copying every item (an item is about 150
+/// bytes, and a large gate passes hundreds of thousands up its calls).
+pub fn append(items: &mut Vec<Item>, more: Vec<Item>) {
+    if items.is_empty() && items.capacity() <= more.capacity() {
+        *items = more;
+    } else {
+        items.extend(more);
+    }
+}
+
 /// `"s"` when `n` is not one.
 pub fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
@@ -526,5 +537,20 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn append_keeps_order_and_takes_an_allocation_when_it_can() {
+        let item = |subject: &str| Item::pass("hash", subject, "");
+        let more = vec![item("b"), item("c")];
+        let buffer = more.as_ptr();
+        let mut items = Vec::new();
+        append(&mut items, more);
+        assert_eq!(items.as_ptr(), buffer, "an empty list takes the other's allocation");
+        append(&mut items, vec![item("d")]);
+        let mut front = vec![item("a")];
+        append(&mut front, items);
+        let subjects: Vec<&str> = front.iter().map(|i| i.subject.as_str()).collect();
+        assert_eq!(subjects, ["a", "b", "c", "d"]);
     }
 }

@@ -186,6 +186,9 @@ pub fn check(files: &[&Association], set: &WheelSet, entries: &[Entry]) -> Vec<I
             Err(item) => items.push(item.as_ref().clone()),
         }
     }
-    items.extend(requirements::check_files(&parsed, entries, &set.wheels, &set.sums, true));
+    gate_core::model::append(
+        &mut items,
+        requirements::check_files(&parsed, entries, &set.wheels, &set.sums, true),
+    );
     items
 }

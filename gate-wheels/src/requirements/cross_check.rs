@@ -203,7 +203,7 @@ pub(crate) fn check_files(
     for &(req_path, file) in files {
         let context = CheckContext::new(req_path, file, sums_path, wheels_dir, &listed);
         let mut subjects = Subjects::for_file(file);
-        items.extend(context.file_items(file, &mut subjects, &mut coverage));
+        gate_core::model::append(&mut items, context.file_items(file, &mut subjects, &mut coverage));
         first.get_or_insert((context, subjects));
     }
     if report_unpinned_wheels && let Some((context, mut subjects)) = first {
@@ -308,6 +308,7 @@ impl<'a> CheckContext<'a> {
             item.id = item.id_in(crate::NAME);
             (item, pending)
         });
+        items.reserve(judged.len() + file.options.len());
         for (requirement, (mut item, pending)) in file.requirements.iter().zip(judged) {
             if let Some(check) = pending.unique {
                 item.subject = subjects.unique(check, std::mem::take(&mut item.subject), requirement.line);
