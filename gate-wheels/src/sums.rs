@@ -34,9 +34,7 @@ const HASH_LEN: usize = 64;
 
 /// Parses the bytes of a sums file.
 pub fn parse(bytes: &[u8]) -> SumsFile {
-    // One entry per line: sized once, not grown through every power of two.
-    let lines = bytes.iter().filter(|&&b| b == b'\n').count() + 1;
-    let mut file = SumsFile { entries: Vec::with_capacity(lines), ..SumsFile::default() };
+    let mut file = SumsFile { entries: Vec::with_capacity(entry_room(bytes)), ..SumsFile::default() };
     let mut lines = bytes.split(|&b| b == b'\n').peekable();
     let mut number = 0u32;
     while let Some(line) = lines.next() {
@@ -50,6 +48,16 @@ pub fn parse(bytes: &[u8]) -> SumsFile {
         }
     }
     file
+}
+
+/// Room for the entries of `bytes`, so the list is sized once rather than
+/// grown through every power of two: one per line, but no more than lines
+/// long enough to be an entry (a hash, two characters and a name), so that
+/// a file of empty lines reserves no more than its own size.
+fn entry_room(bytes: &[u8]) -> usize {
+    const SHORTEST_ENTRY: usize = HASH_LEN + 3;
+    let lines = bytes.iter().filter(|&&b| b == b'\n').count() + 1;
+    lines.min(bytes.len() / SHORTEST_ENTRY + 1)
 }
 
 fn parse_line(line: &[u8], number: u32) -> Result<Entry, (u32, String)> {
@@ -156,6 +164,16 @@ mod tests {
     use super::*;
 
     const H: &str = "ad1e93816f37f8445bb12dfe412579d2237818c9bbf34054a06e00d5f430c700";
+
+    #[test]
+    fn room_is_one_entry_per_line_but_never_more_than_the_bytes_allow() {
+        let line = format!("{}  a.whl\n", "a".repeat(64));
+        assert_eq!(entry_room(line.repeat(3).as_bytes()), 3 + 1);
+        assert_eq!(entry_room(&[b'\n'; 6700]), 100 + 1, "6,700 empty lines hold no entry");
+        assert_eq!(entry_room(b""), 1);
+        let parsed = parse(&[b'\n'; 6700]);
+        assert_eq!((parsed.entries.capacity() <= 101, parsed.errors.len()), (true, 6700));
+    }
 
     #[test]
     fn parses_text_binary_and_escaped_lines() {
