@@ -14,7 +14,8 @@
 
 use std::str::FromStr as _;
 
-use pep508_rs::VersionOrUrl;
+mod requirement;
+
 use pep508_rs::pep440_rs::{LocalSegment, Operator, PrereleaseKind, Version, VersionSpecifiers};
 
 /// A malformed line: of a requirements file, or of any line-oriented file
@@ -262,19 +263,33 @@ fn column(offset: usize) -> u32 {
 /// Parses the text of a requirements file. Never stops at the first problem.
 pub fn parse(text: &str) -> RequirementsFile {
     let mut file = RequirementsFile::default();
-    for line in logical_lines(text, &mut file.errors) {
-        parse_line(&line, &mut file);
-    }
+    file.requirements.reserve(requirement_room(text));
+    logical_lines(text, |line, unfinished| {
+        file.errors.extend(unfinished);
+        parse_line(line, &mut file);
+    });
     file.errors.sort_by_key(|e| (e.line, e.column));
     file
+}
+
+/// Room for the requirements of `text`: its lines that start with a letter
+/// or digit, as a name does. A guess that is never far above the count (so
+/// a file of blank lines reserves nothing) and saves the list growing
+/// (and being copied) a dozen times on a large file.
+fn requirement_room(text: &str) -> usize {
+    text.split('\n').filter(|line| line.as_bytes().first().is_some_and(u8::is_ascii_alphanumeric)).count()
 }
 
 /// Joins `\` continuations the way pip does: a line ending in `\` (and not a
 /// whole-line comment) continues on the next one, and the backslash is
 /// dropped. A whole-line comment ends a continued line.
-fn logical_lines(text: &str, errors: &mut Vec<SyntaxError>) -> Vec<LogicalLine> {
-    let mut lines = Vec::new();
-    let mut pending: Option<LogicalLine> = None;
+///
+/// Calls `each` with every logical line in turn, made in one reused buffer.
+/// The last line, when a continuation leaves it unfinished at the end of
+/// the file, comes with that error.
+fn logical_lines(text: &str, mut each: impl FnMut(&LogicalLine, Option<SyntaxError>)) {
+    let mut logical = LogicalLine::default();
+    let mut pending = false;
     let mut last_backslash = (0, 0);
     let mut physical = text.split('\n').peekable();
     let mut number = 0u32;
@@ -284,29 +299,33 @@ fn logical_lines(text: &str, errors: &mut Vec<SyntaxError>) -> Vec<LogicalLine> 
             break; // the final newline
         }
         let raw = raw.strip_suffix('\r').unwrap_or(raw);
-        let logical = pending.get_or_insert_with(LogicalLine::default);
+        if !pending {
+            logical.text.clear();
+            logical.pieces.clear();
+        }
         match raw.strip_suffix('\\').filter(|_| !is_whole_line_comment(raw)) {
             Some(head) => {
                 logical.push(number, head);
                 last_backslash = (number, head.len());
+                pending = true;
             }
             None => {
                 logical.push(number, raw);
-                lines.extend(pending.take());
+                pending = false;
+                each(&logical, None);
             }
         }
     }
-    if let Some(logical) = pending {
+    if pending {
         let (line, offset) = last_backslash;
-        errors.push(SyntaxError {
+        let unfinished = SyntaxError {
             line,
             column: column(offset),
             message: "line continuation `\\` at the end of the file; expected another line to continue"
                 .to_owned(),
-        });
-        lines.push(logical);
+        };
+        each(&logical, Some(unfinished));
     }
-    lines
 }
 
 fn is_whole_line_comment(line: &str) -> bool {
@@ -369,126 +388,21 @@ fn parse_line(line: &LogicalLine, file: &mut RequirementsFile) {
     let hashes = parse_options(line, option_tokens, requirement_span.is_some(), file);
     let Some((start, end)) = requirement_span else { return };
     let source = &text[start..end];
-    if let Some((offset, what)) = identifier_ending_in_punctuation(source) {
-        file.errors.push(line.error(
-            start + offset,
-            format!(
-                "invalid requirement: {what} must end with a letter or digit, not `{}`",
-                &source[offset..offset + 1]
-            ),
-        ));
-        return;
-    }
-    match pep508_rs::Requirement::<UrlAsWritten>::from_str(source) {
-        Ok(parsed) => {
-            let (version, specifier, marker) = match &parsed.version_or_url {
-                Some(VersionOrUrl::VersionSpecifier(specifiers)) => {
-                    let exact = match &specifiers[..] {
-                        [only] if *only.operator() == Operator::Equal => Some(only.version().clone()),
-                        _ => None,
-                    };
-                    (exact, specifiers_text(specifiers), marker_text(source))
-                }
-                // The URL may hold a `;`: the marker is after it.
-                Some(VersionOrUrl::Url(UrlAsWritten(url))) => {
-                    let after_url = source.find(url.as_str()).map_or("", |at| &source[at + url.len()..]);
-                    (None, format!(" @ {url}"), marker_text(after_url))
-                }
-                None => (None, String::new(), marker_text(source)),
-            };
+    match requirement::read(source) {
+        Ok(read) => {
             let (line_number, column) = line.locate(start);
             file.requirements.push(Requirement {
-                name: parsed.name.as_ref().to_owned(),
-                version,
-                specifier,
-                marker,
-                extras: parsed.extras,
+                name: read.name,
+                version: read.version,
+                specifier: read.specifier,
+                marker: read.marker,
+                extras: read.extras,
                 hashes,
                 line: line_number,
                 column,
             });
         }
-        Err(e) => {
-            let offset = start + e.start.min(source.len());
-            file.errors.push(line.error(
-                offset,
-                format!("invalid requirement, expected PEP 508 such as `name==1.0`: {}", e.message),
-            ));
-        }
-    }
-}
-
-/// The URL of a `name @ URL` requirement, as written. Unlike `pep508_rs`'s
-/// own URL type it is not resolved: no environment variable is expanded
-/// into it and no path is made absolute, so the result does not depend on
-/// where or by whom the check runs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct UrlAsWritten(String);
-
-impl std::fmt::Display for UrlAsWritten {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl pep508_rs::Pep508Url for UrlAsWritten {
-    type Err = std::convert::Infallible;
-
-    fn parse_url(url: &str, _working_dir: Option<&std::path::Path>) -> Result<Self, Self::Err> {
-        Ok(Self(url.to_owned()))
-    }
-}
-
-/// The marker after the first `;` of `text`, as written.
-fn marker_text(text: &str) -> Option<String> {
-    let (_, marker) = text.split_once(';')?;
-    let marker = marker.trim();
-    (!marker.is_empty()).then(|| marker.to_owned())
-}
-
-/// Where the name or an extra ends in `-`, `_` or `.` (`foo- ==1`,
-/// `foo[bar-]`), and which of the two it is.
-///
-/// pep508_rs 0.9.2 panics on these instead of returning an error (its
-/// `expect("… validation should match PEP 508 parsing")`), so they are found
-/// first, reading the name and extras the way that parser does.
-fn identifier_ending_in_punctuation(source: &str) -> Option<(usize, &'static str)> {
-    let starts_identifier = |at: usize| source[at..].starts_with(|c: char| c.is_ascii_alphanumeric());
-    let identifier_end = |at: usize| {
-        source[at..]
-            .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
-            .map_or(source.len(), |n| at + n)
-    };
-    let skip_whitespace =
-        |at: usize| source[at..].find(|c: char| !c.is_whitespace()).map_or(source.len(), |n| at + n);
-    let ends_in_punctuation = |end: usize| source[..end].ends_with(['-', '_', '.']);
-
-    if !starts_identifier(0) {
-        return None;
-    }
-    let name_end = identifier_end(0);
-    if ends_in_punctuation(name_end) {
-        return Some((name_end - 1, "a package name"));
-    }
-    let mut at = skip_whitespace(name_end);
-    if !source[at..].starts_with('[') {
-        return None;
-    }
-    at += 1;
-    loop {
-        at = skip_whitespace(at);
-        if !starts_identifier(at) {
-            return None;
-        }
-        let end = identifier_end(at);
-        if ends_in_punctuation(end) {
-            return Some((end - 1, "an extra name"));
-        }
-        at = skip_whitespace(end);
-        if !source[at..].starts_with(',') {
-            return None;
-        }
-        at += 1;
+        Err((offset, message)) => file.errors.push(line.error(start + offset, message)),
     }
 }
 
