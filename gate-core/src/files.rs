@@ -156,7 +156,6 @@ pub enum ReadError {
 /// before opening anything, one that is not a regular file (a symbolic
 /// link, FIFO, socket, device or directory).
 pub fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
-    use std::io::Read as _;
     let io = |source: std::io::Error| match source.kind() {
         std::io::ErrorKind::NotFound => ReadError::Missing { path: path.to_owned() },
         _ => ReadError::Io { path: path.to_owned(), source },
@@ -166,17 +165,45 @@ pub fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
         return Err(ReadError::NotRegular { path: path.to_owned(), what });
     }
     let file = std::fs::File::open(path).map_err(io)?;
-    let mut bytes = Vec::new();
-    file.take(limit.saturating_add(1)).read_to_end(&mut bytes).map_err(io)?;
-    if bytes.len() as u64 > limit {
-        return Err(ReadError::TooLarge { path: path.to_owned(), limit });
-    }
-    Ok(bytes)
+    read_open_bounded(file, limit)
+        .map_err(io)?
+        .ok_or_else(|| ReadError::TooLarge { path: path.to_owned(), limit })
+}
+
+/// Reads an open file to its end, or `None` when it holds more than
+/// `limit` bytes. The buffer is sized from the file's length, so that a
+/// large file is read in place rather than into a buffer that grows (and
+/// is copied) through every power of two.
+pub fn read_open_bounded(file: std::fs::File, limit: u64) -> std::io::Result<Option<Vec<u8>>> {
+    use std::io::Read as _;
+    let length = file.metadata().map_or(0, |m| m.len());
+    // One more byte than the limit tells a file over it; one more than
+    // the length saves a growth to see the end.
+    let room = usize::try_from(length.min(limit).saturating_add(1)).unwrap_or(usize::MAX);
+    let mut bytes = Vec::with_capacity(room);
+    file.take(limit.saturating_add(1)).read_to_end(&mut bytes)?;
+    Ok((bytes.len() as u64 <= limit).then_some(bytes))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bounded_read_sizes_its_buffer_from_the_file_and_refuses_one_over_the_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sums");
+        let text = vec![b'x'; 100_000];
+        std::fs::write(&path, &text).unwrap();
+        let open = || std::fs::File::open(&path).unwrap();
+        let bytes = read_open_bounded(open(), 1_000_000).unwrap().unwrap();
+        assert_eq!(bytes, text);
+        assert!(bytes.capacity() <= text.len() + 1, "grown to {} for {} bytes", bytes.capacity(), text.len());
+        assert_eq!(read_open_bounded(open(), 100_000).unwrap(), Some(text), "a file at the limit is read");
+        assert_eq!(read_open_bounded(open(), 99_999).unwrap(), None, "one byte over is refused");
+        std::fs::write(&path, b"").unwrap();
+        assert_eq!(read_open_bounded(open(), 0).unwrap(), Some(Vec::new()));
+    }
 
     #[test]
     fn replaces_a_regular_file_and_creates_a_new_one() {

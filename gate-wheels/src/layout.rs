@@ -304,14 +304,10 @@ pub(crate) fn wheel_subject(set: &WheelSet, name: &str) -> String {
 
 /// Reads at most `limit` bytes of a file already checked to be regular.
 fn read_limited(full: &Path, shown: &str, limit: u64) -> Result<Vec<u8>, PathError> {
-    use std::io::Read as _;
     let file = std::fs::File::open(full).map_err(|e| PathError::io(shown, e))?;
-    let mut bytes = Vec::new();
-    file.take(limit.saturating_add(1)).read_to_end(&mut bytes).map_err(|e| PathError::io(shown, e))?;
-    if bytes.len() as u64 > limit {
-        return Err(PathError::TooLarge { path: shown.to_owned(), limit });
-    }
-    Ok(bytes)
+    gate_core::files::read_open_bounded(file, limit)
+        .map_err(|e| PathError::io(shown, e))?
+        .ok_or_else(|| PathError::TooLarge { path: shown.to_owned(), limit })
 }
 
 /// The entries at the root of `repo`: directories (a symbolic link to one
