@@ -217,9 +217,15 @@ fn check_wheel(
             } else {
                 Check::Hash.fail(subject, format!("SHA-256 differs from {sums_name}"))
             };
-            item.with(Evidence::hash("sha256", entry.sha256.clone(), Some(actual)))
-                .with(Evidence::fact("size", format!("{size} bytes")))
-                .at(listed_at)
+            // Three pieces, in a list made for three (a first push makes
+            // room for four): one per listed wheel.
+            let mut item = item;
+            item.evidence = vec![
+                Evidence::hash("sha256", entry.sha256.clone(), Some(actual)),
+                Evidence::fact("size", format!("{size} bytes")),
+                Evidence::Location(listed_at),
+            ];
+            item
         }
         Err(reason) => Check::Hash
             .error(subject, reason)

@@ -414,7 +414,8 @@ fn parse_options(
     after_requirement: bool,
     file: &mut RequirementsFile,
 ) -> Vec<PinnedHash> {
-    let mut hashes = Vec::new();
+    // Each hash takes at least one token: sized once, not grown to four.
+    let mut hashes = Vec::with_capacity(tokens.len());
     let mut rest = tokens.iter().copied();
     while let Some((offset, token)) = rest.next() {
         if !token.starts_with('-') {
