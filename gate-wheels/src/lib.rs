@@ -12,6 +12,7 @@ mod digest;
 mod hashing;
 mod layout;
 pub mod lfs;
+mod listing;
 mod pins;
 pub mod rebuild;
 pub mod requirements;
@@ -26,6 +27,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use gate_core::{CheckInfo, Context, Evidence, Gate, GateOutcome, Item, Location, Severity, Status};
 use hashing::Hashing;
 use layout::{Repo, wheel_subject};
+use listing::Listing;
 use serde::{Deserialize, Deserializer};
 
 pub use digest::sha256_file;
@@ -602,8 +604,24 @@ impl WheelsGate {
             let item = Check::SumsFile.error(&sums_name, format!("[[gates.wheels.set]] {key}: {e}"));
             return (if whole { vec![item] } else { vec![] }, vec![], None);
         }
-        ctx.working_on(format!("reading {sums_name}"));
-        let bytes = match repo.read(&set.sums, self.config.max_sums_bytes) {
+        // The wheels directory is listed while the sums file is read and
+        // parsed: both come before any wheel is hashed.
+        ctx.working_on(format!("reading {sums_name} and listing {}/", set.wheels));
+        let list = || {
+            whole.then(|| {
+                repo.dir(&set.wheels).and_then(|dir| {
+                    listing::list_files(&dir)
+                        .map_err(|e| PathError::Io { path: set.wheels.clone(), source: e })
+                })
+            })
+        };
+        let read = || {
+            let bytes = repo.read(&set.sums, self.config.max_sums_bytes)?;
+            let parsed = sums::parse(&bytes);
+            Ok((bytes, parsed))
+        };
+        let (read, listing) = rayon::join(read, list);
+        let (bytes, parsed) = match read {
             Ok(bytes) => bytes,
             Err(_) if !whole && !some_wheel() => return (vec![], vec![], None),
             Err(e) => {
@@ -620,7 +638,6 @@ impl WheelsGate {
                 );
             }
         };
-        let parsed = sums::parse(&bytes);
         let mut items = Vec::new();
         if whole {
             ctx.working_on(format!("verifying {}", set.signature_path()));
@@ -663,8 +680,8 @@ impl WheelsGate {
             }));
             items.extend(duplicates);
             items.extend(order_item(&parsed.entries, &sums_name));
-            ctx.working_on(format!("listing {}/", set.wheels));
-            let (unlisted, present) = unlisted_items(repo, set, &first_by_name);
+            let listing = listing.unwrap_or_else(|| Ok(Listing::default()));
+            let (unlisted, present) = unlisted_items(set, listing, &first_by_name);
             items.extend(unlisted);
             regular = present;
         }
@@ -720,24 +737,21 @@ fn order_item(entries: &[sums::Entry], sums_name: &str) -> Option<Item> {
 /// `listed`) whether the directory entry of its name says it is a regular
 /// file (all `false` when the directory cannot be listed).
 fn unlisted_items(
-    repo: &Repo,
     set: &WheelSet,
+    listing: Result<Listing, PathError>,
     listed: &requirements::Map<&str, usize>,
 ) -> (Vec<Item>, Vec<bool>) {
     let at = Location::file(&set.wheels);
     let mut regular = vec![false; listed.len()];
-    let listing = repo.dir(&set.wheels).and_then(|dir| {
-        visit_files(&dir, &mut |name, is_regular| match listed.get(name) {
-            Some(&i) => {
-                regular[i] = is_regular;
-                None
-            }
-            None => Some(name.to_owned()),
-        })
-        .map_err(|e| PathError::Io { path: set.wheels.clone(), source: e })
-    });
     match listing {
-        Ok(mut unlisted) => {
+        Ok(listing) => {
+            let mut unlisted: Vec<&str> = Vec::new();
+            for (name, is_regular) in listing.files() {
+                match listed.get(name) {
+                    Some(&i) => regular[i] = is_regular,
+                    None => unlisted.push(name),
+                }
+            }
             unlisted.sort_unstable();
             let items = unlisted
                 .iter()
@@ -757,31 +771,6 @@ fn unlisted_items(
             vec![false; listed.len()],
         ),
     }
-}
-
-/// Calls `visit` with each non-hidden name of `dir` (lossily UTF-8) and
-/// whether its directory entry says it is a regular file (the type the
-/// listing already holds on Linux: no `stat` per name, and no allocation
-/// per name); returns what `visit` returned, in listing order.
-fn visit_files(
-    dir: &Path,
-    visit: &mut dyn FnMut(&str, bool) -> Option<String>,
-) -> std::io::Result<Vec<String>> {
-    use rustix::fs::{FileType, Mode, OFlags, RawDir};
-    let fd = rustix::fs::open(dir, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())?;
-    // Room for many entries per system call; an entry is at most 280 bytes.
-    let mut buffer = Vec::with_capacity(64 * 1024);
-    let mut entries = RawDir::new(&fd, buffer.spare_capacity_mut());
-    let mut kept = Vec::new();
-    while let Some(entry) = entries.next() {
-        let entry = entry?;
-        let name = entry.file_name().to_bytes();
-        if name.starts_with(b".") {
-            continue; // hidden, `.` and `..`
-        }
-        kept.extend(visit(&String::from_utf8_lossy(name), entry.file_type() == FileType::RegularFile));
-    }
-    Ok(kept)
 }
 
 #[cfg(test)]
@@ -873,55 +862,5 @@ mod tests {
             );
         }
         assert_eq!(by_unit, whole);
-    }
-
-    /// The listing names each non-hidden entry once, with whether its
-    /// directory entry says "regular file": a link, a FIFO or a directory
-    /// is not, whatever it points to.
-    #[test]
-    fn the_listing_reads_names_and_types_from_the_directory_entries() {
-        use std::os::unix::ffi::OsStrExt as _;
-        let temp = tempfile::tempdir().unwrap();
-        let dir = temp.path();
-        std::fs::write(dir.join("a.whl"), b"a").unwrap();
-        std::fs::write(dir.join(".hidden.whl"), b"h").unwrap();
-        std::os::unix::fs::symlink("a.whl", dir.join("link.whl")).unwrap();
-        std::fs::create_dir(dir.join("sub.whl")).unwrap();
-        rustix::fs::mknodat(
-            rustix::fs::CWD,
-            dir.join("fifo.whl"),
-            rustix::fs::FileType::Fifo,
-            rustix::fs::Mode::from_raw_mode(0o600),
-            0,
-        )
-        .unwrap();
-        std::fs::write(dir.join(std::ffi::OsStr::from_bytes(b"bad\xff.whl")), b"b").unwrap();
-        // Enough names for several reads of the directory.
-        for i in 0..3000 {
-            std::fs::write(dir.join(format!("n{i:04}-{}.whl", "x".repeat(200))), b"").unwrap();
-        }
-        let mut seen = Vec::new();
-        let kept = visit_files(dir, &mut |name, regular| {
-            seen.push((name.to_owned(), regular));
-            name.starts_with('a').then(|| name.to_owned())
-        })
-        .unwrap();
-        seen.sort();
-        assert_eq!(kept, ["a.whl"]);
-        assert_eq!(seen.len(), 3005, "every name once, the hidden one not");
-        let few: Vec<(&str, bool)> =
-            seen.iter().filter(|(n, _)| !n.starts_with('n')).map(|(n, r)| (n.as_str(), *r)).collect();
-        assert_eq!(
-            few,
-            [
-                ("a.whl", true),
-                ("bad\u{fffd}.whl", true),
-                ("fifo.whl", false),
-                ("link.whl", false),
-                ("sub.whl", false)
-            ]
-        );
-        assert!(seen.iter().filter(|(n, _)| n.starts_with('n')).all(|(_, r)| *r));
-        assert!(visit_files(&dir.join("a.whl"), &mut |_, _| None).is_err(), "not a directory");
     }
 }
