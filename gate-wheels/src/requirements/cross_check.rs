@@ -10,6 +10,7 @@
 //! per release and per (release, hash), never per wheel.
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 use gate_core::{Evidence, Item, Location, Severity};
 use pep508_rs::pep440_rs::Version;
@@ -254,14 +255,39 @@ pub(super) fn in_parallel<'t, T: Sync, R: Send>(
     items.iter().map(judge).collect()
 }
 
+/// [`in_parallel`] of a judge that makes pairs, into two lists; the first
+/// has room for `room` more.
+fn in_parallel_unzip<'t, T: Sync, A: Send, B: Send>(
+    items: &'t [T],
+    room: usize,
+    judge: impl Fn(&'t T) -> (A, B) + Sync + Send,
+) -> (Vec<A>, Vec<B>) {
+    let mut firsts = Vec::with_capacity(items.len() + room);
+    let mut seconds = Vec::with_capacity(items.len());
+    #[cfg(not(test))]
+    {
+        use rayon::prelude::*;
+        // Written in place: the lists keep the room made above.
+        items.par_iter().with_min_len(64).map(judge).unzip_into_vecs(&mut firsts, &mut seconds);
+    }
+    #[cfg(test)]
+    for (first, second) in items.iter().map(judge) {
+        firsts.push(first);
+        seconds.push(second);
+    }
+    (firsts, seconds)
+}
+
 /// What every item of one requirements file refers to.
 struct CheckContext<'a> {
     req_path: &'a str,
     sums_path: &'a str,
     wheels_dir: &'a str,
     listed: &'a Listed<'a>,
-    /// The requirements of each name, in file order.
-    requirements_by_name: Map<&'a str, Vec<&'a Requirement>>,
+    file: &'a RequirementsFile,
+    /// The requirements of each name, in file order: made when an
+    /// unpinned wheel first asks, which is seldom.
+    requirements_by_name: OnceLock<Map<&'a str, Vec<&'a Requirement>>>,
 }
 
 impl<'a> CheckContext<'a> {
@@ -272,11 +298,19 @@ impl<'a> CheckContext<'a> {
         wheels_dir: &'a str,
         listed: &'a Listed<'a>,
     ) -> Self {
-        let mut requirements_by_name: Map<&str, Vec<&Requirement>> = Map::default();
-        for requirement in &file.requirements {
-            requirements_by_name.entry(requirement.name.as_str()).or_default().push(requirement);
-        }
-        Self { req_path, sums_path, wheels_dir, listed, requirements_by_name }
+        Self { req_path, sums_path, wheels_dir, listed, file, requirements_by_name: OnceLock::new() }
+    }
+
+    /// The requirements named `name`, in file order.
+    fn requirements_named(&self, name: &str) -> Option<&[&'a Requirement]> {
+        let by_name = self.requirements_by_name.get_or_init(|| {
+            let mut by_name: Map<&str, Vec<&Requirement>> = Map::default();
+            for requirement in &self.file.requirements {
+                by_name.entry(requirement.name.as_str()).or_default().push(requirement);
+            }
+            by_name
+        });
+        by_name.get(name).map(Vec::as_slice)
     }
 
     /// The items of `file`'s lines: its syntax errors, requirements and
@@ -292,7 +326,7 @@ impl<'a> CheckContext<'a> {
         for error in &file.errors {
             errors_by_line.entry(error.line).or_default().push(error);
         }
-        let mut items: Vec<Item> = errors_by_line
+        let items: Vec<Item> = errors_by_line
             .into_iter()
             .map(|(line, errors)| {
                 let reason = errors.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join("; ");
@@ -301,21 +335,25 @@ impl<'a> CheckContext<'a> {
                 })
             })
             .collect();
-        let judged: Vec<(Item, Pending)> = in_parallel(&file.requirements, |r| {
+        // The requirements' items are made in the list they end in, with
+        // room for the rest, not in pairs with their `Pending` and then
+        // moved: on a large file that was two more copies of every item.
+        let room = items.len() + file.options.len();
+        let (mut judged, pending) = in_parallel_unzip(&file.requirements, room, |r| {
             let (mut item, pending) = self.requirement_item(r);
             // Made here, in parallel, rather than by the runner; a subject
             // made unique below gets its id from the runner.
             item.id = item.id_in(crate::NAME);
             (item, pending)
         });
-        items.reserve(judged.len() + file.options.len());
-        for (requirement, (mut item, pending)) in file.requirements.iter().zip(judged) {
+        for ((requirement, item), pending) in file.requirements.iter().zip(&mut judged).zip(&pending) {
             if let Some(check) = pending.unique {
                 item.subject = subjects.unique(check, std::mem::take(&mut item.subject), requirement.line);
             }
-            coverage.add(&pending);
-            items.push(item);
+            coverage.add(pending);
         }
+        judged.splice(0..0, items);
+        let mut items = judged;
         for option in &file.options {
             let Some(value) = &option.value else { continue };
             let at = Location::at(req_path, option.line, option.column);
@@ -535,14 +573,13 @@ impl<'a> CheckContext<'a> {
                 format!("not a PEP 427 wheel file name, so no requirement in {} can pin it", self.req_path)
             }
             Some((name, version)) => {
-                let same_name =
-                    self.requirements_by_name.get(name.as_str()).map_or_else(String::new, |same| {
-                        listing_with(
-                            same.iter().map(|r| format!("line {} pins `{}`", r.line, r.display())),
-                            same.len(),
-                            "; ",
-                        )
-                    });
+                let same_name = self.requirements_named(name).map_or_else(String::new, |same| {
+                    listing_with(
+                        same.iter().map(|r| format!("line {} pins `{}`", r.line, r.display())),
+                        same.len(),
+                        "; ",
+                    )
+                });
                 if same_name.is_empty() {
                     format!(
                         "listed in {} but no requirement in {} pins {name}=={version}",

@@ -49,7 +49,10 @@ pub(super) fn classify(entry: &Entry) -> Option<ListedDistribution<'_>> {
 /// name's version is most of the indexing, so it runs in parallel.
 pub(super) fn classify_all(sums: &[Entry]) -> Vec<ListedDistribution<'_>> {
     work(sums.len());
-    in_parallel(sums, classify).into_iter().flatten().collect()
+    let classified = in_parallel(sums, classify);
+    let mut all = Vec::with_capacity(classified.iter().flatten().count());
+    all.extend(classified.into_iter().flatten());
+    all
 }
 
 /// Indexes of listed files grouped by key, each group in list order: a
@@ -65,7 +68,9 @@ impl<K: Hash + Eq> Groups<K> {
     /// Groups the indexes `0..keys.len()` by key; an index without a key is
     /// in no group. Also returns the group of each index.
     fn new(keys: Vec<Option<K>>) -> (Self, Vec<Option<usize>>) {
-        let mut ids: Map<K, usize> = Map::default();
+        // Sized for a key each, the most there can be: a map grown from
+        // empty is rebuilt a dozen times on a large sums file.
+        let mut ids: Map<K, usize> = Map::with_capacity_and_hasher(keys.len(), Default::default());
         let mut sizes: Vec<usize> = Vec::new();
         let group_of: Vec<Option<usize>> = keys
             .into_iter()
