@@ -144,6 +144,9 @@ pub(super) struct Listed<'a> {
     wheels_by_name: Groups<&'a str>,
     /// SHA-256 → files.
     by_hash: Groups<&'a str>,
+    /// Whether any sdist is listed: most sums files list wheels only, and
+    /// then no requirement looks one up.
+    sdists_listed: bool,
 }
 
 impl<'a> Listed<'a> {
@@ -166,12 +169,25 @@ impl<'a> Listed<'a> {
                 .collect(),
         );
         let (by_hash, _) = Groups::new(all.iter().map(|d| Some(d.entry.sha256.as_str())).collect());
-        Self { all, release_of, releases, by_release_hash, release_hash_of, wheels_by_name, by_hash }
+        let sdists_listed = all.iter().any(|d| d.kind == DistributionKind::Sdist);
+        Self {
+            all,
+            release_of,
+            releases,
+            by_release_hash,
+            release_hash_of,
+            wheels_by_name,
+            by_hash,
+            sdists_listed,
+        }
     }
 
     /// The release `name==version` of `kind`, if any file of it is listed.
     pub(super) fn release_id(&self, kind: DistributionKind, name: &str, version: &Version) -> Option<usize> {
         work(1);
+        if kind == DistributionKind::Sdist && !self.sdists_listed {
+            return None;
+        }
         release_id(&self.releases, (name, kind, version))
     }
 
