@@ -117,7 +117,7 @@ fn findings(analyser: &Analyser, analysis: &Analysis) -> (Findings, Vec<String>)
         .filter(|item| matches!(item.status, Status::Fail | Status::Error))
         .map(|item| {
             let line = format!("{} {}: {}", item.check, item.subject, item.reason);
-            ((item.check, item.subject), line)
+            ((item.check.into_owned(), item.subject), line)
         })
         .collect();
     (findings, errors)

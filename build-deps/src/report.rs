@@ -466,7 +466,7 @@ pub(crate) fn report(analyser: &Analyser, analysis: &Analysis, outcome: &mut Gat
     let mut problems: BTreeMap<(String, String), (Item, BTreeSet<String>)> = BTreeMap::new();
     for (p, python) in analysis.pythons.iter().enumerate() {
         for problem in &python.problems {
-            let key = (problem.check.clone(), problem.subject.clone());
+            let key = (problem.check.to_string(), problem.subject.clone());
             match problems.get_mut(&key) {
                 None => {
                     problems.insert(key, (problem.clone(), BTreeSet::from([problem.reason.clone()])));

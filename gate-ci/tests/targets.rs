@@ -266,7 +266,7 @@ fn normalised(outcome: &GateOutcome) -> Vec<(String, String, Status, String)> {
                 let end = reason[start..].find([' ', ')']).map_or(reason.len(), |e| start + e);
                 reason.replace_range(at..end, "after WAITING");
             }
-            (i.check.clone(), i.subject.clone(), i.status, reason)
+            (i.check.to_string(), i.subject.clone(), i.status, reason)
         })
         .collect()
 }

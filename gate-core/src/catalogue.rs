@@ -126,7 +126,7 @@ const fn well_formed(id: &str) -> bool {
 /// assert_eq!(Check::ALL.iter().map(|c| c.id).collect::<Vec<_>>(), ["hash", "order"]);
 /// assert_eq!(Check::Order.info().default_severity, gate_core::Severity::Warning);
 /// let item = Check::Hash.fail("a.whl", "the hash differs");
-/// assert_eq!((item.check.as_str(), item.status), ("hash", gate_core::Status::Fail));
+/// assert_eq!((item.check.as_ref(), item.status), ("hash", gate_core::Status::Fail));
 /// ```
 ///
 /// Two checks with one id do not compile:

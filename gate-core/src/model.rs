@@ -4,6 +4,8 @@
 //! `docs/report.schema.json`; bump [`REPORT_SCHEMA_VERSION`] on any change a
 //! consumer could notice.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
 use crate::waiver::{WaiverReport, WaiverState};
@@ -91,7 +93,7 @@ pub enum Evidence {
     /// A hash that was compared.
     Hash {
         /// Algorithm, e.g. `sha256`.
-        algorithm: String,
+        algorithm: Cow<'static, str>,
         /// What the source of truth says.
         expected: String,
         /// What was computed or found.
@@ -101,21 +103,21 @@ pub enum Evidence {
     /// A labelled fact: a key fingerprint, a date, a version, a size.
     Fact {
         /// What the value is.
-        label: String,
+        label: Cow<'static, str>,
         /// The value.
         value: String,
     },
     /// An excerpt of a log or command output.
     Log {
         /// What produced it.
-        label: String,
+        label: Cow<'static, str>,
         /// The excerpt (already bounded by the gate).
         text: String,
     },
     /// How long something took.
     Timing {
         /// What was timed.
-        label: String,
+        label: Cow<'static, str>,
         /// Milliseconds.
         millis: u64,
     },
@@ -123,13 +125,17 @@ pub enum Evidence {
 
 impl Evidence {
     /// A labelled fact.
-    pub fn fact(label: impl Into<String>, value: impl Into<String>) -> Self {
+    pub fn fact(label: impl Into<Cow<'static, str>>, value: impl Into<String>) -> Self {
         Self::Fact { label: label.into(), value: value.into() }
     }
 
     /// A compared hash.
-    pub fn hash(algorithm: &str, expected: impl Into<String>, actual: Option<String>) -> Self {
-        Self::Hash { algorithm: algorithm.to_owned(), expected: expected.into(), actual }
+    pub fn hash(
+        algorithm: impl Into<Cow<'static, str>>,
+        expected: impl Into<String>,
+        actual: Option<String>,
+    ) -> Self {
+        Self::Hash { algorithm: algorithm.into(), expected: expected.into(), actual }
     }
 }
 
@@ -141,7 +147,9 @@ pub struct Item {
     /// Filled in by the runner.
     pub id: String,
     /// The kind of check, one of the gate's [`crate::CheckInfo`] ids.
-    pub check: String,
+    /// Borrowed when it is a literal, as a catalogue's are: a large run
+    /// makes hundreds of thousands of items.
+    pub check: Cow<'static, str>,
     /// What was checked, e.g. a wheel's file name.
     pub subject: String,
     /// The conclusion.
@@ -162,7 +170,7 @@ impl Item {
     /// An item with the given status; failures default to blockers, the rest to warnings.
     pub fn new(
         status: Status,
-        check: impl Into<String>,
+        check: impl Into<Cow<'static, str>>,
         subject: impl Into<String>,
         reason: impl Into<String>,
     ) -> Self {
@@ -183,28 +191,48 @@ impl Item {
     }
 
     /// A passing item.
-    pub fn pass(check: impl Into<String>, subject: impl Into<String>, reason: impl Into<String>) -> Self {
+    pub fn pass(
+        check: impl Into<Cow<'static, str>>,
+        subject: impl Into<String>,
+        reason: impl Into<String>,
+    ) -> Self {
         Self::new(Status::Pass, check, subject, reason)
     }
 
     /// A failing item (a blocker unless [`Item::severity`] says otherwise).
-    pub fn fail(check: impl Into<String>, subject: impl Into<String>, reason: impl Into<String>) -> Self {
+    pub fn fail(
+        check: impl Into<Cow<'static, str>>,
+        subject: impl Into<String>,
+        reason: impl Into<String>,
+    ) -> Self {
         Self::new(Status::Fail, check, subject, reason)
     }
 
     /// A warning.
-    pub fn warn(check: impl Into<String>, subject: impl Into<String>, reason: impl Into<String>) -> Self {
+    pub fn warn(
+        check: impl Into<Cow<'static, str>>,
+        subject: impl Into<String>,
+        reason: impl Into<String>,
+    ) -> Self {
         Self::new(Status::Warn, check, subject, reason)
     }
 
     /// An item the gate could not decide; it always blocks.
-    pub fn error(check: impl Into<String>, subject: impl Into<String>, reason: impl Into<String>) -> Self {
+    pub fn error(
+        check: impl Into<Cow<'static, str>>,
+        subject: impl Into<String>,
+        reason: impl Into<String>,
+    ) -> Self {
         Self::new(Status::Error, check, subject, reason)
     }
 
     /// An item that was not checked; it blocks unless waived or configured
     /// as a warning, since skipped is not passed.
-    pub fn skipped(check: impl Into<String>, subject: impl Into<String>, reason: impl Into<String>) -> Self {
+    pub fn skipped(
+        check: impl Into<Cow<'static, str>>,
+        subject: impl Into<String>,
+        reason: impl Into<String>,
+    ) -> Self {
         Self::new(Status::Skipped, check, subject, reason)
     }
 
@@ -245,7 +273,7 @@ impl Item {
     /// and the runner then keeps them rather than making each again.
     pub fn has_id_in(&self, gate: &str) -> bool {
         let rest = self.id.strip_prefix(gate).and_then(|r| r.strip_prefix('/'));
-        match rest.and_then(|r| r.strip_prefix(self.check.as_str())) {
+        match rest.and_then(|r| r.strip_prefix(self.check.as_ref())) {
             Some("") => self.subject.is_empty(),
             Some(rest) => !self.subject.is_empty() && rest.strip_prefix('/') == Some(self.subject.as_str()),
             None => false,

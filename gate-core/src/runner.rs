@@ -378,7 +378,7 @@ fn gate_report(
             if !item.has_id_in(name) {
                 item.id = item.id_in(name);
             }
-            let configured = severity_of.get(item.check.as_str());
+            let configured = severity_of.get(item.check.as_ref());
             if let (Some(&severity), false) = (configured, item.status == crate::Status::Error) {
                 item.severity = severity;
             }
@@ -403,8 +403,8 @@ fn flag_undeclared_checks(gate: &dyn Gate, outcome: &mut GateOutcome) {
     let undeclared: BTreeSet<String> = outcome
         .items
         .iter()
-        .filter(|item| item.check != NOTHING_CHECKED && !declared.contains(item.check.as_str()))
-        .map(|item| item.check.clone())
+        .filter(|item| item.check != NOTHING_CHECKED && !declared.contains(item.check.as_ref()))
+        .map(|item| item.check.to_string())
         .collect();
     for check in undeclared {
         let reason = format!(

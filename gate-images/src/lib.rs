@@ -373,7 +373,7 @@ fn subject(path: &str, text: &str) -> String {
 fn hash_evidence(expected: &str, actual: Option<&str>) -> Evidence {
     let (algorithm, hex) = expected.split_once(':').unwrap_or(("sha256", expected));
     let actual = actual.map(|a| a.split_once(':').map_or(a, |(_, h)| h).to_owned());
-    Evidence::hash(algorithm, hex, actual)
+    Evidence::hash(algorithm.to_owned(), hex, actual)
 }
 
 impl ImagesGate {

@@ -388,7 +388,7 @@ fn judge(repo: &Path, dir: &str, name: &str, digest: &str) -> Item {
                 subject,
                 format!("{path} is a test record of {}, not of {digest}", bounded_list(&described)),
             )
-            .with(Evidence::hash(algorithm, hex, found))
+            .with(Evidence::hash(algorithm.to_owned(), hex, found))
             .at(Location::file(path));
     };
     let predicate = &statement.predicate;

@@ -40,7 +40,7 @@ fn location(item: &Item) -> String {
 fn nothing_to_check_is_an_error() {
     let dir = repo(&[("README.md", b"hello")]);
     let outcome = run(dir.path());
-    let statuses: Vec<(&str, Status)> = outcome.items.iter().map(|i| (i.check.as_str(), i.status)).collect();
+    let statuses: Vec<(&str, Status)> = outcome.items.iter().map(|i| (i.check.as_ref(), i.status)).collect();
     assert_eq!(statuses, [(gate_core::runner::NOTHING_CHECKED, Status::Error)]);
     assert!(outcome.items[0].reason.starts_with("the gate is enabled but found no image reference to check"));
 }
@@ -122,7 +122,7 @@ fn a_10_mb_dockerfile_is_refused_quickly() {
     let outcome = run(dir.path());
     assert!(start.elapsed() < Duration::from_secs(2), "took {:?}", start.elapsed());
     let refused = outcome.items.iter().find(|i| i.subject == "Dockerfile").unwrap();
-    assert_eq!((refused.check.as_str(), refused.status), ("parse", Status::Error));
+    assert_eq!((refused.check.as_ref(), refused.status), ("parse", Status::Error));
     assert!(refused.reason.contains("larger than the 1048576-byte limit"), "{}", refused.reason);
     // The other Dockerfile is still checked.
     assert_eq!(only(&outcome, "pinned").len(), 1);

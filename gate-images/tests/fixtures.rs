@@ -201,7 +201,7 @@ fn example_release_repo_passes_every_check() {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/release-repo");
     let outcome = run(&repo);
     assert!(outcome.items.iter().all(|i| i.status == Status::Pass), "{:#?}", outcome.items);
-    let mut checks: Vec<&str> = outcome.items.iter().map(|i| i.check.as_str()).collect();
+    let mut checks: Vec<&str> = outcome.items.iter().map(|i| i.check.as_ref()).collect();
     checks.sort();
     checks.dedup();
     assert_eq!(checks, ["parse", "pinned", "pushed-digest", "tested"]);

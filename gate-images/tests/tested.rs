@@ -66,7 +66,7 @@ fn a_passing_record_passes_and_names_every_place() {
     let outcome = run_with(dir.path(), "");
     let items = tested(&outcome);
     assert_eq!(items.len(), 1, "{items:#?}");
-    assert_eq!((items[0].check.as_str(), items[0].status), ("tested", Status::Pass));
+    assert_eq!((items[0].check.as_ref(), items[0].status), ("tested", Status::Pass));
     assert_eq!(items[0].subject, pinned(HEX));
     assert_eq!(
         locations(items[0]),
@@ -133,7 +133,7 @@ fn warned_is_a_warning_that_can_be_made_a_blocker() {
     let dir = repo(&[(".github/workflows/ci.yml", &ci), (&record_path(HEX), &record(HEX, Outcome::Warned))]);
     let outcome = run_with(dir.path(), "");
     let items = tested(&outcome);
-    assert_eq!((items[0].check.as_str(), items[0].status), ("tested-warned", Status::Fail));
+    assert_eq!((items[0].check.as_ref(), items[0].status), ("tested-warned", Status::Fail));
     assert_eq!(items[0].severity, Severity::Warning);
     assert!(items[0].evidence.contains(&Evidence::fact("warned", "lint")));
 

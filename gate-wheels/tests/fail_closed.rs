@@ -399,7 +399,7 @@ fn a_set_built_in_code_with_a_path_outside_is_an_error_and_lists_nothing_from_th
         // The set is refused whole: nothing is hashed, listed or read.
         assert!(items.iter().all(|i| i.status == Status::Error), "{items:#?}");
         assert!(
-            !items.iter().any(|i| ["hash", "unlisted", "missing"].contains(&i.check.as_str())),
+            !items.iter().any(|i| ["hash", "unlisted", "missing"].contains(&i.check.as_ref())),
             "{items:#?}"
         );
     }

@@ -481,7 +481,7 @@ fn a_build_that_writes_into_its_environment_fails_or_is_caught() {
     // The next run does not trust the changed environment: it makes it anew.
     let config = rebuild::Config { wheels: vec![good.clone()], ..repo.config(&["3.11"]) };
     let again = repo.rebuild(config, 1);
-    assert_eq!((again[0].check.as_str(), again[0].status), ("rebuild", Status::Pass), "{}", describe(&again));
+    assert_eq!((again[0].check.as_ref(), again[0].status), ("rebuild", Status::Pass), "{}", describe(&again));
     assert!(!site.join("rc_written_by_a_build.pth").exists());
 }
 
@@ -512,7 +512,7 @@ fn each_variation_is_named_and_the_one_that_changes_the_bytes_is_found() {
     let all = describe(&items);
     assert_eq!(items.len(), probes.len(), "{all}");
     let same = items.iter().find(|i| i.subject.contains("rc_probe_same")).unwrap();
-    assert_eq!((same.check.as_str(), same.status), ("rebuild", Status::Pass), "{all}");
+    assert_eq!((same.check.as_ref(), same.status), ("rebuild", Status::Pass), "{all}");
     let varied = fact(same, "build 2").unwrap();
     let skipped = fact(same, "not varied").unwrap_or_default();
     for which in probes.iter().filter(|w| **w != "same") {
@@ -527,7 +527,7 @@ fn each_variation_is_named_and_the_one_that_changes_the_bytes_is_found() {
             varied.contains(&format!("{which} (")),
             "{which} is neither varied nor said not to be: {varied}"
         );
-        assert_eq!((item.check.as_str(), item.status), ("rebuild-unstable", Status::Fail), "{shown}");
+        assert_eq!((item.check.as_ref(), item.status), ("rebuild-unstable", Status::Fail), "{shown}");
         let explained = fact(item, "explained").unwrap();
         assert!(explained.starts_with(&format!("changed by {which} (")), "{which}: {explained}");
         assert!(!explained.contains(';'), "{which} alone changes the bytes: {explained}");

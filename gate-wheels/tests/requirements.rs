@@ -242,7 +242,7 @@ fn securedrop_2022_requirements_against_both_lists() {
 fn example_release_repo_pins_pass() {
     let root = example("release-repo");
     let app = check_files(&root, "requirements.txt", "sha256sums.txt", "localwheels", false);
-    let subjects: Vec<_> = app.iter().map(|i| (i.check.as_str(), i.subject.as_str(), i.status)).collect();
+    let subjects: Vec<_> = app.iter().map(|i| (i.check.as_ref(), i.subject.as_str(), i.status)).collect();
     assert_eq!(
         subjects,
         [
@@ -253,7 +253,7 @@ fn example_release_repo_pins_pass() {
     );
     assert!(app[1].evidence.contains(&Evidence::fact("marker", "python_version >= \"3.7\"")));
     let build = check_files(&root, "build-requirements.txt", "sha256sums.txt", "localwheels", false);
-    let subjects: Vec<_> = build.iter().map(|i| (i.check.as_str(), i.subject.as_str(), i.status)).collect();
+    let subjects: Vec<_> = build.iter().map(|i| (i.check.as_ref(), i.subject.as_str(), i.status)).collect();
     assert_eq!(subjects, [("pin", "build-requirements.txt/flit-core==3.9.0", Status::Pass)]);
 
     // Each file pins only its own wheels; together they pin all four.

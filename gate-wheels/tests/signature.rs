@@ -90,7 +90,7 @@ fn verify(signature_file: &str, data_file: &str, keys: &[PublicKey], now: &str) 
 /// Asserts an item's check, status and the words its reason must contain.
 #[track_caller]
 fn expect(item: &Item, check: &str, status: Status, words: &[&str]) {
-    assert_eq!((item.check.as_str(), item.status), (check, status), "unexpected item: {item:#?}");
+    assert_eq!((item.check.as_ref(), item.status), (check, status), "unexpected item: {item:#?}");
     assert!(!item.reason.contains(['\n', '\r']), "a reason is one line: {:?}", item.reason);
     for word in words {
         assert!(item.reason.contains(word), "reason lacks {word:?}: {:?}\n{item:#?}", item.reason);
@@ -435,7 +435,7 @@ enum Verdict {
 }
 
 fn our_verdict(item: &Item) -> Option<Verdict> {
-    match (item.check.as_str(), item.status) {
+    match (item.check.as_ref(), item.status) {
         ("signature", Status::Pass) => Some(Verdict::Good),
         ("signature-expired-key", Status::Fail) => Some(Verdict::ExpiredKey),
         ("signature", Status::Fail) if item.reason.contains("BAD") => Some(Verdict::Bad),

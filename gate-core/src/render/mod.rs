@@ -63,11 +63,11 @@ fn evidence_line(evidence: &Evidence) -> Option<(String, String)> {
         Evidence::Location(location) => ("at".to_owned(), location.to_string()),
         Evidence::Url { url } => ("url".to_owned(), url.clone()),
         Evidence::Hash { algorithm, expected, actual } => match actual {
-            Some(actual) => (algorithm.clone(), format!("expected {expected}, found {actual}")),
-            None => (algorithm.clone(), expected.clone()),
+            Some(actual) => (algorithm.to_string(), format!("expected {expected}, found {actual}")),
+            None => (algorithm.to_string(), expected.clone()),
         },
-        Evidence::Fact { label, value } => (label.clone(), value.clone()),
-        Evidence::Timing { label, millis } => (label.clone(), format_millis(*millis)),
+        Evidence::Fact { label, value } => (label.to_string(), value.clone()),
+        Evidence::Timing { label, millis } => (label.to_string(), format_millis(*millis)),
         Evidence::Log { .. } => return None,
     })
 }

@@ -106,11 +106,13 @@ fn evidence() -> impl Strategy<Value = Evidence> {
         (hostile(), any::<Option<u32>>(), any::<Option<u32>>())
             .prop_map(|(path, line, column)| Evidence::Location(Location { path, line, column })),
         hostile().prop_map(|url| Evidence::Url { url }),
-        (hostile(), hostile(), prop::option::of(hostile()))
-            .prop_map(|(algorithm, expected, actual)| Evidence::Hash { algorithm, expected, actual }),
-        (hostile(), hostile()).prop_map(|(label, value)| Evidence::Fact { label, value }),
-        (hostile(), hostile()).prop_map(|(label, text)| Evidence::Log { label, text }),
-        (hostile(), any::<u64>()).prop_map(|(label, millis)| Evidence::Timing { label, millis }),
+        (hostile(), hostile(), prop::option::of(hostile())).prop_map(|(algorithm, expected, actual)| {
+            Evidence::Hash { algorithm: algorithm.into(), expected, actual }
+        }),
+        (hostile(), hostile()).prop_map(|(label, value)| Evidence::Fact { label: label.into(), value }),
+        (hostile(), hostile()).prop_map(|(label, text)| Evidence::Log { label: label.into(), text }),
+        (hostile(), any::<u64>())
+            .prop_map(|(label, millis)| Evidence::Timing { label: label.into(), millis }),
     ]
 }
 

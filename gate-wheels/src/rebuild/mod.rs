@@ -315,7 +315,7 @@ fn rebuild(ctx: &Context, config: &Config, shared: &Shared, progress: &Progress,
     let took = started.elapsed();
     progress.done(&subject, &item.reason, took);
     let millis = u64::try_from(took.as_millis()).unwrap_or(u64::MAX);
-    item.with(Evidence::Timing { label: "rebuild".to_owned(), millis })
+    item.with(Evidence::Timing { label: "rebuild".into(), millis })
 }
 
 /// What a job needs before building.
@@ -397,7 +397,7 @@ fn build_job(
         if let Some(log) = log {
             item = item
                 .with(Evidence::Log {
-                    label: format!("last lines of {}", log.display()),
+                    label: format!("last lines of {}", log.display()).into(),
                     text: log_tail(log),
                 })
                 .with(Evidence::fact("full log", log.display().to_string()));

@@ -620,7 +620,7 @@ mod tests {
 
     /// (check, subject, status) of each item.
     fn outline(items: &[Item]) -> Vec<(&str, &str, Status)> {
-        items.iter().map(|i| (i.check.as_str(), i.subject.as_str(), i.status)).collect()
+        items.iter().map(|i| (i.check.as_ref(), i.subject.as_str(), i.status)).collect()
     }
 
     #[test]
