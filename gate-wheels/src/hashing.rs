@@ -35,8 +35,15 @@ pub(crate) struct Hashing {
 }
 
 impl Hashing {
-    /// The `hash` items of the set's wheels, hashed on the current rayon pool.
-    pub(crate) fn items(&self, ctx: &Context, set: &WheelSet, entries: &[sums::Entry]) -> Vec<Item> {
+    /// Adds the `hash` items of the set's wheels to `items`, hashed on the
+    /// current rayon pool and written in place.
+    pub(crate) fn extend_items(
+        &self,
+        ctx: &Context,
+        set: &WheelSet,
+        entries: &[sums::Entry],
+        items: &mut Vec<Item>,
+    ) {
         let cancelled = || ctx.cancel.is_cancelled();
         // Small files take microseconds each: they are named together, and
         // only a file too large for a pointer is named on its own.
@@ -45,16 +52,12 @@ impl Hashing {
         let dir = WheelsDir::open(&self.wheels_dir);
         // Entries are in line order, one per line.
         let entry = |line: u32| &entries[entries.partition_point(|e| e.line < line)];
-        self.listed
-            .par_iter()
-            .map(|&(line, regular)| {
-                let mut item =
-                    check_wheel(&dir, set, &set.sums, (entry(line), regular), &cancelled, &activity);
-                // Made here, in parallel, rather than by the runner.
-                item.id = item.id_in(crate::NAME);
-                item
-            })
-            .collect()
+        items.par_extend(self.listed.par_iter().map(|&(line, regular)| {
+            let mut item = check_wheel(&dir, set, &set.sums, (entry(line), regular), &cancelled, &activity);
+            // Made here, in parallel, rather than by the runner.
+            item.id = item.id_in(crate::NAME);
+            item
+        }));
     }
 }
 

@@ -305,35 +305,36 @@ impl Gate for WheelsGate {
             readings_left: AtomicUsize::new(2),
             pinned: OnceLock::new(),
         };
-        let hashed = pool.install(|| {
+        let mut items = std::mem::take(&mut outcome.items);
+        pool.install(|| {
             rayon::scope(|scope| {
                 scope.spawn(|scope| {
                     let _ = start.loaded.set(pins::load(&repo, &requirement_paths, &reading));
                     start.one_read(scope);
                 });
-                let _ = start.checked.set(check_sets());
+                let (key_problems, set_items, checked_sets) = check_sets();
+                let checked_sets = start.checked.get_or_init(|| checked_sets);
                 start.one_read(scope);
-                let (_, set_items, checked_sets) = start.checked.get().map(|c| (&c.0, &c.1, &c.2))?;
-                let hashing = set_items.iter().zip(checked_sets);
-                let hashed = hashing.map(|((_, hashing), (set, entries))| {
-                    hashing.as_ref().map(|h| h.items(ctx, set, entries)).unwrap_or_default()
-                });
-                Some(hashed.collect::<Vec<_>>())
+                // The gate's items are made in one list, in report order,
+                // each wheel's written in place as it is hashed: a list of
+                // 200,000 items grown, or copied from one list to another,
+                // writes them to fresh memory each time. The room for the
+                // pins that end it assumes a pin per entry, the usual case.
+                let own: usize = set_items.iter().map(|(own, _)| own.len()).sum();
+                let entries: usize = checked_sets.iter().map(|(_, entries)| entries.len()).sum();
+                items.reserve(key_problems.len() + own + 2 * entries);
+                items.extend(key_problems);
+                for ((own, hashing), (set, entries)) in set_items.into_iter().zip(checked_sets) {
+                    items.extend(own);
+                    if let Some(hashing) = hashing {
+                        hashing.extend_items(ctx, set, entries, &mut items);
+                    }
+                }
             })
         });
+        outcome.items = items;
         let pinned = start.pinned.into_inner().unwrap_or_default();
-        let (key_problems, set_items, checked_sets) = start.checked.into_inner().unwrap_or_default();
-        let hashed = hashed.unwrap_or_default();
-        // Sized once: growing a vector of 200,000 items copies and touches
-        // twice their memory.
-        let set_count: usize = set_items.iter().map(|(items, _)| items.len()).sum();
-        let hashed_count: usize = hashed.iter().map(Vec::len).sum();
-        outcome.items.reserve(key_problems.len() + set_count + hashed_count + pinned.1.len());
-        outcome.items.extend(key_problems);
-        for ((items, _), hashed) in set_items.into_iter().zip(hashed) {
-            outcome.items.extend(items);
-            outcome.items.extend(hashed);
-        }
+        let checked_sets = start.checked.into_inner().unwrap_or_default();
         // Each wheel's rebuild belongs to the wheel's unit.
         if let Some(config) = &self.config.rebuild {
             ctx.working_on("preparing to rebuild the listed wheels from source");
@@ -400,9 +401,8 @@ struct PinStart<'a> {
     gate: &'a WheelsGate,
     ctx: &'a Context,
     sets: &'a [WheelSet],
-    /// The key directories' problems, each set's items and wheels to
-    /// hash, and each set's entries.
-    checked: OnceLock<(Vec<Item>, SetItems, CheckedSets<'a>)>,
+    /// Each set's entries.
+    checked: OnceLock<CheckedSets<'a>>,
     loaded: OnceLock<BTreeMap<String, pins::Loaded>>,
     readings_left: AtomicUsize,
     /// The notes and items of the pins.
@@ -420,7 +420,7 @@ impl<'a> PinStart<'a> {
             return;
         }
         scope.spawn(move |_| {
-            if let (Some((_, _, checked_sets)), Some(loaded)) = (self.checked.get(), self.loaded.get()) {
+            if let (Some(checked_sets), Some(loaded)) = (self.checked.get(), self.loaded.get()) {
                 let _ = self.pinned.set(self.gate.pin_items(self.ctx, loaded, self.sets, checked_sets));
             }
         });
