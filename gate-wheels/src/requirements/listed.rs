@@ -7,6 +7,7 @@
 //! names and versions rather than copying them.
 
 use std::hash::Hash;
+use std::sync::OnceLock;
 
 use pep508_rs::pep440_rs::Version;
 use pip_requirements::{release, wheel_release};
@@ -140,10 +141,11 @@ pub(super) struct Listed<'a> {
     by_release_hash: Groups<(usize, &'a str)>,
     /// The release hash of each of `all`, when it has a release.
     release_hash_of: Vec<Option<usize>>,
-    /// Normalised name → its wheels, whatever the version.
-    wheels_by_name: Groups<&'a str>,
-    /// SHA-256 → files.
-    by_hash: Groups<&'a str>,
+    /// Normalised name → its wheels, whatever the version; and SHA-256 →
+    /// files. Only a pin that finds no wheel asks, to say what is listed
+    /// instead: made on the first such question, not on every run.
+    wheels_by_name: OnceLock<Groups<&'a str>>,
+    by_hash: OnceLock<Groups<&'a str>>,
     /// Whether any sdist is listed: most sums files list wheels only, and
     /// then no requirement looks one up.
     sdists_listed: bool,
@@ -160,15 +162,6 @@ impl<'a> Listed<'a> {
         let (by_release_hash, release_hash_of) = Groups::new(
             all.iter().zip(&release_of).map(|(d, id)| id.map(|id| (id, d.entry.sha256.as_str()))).collect(),
         );
-        let (wheels_by_name, _) = Groups::new(
-            all.iter()
-                .map(|d| match (d.kind, &d.release) {
-                    (DistributionKind::Wheel, Some((name, _))) => Some(name.as_str()),
-                    _ => None,
-                })
-                .collect(),
-        );
-        let (by_hash, _) = Groups::new(all.iter().map(|d| Some(d.entry.sha256.as_str())).collect());
         let sdists_listed = all.iter().any(|d| d.kind == DistributionKind::Sdist);
         Self {
             all,
@@ -176,8 +169,8 @@ impl<'a> Listed<'a> {
             releases,
             by_release_hash,
             release_hash_of,
-            wheels_by_name,
-            by_hash,
+            wheels_by_name: OnceLock::new(),
+            by_hash: OnceLock::new(),
             sdists_listed,
         }
     }
@@ -211,13 +204,23 @@ impl<'a> Listed<'a> {
     /// The listed wheels named `name`, whatever their version.
     pub(super) fn wheels_named(&self, name: &str) -> &[usize] {
         work(1);
-        str_id(&self.wheels_by_name, name).map_or(&[], |id| self.wheels_by_name.group(id))
+        let wheels_by_name = self.wheels_by_name.get_or_init(|| {
+            let name = |d: &'a ListedDistribution<'a>| match (d.kind, &d.release) {
+                (DistributionKind::Wheel, Some((name, _))) => Some(name.as_str()),
+                _ => None,
+            };
+            Groups::new(self.all.iter().map(name).collect()).0
+        });
+        str_id(wheels_by_name, name).map_or(&[], |id| wheels_by_name.group(id))
     }
 
     /// The listed files with the SHA-256 `sha256`.
     pub(super) fn of_hash(&self, sha256: &str) -> &[usize] {
         work(1);
-        str_id(&self.by_hash, sha256).map_or(&[], |id| self.by_hash.group(id))
+        let by_hash = self
+            .by_hash
+            .get_or_init(|| Groups::new(self.all.iter().map(|d| Some(d.entry.sha256.as_str())).collect()).0);
+        str_id(by_hash, sha256).map_or(&[], |id| by_hash.group(id))
     }
 
     /// The release of the listed file `index`, and its release hash.
