@@ -27,7 +27,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use gate_core::{CheckInfo, Context, Evidence, Gate, GateOutcome, Item, Location, Severity, Status};
 use hashing::Hashing;
 use layout::{Repo, wheel_subject};
-use listing::Listing;
+use listing::{Listing, Prelisting};
 use serde::{Deserialize, Deserializer};
 
 pub use digest::sha256_file;
@@ -270,6 +270,7 @@ impl Gate for WheelsGate {
             false => Vec::new(),
         };
         let reading = |path: &str| ctx.working_on(format!("reading {path}"));
+        let prelistings: Vec<Prelisting> = sets.iter().map(|_| Prelisting::default()).collect();
         let check_sets = || {
             let mut keyrings: BTreeMap<&str, Option<Keyring>> = BTreeMap::new();
             let mut key_problems = Vec::new();
@@ -286,7 +287,7 @@ impl Gate for WheelsGate {
                     keyrings.insert(dir, keys);
                 }
                 let keys = keyrings.get(dir).and_then(Option::as_ref);
-                let (items, entries, hashing) = self.check_set(ctx, &repo, set, keys);
+                let (items, entries, hashing) = self.check_set(ctx, &repo, set, keys, &prelistings[index]);
                 set_items.push((items, hashing));
                 checked_sets.push((set, entries));
             }
@@ -308,6 +309,15 @@ impl Gate for WheelsGate {
         let mut items = std::mem::take(&mut outcome.items);
         pool.install(|| {
             rayon::scope(|scope| {
+                // Spawned first, so taken first by a free thread: each wanted
+                // wheels directory's listing, while this thread reads the
+                // sums file that comes before it.
+                for (set, prelisting) in sets.iter().zip(&prelistings) {
+                    if ctx.wants(&set.sums) && set.outside_path().is_none() {
+                        let repo = &repo;
+                        scope.spawn(move |_| prelisting.make(repo, &set.wheels));
+                    }
+                }
                 scope.spawn(|scope| {
                     let _ = start.loaded.set(pins::load(&repo, &requirement_paths, &reading));
                     start.one_read(scope);
@@ -596,6 +606,7 @@ impl WheelsGate {
         repo: &Repo,
         set: &WheelSet,
         keys: Option<&Keyring>,
+        prelisting: &Prelisting,
     ) -> (Vec<Item>, Vec<sums::Entry>, Option<Hashing>) {
         let sums_name = set.sums.clone();
         let whole = ctx.wants(&set.sums);
@@ -604,24 +615,13 @@ impl WheelsGate {
             let item = Check::SumsFile.error(&sums_name, format!("[[gates.wheels.set]] {key}: {e}"));
             return (if whole { vec![item] } else { vec![] }, vec![], None);
         }
-        // The wheels directory is listed while the sums file is read and
-        // parsed: both come before any wheel is hashed.
-        ctx.working_on(format!("reading {sums_name} and listing {}/", set.wheels));
-        let list = || {
-            whole.then(|| {
-                repo.dir(&set.wheels).and_then(|dir| {
-                    listing::list_files(&dir)
-                        .map_err(|e| PathError::Io { path: set.wheels.clone(), source: e })
-                })
-            })
-        };
+        ctx.working_on(format!("reading {sums_name}"));
         let read = || {
             let bytes = repo.read(&set.sums, self.config.max_sums_bytes)?;
             let parsed = sums::parse(&bytes);
             Ok((bytes, parsed))
         };
-        let (read, listing) = rayon::join(read, list);
-        let (bytes, parsed) = match read {
+        let (bytes, parsed) = match read() {
             Ok(bytes) => bytes,
             Err(_) if !whole && !some_wheel() => return (vec![], vec![], None),
             Err(e) => {
@@ -680,8 +680,8 @@ impl WheelsGate {
             }));
             items.extend(duplicates);
             items.extend(order_item(&parsed.entries, &sums_name));
-            let listing = listing.unwrap_or_else(|| Ok(Listing::default()));
-            let (unlisted, present) = unlisted_items(set, listing, &first_by_name);
+            ctx.working_on(format!("listing {}/", set.wheels));
+            let (unlisted, present) = unlisted_items(set, prelisting.get(repo, &set.wheels), &first_by_name);
             items.extend(unlisted);
             regular = present;
         }
@@ -738,11 +738,15 @@ fn order_item(entries: &[sums::Entry], sums_name: &str) -> Option<Item> {
 /// file (all `false` when the directory cannot be listed).
 fn unlisted_items(
     set: &WheelSet,
-    listing: Result<Listing, PathError>,
+    listing: Option<&Result<Listing, PathError>>,
     listed: &requirements::Map<&str, usize>,
 ) -> (Vec<Item>, Vec<bool>) {
     let at = Location::file(&set.wheels);
     let mut regular = vec![false; listed.len()];
+    let Some(listing) = listing else {
+        let reason = "the listing of the wheels directory did not finish";
+        return (vec![Check::Missing.error(&set.wheels, reason).at(at)], regular);
+    };
     match listing {
         Ok(listing) => {
             let mut unlisted: Vec<&str> = Vec::new();
