@@ -220,8 +220,8 @@ fn check_wheel(
             } else {
                 Check::Hash.fail(subject, format!("SHA-256 differs from {sums_name}"))
             };
-            // Three pieces, in a list made for three (a first push makes
-            // room for four): one per listed wheel.
+            // Three pieces, in a list made for three: a first push would
+            // make room for four, on every listed wheel.
             let mut item = item;
             item.evidence = vec![
                 Evidence::hash("sha256", entry.sha256.clone(), Some(actual)),

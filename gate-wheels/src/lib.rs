@@ -616,13 +616,11 @@ impl WheelsGate {
             return (if whole { vec![item] } else { vec![] }, vec![], None);
         }
         ctx.working_on(format!("reading {sums_name}"));
-        let read = || {
-            let bytes = repo.read(&set.sums, self.config.max_sums_bytes)?;
-            let parsed = sums::parse(&bytes);
-            Ok((bytes, parsed))
-        };
-        let (bytes, parsed) = match read() {
-            Ok(bytes) => bytes,
+        let (bytes, parsed) = match repo.read(&set.sums, self.config.max_sums_bytes) {
+            Ok(bytes) => {
+                let parsed = sums::parse(&bytes);
+                (bytes, parsed)
+            }
             Err(_) if !whole && !some_wheel() => return (vec![], vec![], None),
             Err(e) => {
                 let reason = match e {
