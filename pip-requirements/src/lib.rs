@@ -272,12 +272,17 @@ pub fn parse(text: &str) -> RequirementsFile {
     file
 }
 
-/// Room for the requirements of `text`: its lines that start with a letter
-/// or digit, as a name does. A guess that is never far above the count (so
-/// a file of blank lines reserves nothing) and saves the list growing
-/// (and being copied) a dozen times on a large file.
+/// Room for the requirements of `text`, so that the list of a large
+/// hashed file is sized once rather than grown (and copied) a dozen times:
+/// its lines that start with a letter or digit, as a name does, but no
+/// more than one per 80 bytes, shorter than any hashed pin
+/// (`a==1 --hash=sha256:` and 64 hex digits). A file of short junk lines
+/// thus reserves about its own size, not 68 times it.
 fn requirement_room(text: &str) -> usize {
-    text.split('\n').filter(|line| line.as_bytes().first().is_some_and(u8::is_ascii_alphanumeric)).count()
+    const SHORTEST_HASHED_PIN: usize = 80;
+    let starts =
+        text.split('\n').filter(|line| line.as_bytes().first().is_some_and(u8::is_ascii_alphanumeric));
+    starts.count().min(text.len() / SHORTEST_HASHED_PIN + 1)
 }
 
 /// Joins `\` continuations the way pip does: a line ending in `\` (and not a
@@ -663,6 +668,17 @@ mod tests {
     const A: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
     const B: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
     const C: &str = "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc";
+
+    #[test]
+    fn room_is_a_requirement_per_name_line_but_never_more_than_the_bytes_allow() {
+        let pin = format!("a==1.0 --hash=sha256:{A}\n");
+        assert_eq!(requirement_room(&pin.repeat(3)), 3);
+        assert_eq!(requirement_room("# comment\n\n  \n"), 0, "no line starts like a name");
+        let junk = "x!\n".repeat(6700);
+        assert_eq!(requirement_room(&junk), 6700 * 3 / 80 + 1, "6,700 short lines");
+        let parsed = parse(&junk);
+        assert_eq!((parsed.requirements.capacity() <= 252, parsed.errors.len()), (true, 6700));
+    }
 
     #[test]
     fn tokens_split_on_unicode_whitespace_as_char_is_whitespace_says() {
