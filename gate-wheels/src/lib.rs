@@ -329,10 +329,12 @@ impl Gate for WheelsGate {
                 // each wheel's written in place as it is hashed: a list of
                 // 200,000 items grown, or copied from one list to another,
                 // writes them to fresh memory each time. The room for the
-                // pins that end it assumes a pin per entry, the usual case.
+                // pins that end it assumes a pin per entry, the usual case,
+                // when there is a requirements file.
                 let own: usize = set_items.iter().map(|(own, _)| own.len()).sum();
                 let entries: usize = checked_sets.iter().map(|(_, entries)| entries.len()).sum();
-                items.reserve(key_problems.len() + own + 2 * entries);
+                let pins = if requirement_paths.is_empty() { 0 } else { entries };
+                items.reserve(key_problems.len() + own + entries + pins);
                 items.extend(key_problems);
                 for ((own, hashing), (set, entries)) in set_items.into_iter().zip(checked_sets) {
                     items.extend(own);

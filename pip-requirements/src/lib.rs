@@ -419,8 +419,8 @@ fn parse_options(
     after_requirement: bool,
     file: &mut RequirementsFile,
 ) -> Vec<PinnedHash> {
-    // Each hash takes at least one token: sized once, not grown to four.
-    let mut hashes = Vec::with_capacity(tokens.len());
+    // Sized once, not grown to four: one per `--hash` option, at most.
+    let mut hashes = Vec::with_capacity(tokens.iter().filter(|(_, t)| t.starts_with("--hash")).count());
     let mut rest = tokens.iter().copied();
     while let Some((offset, token)) = rest.next() {
         if !token.starts_with('-') {
